@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PyPI's torch is the CUDA build on Linux; this machine's pip resolves 2.13.0 to a local CPU wheel.
+TORCH ?= torch==2.13.0
+# llama-cpp-python builds from source; GPU users: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" make run
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF
+
+.PHONY: setup run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@echo "==> creating the virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> installing torch ($(TORCH))"
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	@echo "==> installing Tuning Studio (builds llama-cpp-python once; pip caches the wheel)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "==> preparing llama.cpp's GGUF converter for the installed llama-cpp-python"
+	$(BIN)/python -m studio.converter prepare
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/tuning-studio
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/bench_import_export.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,149 @@
+"""The database schema, as sqlite-utils migrations: each runs once, in one transaction.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("tuning-studio")
+
+
+@migrations()
+def m001_labels(db: Database) -> None:
+    db["prompts"].create(
+        {
+            "id": int,
+            "hash": str,  # sha256 of the canonical (system, messages): re-imports don't duplicate
+            "messages": str,  # JSON list of {role, content}, ending with the user turn to answer
+            "system": str,
+            "text": str,  # the last user turn, for search and display
+            "tags": str,  # JSON list of strings
+            "source": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"hash", "messages", "text", "created_at"},
+        defaults={"tags": "[]", "source": "manual"},
+    )
+    db["prompts"].create_index(["hash"], unique=True)
+    db["prompts"].create_index(["source"])
+    db["responses"].create(
+        {
+            "id": int,
+            "prompt_id": int,
+            "hash": str,  # sha256 of the text: the same text for a prompt is stored once
+            "text": str,
+            "origin": str,  # imported | model | human
+            "model": str,
+            "gen_params": str,  # JSON of the sampling settings when a model wrote it
+            "source": str,
+            "parent_id": int,  # the response a human edit started from
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"prompt_id", "hash", "text", "origin", "created_at"},
+        foreign_keys=[("prompt_id", "prompts", "id"), ("parent_id", "responses", "id")],
+    )
+    db["responses"].create_index(["prompt_id", "hash"], unique=True)
+    db["labels"].create(
+        {
+            "id": int,
+            "kind": str,  # thumb | pair | gold
+            "target": str,  # what is judged: thumb:<resp> | pair:<low>:<high> | gold:<resp>
+            "prompt_id": int,
+            "response_id": int,  # thumb: the judged response; gold: the gold response
+            "left_id": int,  # pair: the response shown on the left ...
+            "right_id": int,  # ... and on the right (position bias is measurable later)
+            "parent_id": int,  # gold: the response it was edited from, if any
+            "value": str,  # up|down, left|right|tie|both_bad, gold, or retracted (an undo)
+            "reason": str,
+            "annotator": str,
+            "annotator_kind": str,  # human | import | judge
+            "source": str,
+            "import_key": str,  # set for imported labels, so a re-import adds nothing
+            "accepted": int,  # judge labels count for training only once accepted
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"kind", "target", "prompt_id", "value", "annotator", "annotator_kind"},
+        foreign_keys=[
+            ("prompt_id", "prompts", "id"),
+            ("response_id", "responses", "id"),
+            ("left_id", "responses", "id"),
+            ("right_id", "responses", "id"),
+            ("parent_id", "responses", "id"),
+        ],
+    )
+    db["labels"].create_index(["target", "annotator", "id"])
+    db["labels"].create_index(["prompt_id"])
+    db["labels"].create_index(["import_key"], unique=True)
+    db["imports"].create(
+        {
+            "id": int,
+            "path": str,
+            "format": str,
+            "file_hash": str,
+            "rows": int,
+            "prompts_added": int,
+            "responses_added": int,
+            "labels_added": int,
+            "created_at": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m002_snapshots_runs_models(db: Database) -> None:
+    db["snapshots"].create(
+        {
+            "id": str,
+            "kind": str,  # sft | dpo | kto
+            "path": str,
+            "content_hash": str,
+            "counts": str,  # JSON {"train": n, "eval": n, ...}
+            "created_at": str,
+        },
+        pk="id",
+    )
+    db["models"].create(
+        {
+            "id": str,
+            "kind": str,  # base | adapter | merged | gguf
+            "name": str,
+            "path": str,
+            "parent_id": str,
+            "run_id": str,
+            "quant": str,
+            "size_bytes": int,
+            "selfcheck": str,  # JSON
+            "meta": str,  # JSON
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("parent_id", "models", "id")],
+    )
+    db["runs"].create(
+        {
+            "id": str,
+            "method": str,  # sft | dpo | kto
+            "status": str,  # queued | running | completed | failed | cancelled
+            "config": str,  # JSON
+            "snapshot_id": str,
+            "base_model": str,
+            "parent_model_id": str,
+            "run_dir": str,
+            "pid": int,
+            "metrics": str,  # JSON summary
+            "error": str,
+            "created_at": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        foreign_keys=[("snapshot_id", "snapshots", "id"), ("parent_model_id", "models", "id")],
+    )
+    db["models"].add_foreign_key("run_id", "runs", "id")

@@ -1,0 +1,52 @@
+"""Shared fixtures: a temporary data folder for every test, a real SQLite store, and a check
+that no test leaves a thread or a child process running."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from studio.paths import DATA_DIR_ENV, DataPaths
+from studio.store import Store
+
+
+@pytest.fixture(autouse=True)
+def data_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    """Every test gets its own data folder; nothing touches the user's real one."""
+    root = tmp_path / "data"
+    monkeypatch.setenv(DATA_DIR_ENV, str(root))
+    return DataPaths.at(root)
+
+
+@pytest.fixture
+def store(data_paths: DataPaths) -> Iterator[Store]:
+    opened = Store.open(data_paths.db)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads_or_processes() -> Iterator[None]:
+    threads_before = {t.ident for t in threading.enumerate()}
+    yield
+    me = psutil.Process()
+    children = [c for c in me.children(recursive=True) if c.is_running()
+                and c.status() != psutil.STATUS_ZOMBIE]
+    threads = [t for t in threading.enumerate()
+               if t.ident not in threads_before and t.is_alive() and not t.daemon]
+    for child in children:
+        child.kill()
+    assert not children, f"the test left processes running: {children}"
+    assert not threads, f"the test left threads running: {threads}"
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random-init model with its offline tokenizer, built once per test run."""
+    from backends.demo_model import build_demo_model
+
+    return build_demo_model(tmp_path_factory.mktemp("demo-model"))
