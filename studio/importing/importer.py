@@ -108,10 +108,8 @@ def _parse_row(parsed: ParsedFile, location: str, data: dict[str, Any]) -> None:
     except RowError as error:
         _problem(parsed, RowProblem(error.location, error.field, error.message))
     except KeyError as error:
-        own = detect_shape(data)
-        message = (f"this row looks like '{own}' but the file's format is '{parsed.shape}'"
-                   if own and own != parsed.shape else f"missing (the format is {parsed.shape})")
-        _problem(parsed, RowProblem(location, str(error.args[0]), message))
+        _problem(parsed, RowProblem(location, str(error.args[0]),
+                                    f"missing (the format is {parsed.shape})"))
 
 
 def _problem(parsed: ParsedFile, problem: RowProblem) -> None:

@@ -16,8 +16,8 @@ Messages = list[dict[str, str]]
 
 # (name, fields that identify it, one line for the import dialog)
 SHAPES: list[tuple[str, frozenset[str], str]] = [
-    ("preference", frozenset({"chosen", "rejected"}), "prompt / chosen / rejected (DPO)"),
     ("sharegpt", frozenset({"conversations"}), "ShareGPT conversations (from / value)"),
+    ("preference", frozenset({"chosen", "rejected"}), "prompt / chosen / rejected (DPO)"),
     ("messages", frozenset({"messages"}), "OpenAI / TRL messages (optional boolean label)"),
     ("unpaired", frozenset({"prompt", "completion", "label"}), "prompt / completion / label (KTO)"),
     ("completion", frozenset({"prompt", "completion"}), "prompt / completion (SFT)"),
@@ -184,6 +184,9 @@ def _turns(value: Any, loc: str, name: str) -> Messages:
 def _prompt_turns(value: Any, loc: str, name: str) -> Messages:
     if isinstance(value, str):
         return [{"role": "user", "content": _text(value, loc, name)}]
+    if not isinstance(value, list):
+        raise RowError(loc, f"expected text or a list of messages, got {_type_name(value)}",
+                       name)
     return _turns(value, loc, name)
 
 
