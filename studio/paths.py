@@ -27,6 +27,12 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def resources_dir() -> Path:
+    """Bundled icons, styles, presets and starter data (a package beside ``studio``, so the
+    same path works from a checkout and from an installed wheel)."""
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
 def cache_dir() -> Path:
     """The machine-wide cache folder (converter, built demo model)."""
     override = os.environ.get(CACHE_DIR_ENV)

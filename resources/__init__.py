@@ -1,0 +1,1 @@
+"""Bundled data files: icons, styles, presets and starter data (no code)."""
