@@ -1,1 +1,1 @@
-"""Child-process entry points (`python -m backends.X`). They never import Qt and speak JSON lines."""
+"""Child-process entry points (`python -m backends.X`): no Qt, JSON lines out."""
