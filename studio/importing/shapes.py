@@ -7,6 +7,7 @@ field and what was expected.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,8 +75,8 @@ def _preference(row: dict[str, Any], loc: str) -> Example:
 
 
 def _implicit_preference(row: dict[str, Any], loc: str) -> Example:
-    chosen = _turns(row["chosen"], loc, "chosen")
-    rejected = _turns(row["rejected"], loc, "rejected")
+    chosen = _transcript_or_turns(row["chosen"], loc, "chosen")
+    rejected = _transcript_or_turns(row["rejected"], loc, "rejected")
     shared = 0
     while shared < min(len(chosen), len(rejected)) and chosen[shared] == rejected[shared]:
         shared += 1
@@ -85,6 +86,22 @@ def _implicit_preference(row: dict[str, Any], loc: str) -> Example:
         chosen=_final_assistant(chosen[shared:], loc, "chosen"),
         rejected=_final_assistant(rejected[shared:], loc, "rejected"),
     )
+
+
+TRANSCRIPT_TURN = re.compile(r"\n\n(Human|Assistant): ")
+
+
+def _transcript_or_turns(value: Any, loc: str, name: str) -> Messages:
+    """Message lists, or Anthropic HH-style text ("\n\nHuman: ...\n\nAssistant: ...")."""
+    if not isinstance(value, str):
+        return _turns(value, loc, name)
+    parts = TRANSCRIPT_TURN.split(value)
+    if len(parts) < 3:
+        raise RowError(loc, "expected a list of messages or a 'Human: / Assistant:' transcript,"
+                       " got plain text (add a prompt column)", name)
+    roles = {"Human": "user", "Assistant": "assistant"}
+    return [{"role": roles[role], "content": content.strip()}
+            for role, content in zip(parts[1::2], parts[2::2], strict=True)]
 
 
 def _sharegpt(row: dict[str, Any], loc: str) -> Example:
@@ -128,12 +145,15 @@ def _completion(row: dict[str, Any], loc: str) -> Example:
 
 def _alpaca(row: dict[str, Any], loc: str) -> Example:
     instruction = _text(row["instruction"], loc, "instruction")
-    extra = row.get("input")
-    if extra is not None and _text(extra, loc, "input").strip():
+    extra_field = "input" if row.get("input") is not None else "context"  # Dolly says context
+    extra = row.get(extra_field)
+    if isinstance(extra, str) and extra.strip():
         instruction = f"{instruction}\n\n{extra}"
-    output = row.get("output")
+    output_field = "output" if row.get("output") is not None else "response"
+    output = row.get(output_field)
     system = _text(row["system"], loc, "system") if row.get("system") else None
-    gold = _text(output, loc, "output") if output is not None and str(output).strip() else None
+    gold = (_text(output, loc, output_field) if output is not None and str(output).strip()
+            else None)
     return Example(messages=[{"role": "user", "content": instruction}], system=system, gold=gold)
 
 
@@ -206,12 +226,17 @@ def _conversation(turns: Messages, loc: str, name: str) -> tuple[str | None, Mes
 
 
 def _answer(value: Any, loc: str, name: str) -> str:
+    """An answer as text, one assistant message, or a whole conversation ending with it (as in
+    UltraFeedback, whose chosen/rejected repeat the prompt)."""
     if isinstance(value, dict):
         value = [value]
     if isinstance(value, list) and value and not all(
         isinstance(p, dict) and p.get("type") == "text" for p in value
     ):
-        return _final_assistant(_turns(value, loc, name), loc, name)
+        turns = _turns(value, loc, name)
+        if len(turns) > 1 and turns[-1]["role"] == "assistant":
+            return turns[-1]["content"]
+        return _final_assistant(turns, loc, name)
     return _text(value, loc, name)
 
 
