@@ -36,6 +36,9 @@ test: lint
 
 bench: setup
 	$(BIN)/python bench/bench_import_export.py
+	$(BIN)/python bench/bench_label.py
+	$(BIN)/python bench/bench_chat.py
+	$(BIN)/python bench/bench_export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from studio import __version__
 from studio.datasets import KINDS, export_snapshot, readiness
 from studio.errors import StudioError
 from studio.importing import import_path
+from studio.cli_models import add_model_commands, run_model_command
 from studio.importing.shapes import SHAPE_NAMES
 from studio.paths import DataPaths
 from studio.store import Store
@@ -51,6 +52,7 @@ def make_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo-model", help="build the tiny offline demo model")
     demo.add_argument("out", type=Path, help="folder to write the model to")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the weights")
+    add_model_commands(commands)
     return parser
 
 
@@ -66,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = DataPaths.at(args.data_dir)
     store = Store.open(paths.db)
     try:
-        return _run(args, store)
+        result = run_model_command(args, store, paths)
+        return result if result is not None else _run(args, store)
     except StudioError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

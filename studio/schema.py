@@ -147,3 +147,45 @@ def m002_snapshots_runs_models(db: Database) -> None:
         foreign_keys=[("snapshot_id", "snapshots", "id"), ("parent_model_id", "models", "id")],
     )
     db["models"].add_foreign_key("run_id", "runs", "id")
+
+
+@migrations()
+def m003_relabels(db: Database) -> None:
+    # The label events made as blind re-labels (the queue's re-label sample). Undo copies a
+    # label's fields, so only this table tells a re-label from the undo that followed it.
+    # No foreign key: deleting a prompt deletes its labels and must not be blocked here.
+    db["relabels"].create({"label_id": int}, pk="label_id")
+
+
+@migrations()
+def m004_compare_votes(db: Database) -> None:
+    # The pair labels voted on the Compare page, with whether the sides were blind. Win-rates
+    # count blind votes only; the models are on the responses. Keyed by label id (undo copies
+    # a label, so the target finds the vote an undo/redo event belongs to).
+    db["compare_votes"].create(
+        {"label_id": int, "target": str, "blind": int, "swapped": int, "created_at": str},
+        pk="label_id",
+    )
+    db["compare_votes"].create_index(["target"])
+
+
+@migrations()
+def m005_rounds(db: Database) -> None:
+    # One iteration of generate → label → train → compare, chained by parent_round_id.
+    db["rounds"].create(
+        {
+            "id": int,
+            "number": int,
+            "parent_round_id": int,
+            "parent_model_id": str,  # what the round starts from: base or an earlier adapter
+            "method": str,
+            "snapshot_id": str,
+            "run_id": str,
+            "model_id": str,  # the adapter (or export) the round produced
+            "metrics": str,  # JSON: reward accuracy, win-rates, rule pass rates...
+            "notes": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("parent_round_id", "rounds", "id")],
+    )

@@ -50,3 +50,17 @@ def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from backends.demo_model import build_demo_model
 
     return build_demo_model(tmp_path_factory.mktemp("demo-model"))
+
+
+@pytest.fixture(scope="session")
+def demo_gguf(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo model as an F16 GGUF, converted once per test run by llama.cpp's converter."""
+    import subprocess
+
+    from studio.converter import convert_command, converter_env, prepare_converter
+
+    prepare_converter()
+    out = tmp_path_factory.mktemp("demo-gguf") / "demo-f16.gguf"
+    subprocess.run(convert_command(demo_model_dir, out, "f16"), env=converter_env(),
+                   check=True, capture_output=True, timeout=300)
+    return out

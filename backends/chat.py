@@ -1,0 +1,226 @@
+"""A long-lived llama.cpp chat worker: JSON-lines commands on stdin, events on stdout.
+
+    python -m backends.chat [--threads N]
+
+Commands, one JSON object per line:
+  {"cmd": "load", "model": "m.gguf", "lora": null, "n_ctx": 2048, "threads": 0, "gpu_layers": 0}
+  {"cmd": "chat", "id": "r1", "messages": [{"role": "user", "content": "Hi"}],
+   "temperature": 0.7, "top_p": 0.95, "max_tokens": 256, "seed": 0}
+  {"cmd": "stop"}      ends the reply being streamed (its ``done`` says stopped: true)
+  {"cmd": "unload"}    frees the model;   {"cmd": "quit"} (or end of input) exits.
+
+Events (``studio.events``): ``loaded``, ``token`` (id, text), ``done`` (id, text, tokens,
+ttft_s, tokens_per_s, finish_reason, stopped) and ``error`` (message, id). A bad command or a
+model that cannot load is an ``error`` event; the worker keeps running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.export_gguf_file import GGUFFileError, read_gguf
+from studio.events import EventWriter
+
+SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed")
+BAD_LINE = "_bad_line"  # queued by the reader thread, so only the main thread writes events
+
+
+@dataclass
+class ChatRequest:
+    """One reply to generate. Field help doubles as the UI's tooltips."""
+
+    id: str = field(metadata={"help": "Request id, echoed on every event of this reply."})
+    messages: list[dict[str, str]] = field(metadata={"help": "The conversation so far."})
+    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (0: greedy)."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling probability mass."})
+    max_tokens: int = field(default=256, metadata={"help": "Longest reply, in tokens."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed: the same seed, the same reply."})
+
+
+def open_llama(model_path: str, lora_path: str | None = None, **kwargs: Any) -> Any:
+    """A ``llama_cpp.Llama`` with the CPU's extra weight layouts (AMX, repack) turned off.
+
+    Measured here: with them on (the default), evaluating any quantized GGUF (Q8_0, K-quants,
+    Q4_0) on a Xeon with AMX segfaults inside ``llama_decode``; F16 works either way. Llama()
+    does not expose ``use_extra_bufts``, so the default-params factory it calls is wrapped for
+    the duration of the load.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    original = llama_module.llama_cpp.llama_model_default_params
+
+    def safe_defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    llama_module.llama_cpp.llama_model_default_params = safe_defaults
+    try:
+        return llama_cpp.Llama(model_path=model_path, lora_path=lora_path, **kwargs)
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
+
+
+class ChatWorker:
+    """Holds at most one model and answers the commands read by :func:`read_commands`."""
+
+    def __init__(self, events: EventWriter, commands: queue.Queue[dict[str, Any] | None],
+                 threads: int = 0) -> None:
+        self.events, self.commands, self.threads = events, commands, threads
+        self.llm: Any = None
+        self.pending: list[dict[str, Any]] = []
+
+    def serve(self) -> None:
+        while True:
+            command = self.pending.pop(0) if self.pending else self.commands.get()
+            if command is None or command.get("cmd") == "quit":
+                break
+            self.handle(command)
+        self.unload()
+
+    def handle(self, command: dict[str, Any]) -> None:
+        name = command.get("cmd")
+        handlers = {"load": self.load, "chat": self.chat, "unload": lambda _: self.unload(),
+                    "stop": lambda _: None}  # a stop with nothing streaming has nothing to stop
+        if name == BAD_LINE:
+            self.events.emit("error", message=command["message"])
+            return
+        if name not in handlers:
+            self.events.emit("error", message=f"unknown command {name!r}; use one of"
+                             " load, chat, stop, unload, quit", id=command.get("id"))
+            return
+        try:
+            handlers[name](command)
+        except (KeyError, TypeError, ValueError, RuntimeError, OSError, GGUFFileError) as error:
+            self.events.emit("error", message=_message(name, error), id=command.get("id"))
+
+    def load(self, command: dict[str, Any]) -> None:
+        self.unload()
+        started = time.monotonic()
+        info = read_gguf(command["model"])
+        lora = command.get("lora")
+        if lora:
+            read_gguf(lora)
+        threads = int(command.get("threads") or self.threads) or None
+        self.llm = open_llama(
+            str(info.path), lora_path=lora, n_ctx=int(command.get("n_ctx") or 2048),
+            n_threads=threads, n_gpu_layers=int(command.get("gpu_layers") or 0), verbose=False)
+        self.events.emit("loaded", model=str(info.path), lora=lora, n_ctx=self.llm.n_ctx(),
+                         architecture=info.architecture, size_bytes=info.size_bytes,
+                         load_s=round(time.monotonic() - started, 3),
+                         chat_template=bool(info.chat_template))
+
+    def unload(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
+            self.llm = None
+
+    def chat(self, command: dict[str, Any]) -> None:
+        if self.llm is None:
+            raise RuntimeError("no model is loaded; send a load command first")
+        request = ChatRequest(**{k: command[k] for k in ("id", "messages", *SAMPLING_KEYS)
+                                 if k in command})
+        self._stream(request)
+
+    def _stream(self, request: ChatRequest) -> None:
+        started = time.monotonic()
+        first = last = None
+        pieces: list[str] = []
+        finish, stopped = None, False
+        stream = self.llm.create_chat_completion(
+            messages=request.messages, temperature=request.temperature, top_p=request.top_p,
+            max_tokens=request.max_tokens, seed=request.seed, stream=True)
+        for chunk in stream:
+            choice = chunk["choices"][0]
+            finish = choice.get("finish_reason") or finish
+            text = choice["delta"].get("content")
+            if text:
+                last = time.monotonic()
+                first = first or last
+                pieces.append(text)
+                self.events.emit("token", id=request.id, text=text)
+            if self._stop_requested():
+                stopped, finish = True, "stopped"
+                break
+        tokens = len(pieces)
+        decode_s = (last - first) if first and last and tokens > 1 else 0.0
+        self.events.emit(
+            "done", id=request.id, text="".join(pieces), tokens=tokens, stopped=stopped,
+            finish_reason=finish, ttft_s=round((first or time.monotonic()) - started, 4),
+            tokens_per_s=round((tokens - 1) / decode_s, 2) if decode_s else None,
+            wall_s=round(time.monotonic() - started, 4))
+
+    def _stop_requested(self) -> bool:
+        """Take commands that arrived while streaming: a stop ends it, others wait their turn."""
+        stop = False
+        while True:
+            try:
+                command = self.commands.get_nowait()
+            except queue.Empty:
+                return stop
+            if command is None:  # end of input: finish this reply, then exit
+                self.pending.append({"cmd": "quit"})
+                continue
+            if command.get("cmd") == "quit":
+                self.pending.append(command)
+                return True
+            if command.get("cmd") == "stop":
+                stop = True
+            else:
+                self.pending.append(command)
+
+
+def _message(command: str | None, error: BaseException) -> str:
+    if isinstance(error, GGUFFileError):
+        return str(error)
+    if isinstance(error, KeyError):
+        return f"the {command} command needs the field {error.args[0]!r}"
+    if command == "load" and isinstance(error, ValueError):
+        return f"llama.cpp could not load the model: {error}"
+    return f"{command} failed: {error}"
+
+
+def read_commands(source: Any, commands: queue.Queue[dict[str, Any] | None]) -> None:
+    """Read JSON lines into ``commands`` (``None`` at end of input); runs on its own thread."""
+    for number, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        try:
+            command = json.loads(line)
+            if not isinstance(command, dict):
+                raise ValueError("a command must be a JSON object")
+        except ValueError as error:
+            command = {"cmd": BAD_LINE, "message": f"stdin line {number}: not a command ({error})"}
+        commands.put(command)
+    commands.put(None)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m backends.chat", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads when a load command does not say (0: llama.cpp's)")
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    events = EventWriter.stdout()
+    commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    # A daemon thread: it blocks on stdin, and must not keep the process alive after quit.
+    reader = threading.Thread(target=read_commands, args=(sys.stdin, commands),
+                              daemon=True, name="stdin-reader")
+    reader.start()
+    ChatWorker(events, commands, args.threads).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(make_parser().parse_args()))

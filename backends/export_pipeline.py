@@ -1,0 +1,161 @@
+"""The export steps in order, each announced as a ``progress`` event.
+
+Kept apart from ``backends.export`` (argument parsing, signals, clean-up) so tests and the bench
+can run the pipeline in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from backends.export import ExportConfig
+from backends.export_gguf import convert_lora, convert_model, quantize, write_modelfile
+from backends.export_gguf_file import read_gguf
+from backends.export_merge import (
+    ExportError,
+    adapter_base_dir,
+    check_architecture,
+    check_free_space,
+    check_tokenizer_files,
+    merge_adapter,
+    tokenizer_source,
+)
+from backends.export_register import register_outputs
+from backends.export_selfcheck import DEFAULT_PROMPTS, check_gguf, hf_greedy, render_prompts
+from studio.converter import prepare_converter
+from studio.events import EventWriter
+
+# Bytes of a quantized file per byte of F16, for the free-space estimate.
+QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0": 0.29}
+
+
+class Steps:
+    """Counts steps and emits one progress event per step."""
+
+    def __init__(self, events: EventWriter, total: int) -> None:
+        self.events, self.total, self.done = events, total, 0
+
+    def start(self, stage: str, message: str) -> None:
+        self.events.emit("progress", stage=stage, message=message, done=self.done,
+                         total=self.total, fraction=round(self.done / self.total, 3))
+        self.done += 1
+
+
+def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
+    out, quants = config.out_dir, list(dict.fromkeys(q for q in config.quants if q != "F16"))
+    total = 4 + len(quants) + int(config.lora_gguf) + int(config.db is not None)
+    steps = Steps(events, total)
+    steps.start("check", "checking the model and the converter")
+    converter = prepare_converter()
+    source = config.model or config.base or adapter_base_dir(_need(config.adapter))
+    check_architecture(source, converter)
+    check_tokenizer_files(tokenizer_source(config.adapter, source))
+    check_free_space(out, _needed_bytes(source, quants, config.adapter is not None))
+    _threads(config.threads)
+
+    merged = out / "merged"
+    if config.adapter is not None:
+        steps.start("merge", f"merging {config.adapter.name} into {source.name}")
+        model = merge_adapter(source, config.adapter, merged)
+        hf_dir = merged
+    else:
+        steps.start("load", f"loading {source.name} for the self-check")
+        model, hf_dir = _load(source), source
+    tokenizer = _tokenizer(hf_dir)
+
+    steps.start("convert", "converting to GGUF (F16) with llama.cpp's converter")
+    f16 = convert_model(hf_dir, out / "model-F16.gguf", out / "export.log", _no_op)
+    info = read_gguf(f16)
+    meta = {"chat_template": info.chat_template, "eos": info.eos_text}
+    texts = render_prompts(tokenizer, list(DEFAULT_PROMPTS))
+
+    steps.start("selfcheck", "self-check: F16 GGUF against transformers")
+    references = hf_greedy(model, tokenizer, texts, max(config.selfcheck_tokens, 1))
+    del model
+    f16_check, f16_refs = check_gguf(f16, texts, references, "hf", meta, config.threads or None)
+    files = [_output(f16, "F16", f16_check.as_dict(), info)]
+
+    for quant in quants:
+        steps.start("quantize", f"quantizing to {quant} and checking it against F16")
+        path = quantize(f16, out / f"model-{quant}.gguf", quant, config.threads)
+        check, _ = check_gguf(path, texts, f16_refs, "F16", meta, config.threads or None)
+        files.append(_output(path, quant, check.as_dict(), info))
+
+    lora = None
+    if config.lora_gguf:
+        steps.start("lora", "writing the adapter-only GGUF")
+        lora = _lora(config, source, texts, references, meta)
+    if not config.keep_merged and merged.exists():
+        shutil.rmtree(merged)
+    (out / "selfcheck.json").write_text(
+        json.dumps({f["quant"]: f["selfcheck"] for f in files}, indent=2), encoding="utf-8")
+    result: dict[str, Any] = {
+        "outputs": files, "lora": lora, "merged": str(merged) if merged.exists() else None,
+        "selfcheck_passed": f16_check.passed, "selfcheck_summary": f16_check.summary,
+    }
+    if config.db is not None:
+        steps.start("register", "registering the models")
+        result["registered"] = register_outputs(config, source, result)
+    return result
+
+
+def _output(path: Path, quant: str, check: dict[str, Any], info: Any) -> dict[str, Any]:
+    modelfile = write_modelfile(path, info.eos_text, info.chat_template)
+    return {"path": str(path), "quant": quant, "size_bytes": path.stat().st_size,
+            "selfcheck": check, "modelfile": str(modelfile)}
+
+
+def _lora(config: ExportConfig, source: Path, texts: list[str],
+          references: list[tuple[list[int], list[int]]], meta: dict[str, Any]) -> dict[str, Any]:
+    adapter = _need(config.adapter)
+    path = convert_lora(source, adapter, config.out_dir / "adapter-F16.gguf",
+                        config.out_dir / "export.log", _no_op)
+    result: dict[str, Any] = {"path": str(path), "quant": "F16",
+                              "size_bytes": path.stat().st_size, "selfcheck": None}
+    if config.base_gguf is not None:
+        check, _ = check_gguf(config.base_gguf, texts, references, "hf", meta,
+                              config.threads or None, lora_path=path)
+        result["selfcheck"] = check.as_dict()
+    return result
+
+
+def _need(adapter: Path | None) -> Path:
+    if adapter is None:
+        raise ExportError("give either an adapter folder or a model folder to export")
+    return adapter
+
+
+def _needed_bytes(source: Path, quants: list[str], merging: bool) -> int:
+    weights = sum(f.stat().st_size for f in source.glob("*.safetensors"))
+    weights += sum(f.stat().st_size for f in source.glob("*.bin"))
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    dtype = config.get("dtype") or config.get("torch_dtype") or "float32"
+    f16 = weights // 2 if dtype == "float32" else weights
+    quantized = sum(int(f16 * QUANT_RATIO.get(q, 1.0)) for q in quants)
+    return int((weights * merging + f16 + quantized) * 1.05)
+
+
+def _threads(threads: int) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _load(model_dir: Path) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto").eval()
+
+
+def _tokenizer(model_dir: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir)
+
+
+def _no_op() -> None:
+    """Cancellation arrives as a signal (ExportCancelled raised in the main thread)."""

@@ -1,0 +1,153 @@
+"""Export, step 5: check that the GGUF says what the Hugging Face model says.
+
+For a few chat prompts, both tokenize the rendered template (the ids must be identical), the HF
+model decodes greedily, and the GGUF is fed that same continuation and must pick the same token
+at each step (teacher-forced, so one early near-tie does not fail every later token). The share
+of agreeing tokens is the score. Quantized files are scored the same way against the F16 GGUF's
+own greedy continuation. A mismatch is reported with the first differing text, never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROMPTS = (
+    "Hello! Who are you?",
+    "Write one sentence about the sea.",
+    "What is 12 plus 30?",
+)
+PASS_SHARE = 0.95  # F16 vs HF: rounding to 16 bits may flip an occasional near-tie, no more
+
+
+@dataclass
+class CheckResult:
+    """The self-check of one GGUF file, stored as JSON with the model."""
+
+    reference: str  # "hf" (unquantized GGUF vs transformers) or "F16" (quantized vs F16 GGUF)
+    share: float  # agreeing greedy tokens / tokens compared
+    tokens: int
+    prompts: int
+    tokenizer_match: bool  # the GGUF tokenized every rendered prompt to the same ids
+    identical_prompts: int  # prompts whose free-running greedy reply was token-identical
+    passed: bool
+    chat_template: bool  # the GGUF carries a chat template
+    eos: str | None  # the end-of-turn token the GGUF stops on
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def summary(self) -> str:
+        verdict = "passed" if self.passed else "MISMATCH"
+        return (f"{verdict}: {self.share:.0%} of {self.tokens} greedy tokens agree with"
+                f" {'transformers' if self.reference == 'hf' else 'the F16 GGUF'}")
+
+
+def render_prompts(tokenizer: Any, prompts: tuple[str, ...] | list[str]) -> list[str]:
+    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                          add_generation_prompt=True) for p in prompts]
+
+
+def hf_greedy(model: Any, tokenizer: Any, texts: list[str], max_new: int) -> list[
+        tuple[list[int], list[int]]]:
+    """(prompt ids, greedy continuation ids) per rendered prompt, from transformers."""
+    import torch
+    from transformers import GenerationConfig
+
+    # A fresh config: the model's own may sample or penalize repeats, which llama.cpp won't.
+    config = GenerationConfig(max_new_tokens=max_new, do_sample=False,
+                              eos_token_id=tokenizer.eos_token_id,
+                              pad_token_id=tokenizer.pad_token_id)
+    results = []
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            out = model.generate(torch.tensor([ids]), generation_config=config)
+        results.append((ids, out[0, len(ids):].tolist()))
+    return results
+
+
+def open_gguf(path: Path, threads: int | None = None, lora_path: Path | None = None) -> Any:
+    from backends.chat import open_llama
+
+    return open_llama(str(path), lora_path=str(lora_path) if lora_path else None, n_ctx=512,
+                      logits_all=True, n_threads=threads, verbose=False)
+
+
+def gguf_greedy(llm: Any, prompt_ids: list[int], max_new: int) -> list[int]:
+    """The GGUF's own greedy continuation, ending with the end-of-turn token like HF's."""
+    out: list[int] = []
+    for token in llm.generate(prompt_ids, top_k=1, temp=0.0, repeat_penalty=1.0, reset=True):
+        out.append(token)
+        if token == llm.token_eos() or len(out) >= max_new:
+            break
+    return out
+
+
+def teacher_forced(llm: Any, prompt_ids: list[int], continuation: list[int]) -> list[int]:
+    """The GGUF's argmax at each step of ``continuation`` (fed the reference tokens)."""
+    import numpy as np
+
+    if not continuation:
+        return []
+    llm.reset()
+    llm.eval(prompt_ids + continuation[:-1])
+    start = len(prompt_ids) - 1
+    scores = llm.scores[start:start + len(continuation)]
+    return [int(i) for i in np.argmax(scores, axis=-1)]
+
+
+def score(
+    llm: Any, texts: list[str], references: list[tuple[list[int], list[int]]], label: str,
+) -> tuple[int, int, bool, int, list[str]]:
+    """(agreeing, compared, tokenizer_match, identical prompts, problems) of one GGUF."""
+    agree = total = identical = 0
+    tokenizer_ok, problems = True, []
+    pairs = zip(texts, references, strict=True)
+    for number, (text, (prompt_ids, reference)) in enumerate(pairs, 1):
+        gguf_ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if gguf_ids != prompt_ids:
+            tokenizer_ok = False
+            problems.append(f"prompt {number}: the GGUF tokenizes the chat prompt differently"
+                            f" ({len(gguf_ids)} vs {len(prompt_ids)} tokens)")
+        predicted = teacher_forced(llm, prompt_ids, reference)
+        hits = sum(p == r for p, r in zip(predicted, reference, strict=True))
+        agree, total = agree + hits, total + len(reference)
+        if hits < len(reference):
+            at = next(i for i, (p, r) in enumerate(zip(predicted, reference, strict=True))
+                      if p != r)
+            problems.append(f"prompt {number}: first differs from {label} at token {at + 1}:"
+                            f" {_piece(llm, reference[at])!r} expected,"
+                            f" {_piece(llm, predicted[at])!r} predicted")
+        identical += gguf_greedy(llm, prompt_ids, len(reference)) == reference
+    return agree, total, tokenizer_ok, identical, problems
+
+
+def _piece(llm: Any, token: int) -> str:
+    return llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+def check_gguf(
+    path: Path, texts: list[str], references: list[tuple[list[int], list[int]]],
+    reference: str, metadata: dict[str, Any], threads: int | None = None,
+    lora_path: Path | None = None,
+) -> tuple[CheckResult, list[tuple[list[int], list[int]]]]:
+    """Score one GGUF (or base GGUF + LoRA GGUF); also return its own greedy continuations."""
+    llm = open_gguf(path, threads, lora_path)
+    try:
+        agree, total, tok_ok, identical, problems = score(
+            llm, texts, references, "transformers" if reference == "hf" else "F16")
+        own = [(ids, gguf_greedy(llm, ids, max(len(ref), 1))) for ids, ref in references]
+    finally:
+        llm.close()
+    share = agree / total if total else 1.0
+    template = bool(metadata.get("chat_template"))
+    if not template:
+        problems.append("the GGUF has no chat template: chat apps will format turns wrongly")
+    passed = tok_ok and template and (share >= PASS_SHARE if reference == "hf" else True)
+    result = CheckResult(reference, round(share, 4), total, len(texts), tok_ok, identical,
+                         passed, template, metadata.get("eos"), problems)
+    return result, own

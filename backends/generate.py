@@ -1,0 +1,78 @@
+"""Write candidate answers to label: N per prompt from a GGUF model through llama.cpp.
+
+    python -m backends.generate --job-dir DIR --db PATH
+
+Reads ``DIR/config.json`` (``studio.generation.GenerationConfig``), stores each candidate in
+the database as soon as it is written, and appends ``progress`` / ``finished`` / ``failed`` /
+``cancelled`` events to ``DIR/events.jsonl`` (echoed on stdout). SIGTERM or SIGINT stops after
+the candidate in progress; what was finished stays, and a re-run does only what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from backends.jobs import StopFlag, make_job_parser, run_store_job
+from studio.events import EventWriter
+from studio.generation import GenerationConfig, pending_candidates, store_candidate
+from studio.store import Store
+
+
+def make_parser() -> argparse.ArgumentParser:
+    return make_job_parser(__doc__.splitlines()[0])
+
+
+def generate_one(llm: Any, messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
+    reply = llm.create_chat_completion(messages=messages, **sampling)
+    return str(reply["choices"][0]["message"]["content"] or "").strip()
+
+
+def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: StopFlag) -> None:
+    from backends.chat import open_llama
+
+    todo = pending_candidates(store, config)
+    total = len(todo)
+    events.emit("progress", stage="load", message=f"loading {config.model_name}",
+                done=0, total=total)
+    llm = open_llama(config.model_path, config.lora_path, n_ctx=config.n_ctx,
+                     n_threads=config.threads or None, n_gpu_layers=config.gpu_layers,
+                     verbose=False)
+    start, stored, empty = time.monotonic(), 0, 0
+    try:
+        for done, (prompt_id, index) in enumerate(todo, start=1):
+            if flag.stop:
+                events.emit("cancelled", done=done - 1, total=total, stored=stored)
+                return
+            text = generate_one(llm, store.prompt(prompt_id).conversation(),
+                                config.sampling(index))
+            if text:
+                store_candidate(store, config, prompt_id, index, text)
+                stored += 1
+            else:
+                empty += 1  # an empty answer is nothing to label
+            elapsed = time.monotonic() - start
+            events.emit("progress", stage="generate", done=done, total=total,
+                        eta_s=round(elapsed / done * (total - done), 1),
+                        message=f"{done}/{total} candidates")
+        events.emit("finished", stored=stored, empty=empty, total=total,
+                    wall_s=round(time.monotonic() - start, 2))
+    finally:
+        llm.close()
+
+
+def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> None:
+    config = GenerationConfig.load(job_dir)
+    config.validate()
+    run_job(config, store, events, flag)
+
+
+def main(args: argparse.Namespace) -> int:
+    return run_store_job(args, "generate", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main(make_parser().parse_args()))

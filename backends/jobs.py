@@ -1,0 +1,62 @@
+"""What every database-writing job process shares: stop on SIGTERM, report every failure.
+
+Generation and judge jobs run as ``python -m backends.X --job-dir DIR --db PATH``; they write
+events to ``DIR/events.jsonl`` (and stdout) and results straight into the database in short
+transactions, so a cancelled or crashed job keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from studio.events import EventWriter
+from studio.store import Store
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; jobs check it between items and stop cleanly."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.stop = True
+
+
+Work = Callable[[Path, Store, EventWriter, StopFlag], None]
+
+
+def make_job_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--job-dir", type=Path, required=True,
+                        help="job folder holding config.json")
+    parser.add_argument("--db", type=Path, required=True, help="the studio database file")
+    return parser
+
+
+def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
+    """Run ``work`` with the store open; a failure becomes a ``failed`` event and a log."""
+    flag = StopFlag()
+    events = EventWriter.stdout(args.job_dir / "events.jsonl")
+    store = None
+    try:
+        store = Store.open(args.db)
+        work(args.job_dir, store, events, flag)
+    except Exception as error:  # noqa: BLE001 - a child process reports every failure
+        log = args.job_dir / f"{name}.log"
+        log.write_text(traceback.format_exc())
+        events.emit("failed", message=str(error) or type(error).__name__, log=str(log))
+        sys.stderr.write(traceback.format_exc())
+        return 1
+    finally:
+        if store is not None:
+            store.close()
+    return 0

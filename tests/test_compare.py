@@ -1,0 +1,94 @@
+"""Compare votes as preference data, and blind win-rates with Wilson intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio import compare
+from studio.datasets import export_snapshot
+from studio.errors import InvalidLabelError
+from studio.store import Store
+
+CONVERSATION = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Name a colour."}]
+
+
+def _vote(store: Store, left: str, right: str, vote: str, blind: bool = True,
+          text: str = "x") -> compare.Vote:
+    return compare.record_vote(
+        store, [*CONVERSATION[:-1], {"role": "user", "content": f"Name a colour {text}."}],
+        compare.Reply(f"{left} says red {text}", left, {"seed": 0}),
+        compare.Reply(f"{right} says blue {text}", right, {"seed": 0}), vote, "ann", blind)
+
+
+def test_vote_is_a_pair_label_with_models_and_sides(store: Store) -> None:
+    vote = compare.record_vote(store, CONVERSATION, compare.Reply("red", "tuned", {"seed": 1}),
+                               compare.Reply("blue", "base"), "b", "ann", blind=True,
+                               swapped=True)
+    assert vote.label.kind == "pair"
+    assert vote.label.source == "compare"
+    assert vote.label.chosen_rejected == (vote.right_id, vote.left_id)
+    assert store.response(vote.left_id).model == "tuned"
+    assert store.response(vote.left_id).gen_params == {"seed": 1}
+    assert store.response(vote.right_id).model == "base"
+    prompt = store.prompt(vote.prompt_id)
+    assert prompt.system == "Be brief."
+    assert prompt.source == "compare"
+    row = next(store.db.query("SELECT * FROM compare_votes"))
+    assert (row["blind"], row["swapped"]) == (1, 1)
+
+
+def test_edited_winner_becomes_gold(store: Store) -> None:
+    vote = compare.record_vote(store, CONVERSATION, compare.Reply("red", "tuned"),
+                               compare.Reply("blue", "base"), "a", "ann", blind=False,
+                               edited_winner="Red.")
+    assert vote.gold is not None
+    assert vote.gold.parent_id == vote.left_id
+    assert store.response(vote.gold.response_id).text == "Red."  # type: ignore[arg-type]
+
+
+def test_bad_votes_are_refused(store: Store) -> None:
+    with pytest.raises(InvalidLabelError, match="vote is one of"):
+        compare.record_vote(store, CONVERSATION, compare.Reply("a", "m"),
+                            compare.Reply("b", "n"), "left", "ann", blind=True)
+    with pytest.raises(InvalidLabelError, match="identical"):
+        compare.record_vote(store, CONVERSATION, compare.Reply("a", "m"),
+                            compare.Reply("a", "n"), "a", "ann", blind=True)
+    assert store.counts()["labels"] == 0
+
+
+def test_win_rates_count_blind_standing_votes_only(store: Store) -> None:
+    for i in range(6):
+        _vote(store, "tuned", "base", "a", text=str(i))
+    _vote(store, "base", "tuned", "a", text="6")  # base shown left, base won
+    _vote(store, "base", "tuned", "tie", text="7")
+    _vote(store, "tuned", "base", "a", blind=False, text="8")  # not blind: not counted
+    undone = _vote(store, "tuned", "base", "b", text="9")
+    store.undo(undone.label.id)
+    (stats,) = compare.win_rates(store)
+    assert (stats.model_a, stats.model_b) == ("base", "tuned")
+    assert (stats.wins_a, stats.wins_b, stats.ties) == (1, 6, 1)
+    assert stats.win_rate_a == pytest.approx(1 / 7)
+    low, high = stats.interval_a
+    assert low < 1 / 7 < high
+    assert "95% CI" in stats.describe()
+    (everything,) = compare.win_rates(store, blind_only=False)
+    assert everything.wins_b == 7
+
+
+def test_wilson_interval_known_values() -> None:
+    low, high = compare.wilson_interval(8, 10)
+    assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
+    assert compare.wilson_interval(0, 0) == (0.0, 1.0)
+    assert compare.wilson_interval(0, 5)[0] == 0.0
+
+
+def test_votes_reach_the_dpo_export(store: Store, tmp_path: Path) -> None:
+    for i in range(4):
+        _vote(store, "tuned", "base", "a", text=str(i))
+    snapshot = export_snapshot(store, "dpo", tmp_path / "snap", eval_fraction=0.0)
+    rows = (Path(snapshot.path) / "train.jsonl").read_text().splitlines()
+    assert len(rows) == 4
+    assert "tuned says red" in rows[0]

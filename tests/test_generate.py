@@ -1,0 +1,104 @@
+"""Candidate generation with the real llama.cpp on the tiny demo GGUF."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.events import read_events
+from studio.generation import GenerationConfig, GenerationConfigError, create_job
+from studio.paths import DataPaths
+from studio.store import Store
+
+
+def run_generate(job: Path, db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "backends.generate", "--job-dir", str(job),
+                           "--db", str(db)], capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+@pytest.fixture
+def prompts(store: Store) -> list[int]:
+    return [store.add_prompt(text) for text in ("Say hello.", "Count to three.")]
+
+
+def config_for(gguf: Path, prompt_ids: list[int], n: int = 3) -> GenerationConfig:
+    return GenerationConfig(model_path=str(gguf), model_name="demo-base", prompt_ids=prompt_ids,
+                            n=n, max_tokens=12, n_ctx=256, threads=1)
+
+
+def test_candidates_are_stored_with_params_and_rerun_adds_nothing(
+    store: Store, data_paths: DataPaths, demo_gguf: Path, prompts: list[int]
+) -> None:
+    job = create_job(data_paths.root / "jobs", config_for(demo_gguf, prompts))
+    result = run_generate(job, data_paths.db)
+    assert result.returncode == 0, result.stderr
+    events = read_events(job / "events.jsonl")
+    assert events[-1].event == "finished"
+    stored = events[-1]["stored"]
+    candidates = [r for p in prompts for r in store.responses_for(p)]
+    assert len(candidates) == stored >= 4  # identical samples are stored once
+    params = candidates[0].gen_params
+    assert candidates[0].model == "demo-base"
+    assert candidates[0].origin == "model"
+    assert params is not None
+    assert {"temperature", "top_p", "seed", "candidate", "signature"} <= set(params)
+    again = run_generate(create_job(data_paths.root / "jobs", config_for(demo_gguf, prompts)),
+                         data_paths.db)
+    assert again.returncode == 0, again.stderr
+    assert store.counts()["responses"] == len(candidates)
+
+
+def test_cancel_keeps_finished_candidates(
+    store: Store, data_paths: DataPaths, demo_gguf: Path, prompts: list[int]
+) -> None:
+    config = config_for(demo_gguf, prompts, n=8)
+    config.max_tokens = 48
+    job = create_job(data_paths.root / "jobs", config)
+    process = subprocess.Popen([sys.executable, "-m", "backends.generate", "--job-dir", str(job),
+                                "--db", str(data_paths.db)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:  # wait for the first stored candidate, then cancel
+        if '"stage": "generate"' in line:
+            process.terminate()
+            break
+    process.stdout.read()
+    assert process.wait(timeout=60) == 0
+    last = read_events(job / "events.jsonl")[-1]
+    assert last.event == "cancelled"
+    kept = store.counts()["responses"]
+    assert 1 <= kept < 16
+    assert kept == last["stored"]
+
+
+def test_bad_configs_are_refused(demo_gguf: Path, tmp_path: Path) -> None:
+    with pytest.raises(GenerationConfigError, match="1-8"):
+        config_for(demo_gguf, [1], n=9).validate()
+    with pytest.raises(GenerationConfigError, match="at least one prompt"):
+        config_for(demo_gguf, []).validate()
+    with pytest.raises(GenerationConfigError, match="not found"):
+        config_for(tmp_path / "missing.gguf", [1]).validate()
+
+
+def test_failure_is_reported_as_an_event(data_paths: DataPaths, tmp_path: Path,
+                                         prompts: list[int]) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF not really")
+    job = data_paths.root / "jobs" / "broken"
+    job.mkdir(parents=True)
+    config_for(bad, prompts).save(job)
+    result = run_generate(job, data_paths.db)
+    assert result.returncode == 1
+    last = read_events(job / "events.jsonl")[-1]
+    assert last.event == "failed"
+    assert (job / "generate.log").exists()
+
+
+def test_temperature_schedule_spans_min_to_max(demo_gguf: Path) -> None:
+    config = config_for(demo_gguf, [1], n=4)
+    temps = [config.sampling(i)["temperature"] for i in range(4)]
+    assert temps == [0.7, 0.8, 0.9, 1.0]
+    assert len({config.signature(i) for i in range(4)}) == 4

@@ -1,0 +1,42 @@
+"""Start the app: QApplication, theme, data folder, main window, first-start offer."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from studio.paths import DataPaths
+from studio.store import Store
+from ui.context import AppContext
+from ui.main_window import MainWindow
+from ui.theme import follow_system
+
+
+def build_window(data_dir: str | None = None, settings_path: str | None = None) -> MainWindow:
+    """The window over a data folder (an existing QApplication is required)."""
+    context = AppContext(DataPaths.at(data_dir), settings_path)
+    return MainWindow(context)
+
+
+def offer_first_start(window: MainWindow) -> None:
+    """On an empty data folder, offer import, starter prompts or the offline demo."""
+    from ui.dialogs.first_start import FirstStartDialog
+
+    def maybe_offer(counts: dict[str, int]) -> None:
+        if counts["prompts"] == 0:
+            FirstStartDialog(window).open()
+
+    window.context.ops.run(Store.counts, on_success=maybe_offer, owner=window)
+
+
+def run_app(data_dir: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Tuning Studio")
+    app.setOrganizationName("tuning-studio")
+    follow_system(app)
+    window = build_window(data_dir)
+    window.show()
+    QTimer.singleShot(0, lambda: offer_first_start(window))
+    return app.exec()

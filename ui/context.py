@@ -1,0 +1,110 @@
+"""What every page gets: the data folder, the store worker, settings, and the change broadcast.
+
+Pages are built as ``PageClass(context)``. A store mutation announces what it changed with
+``context.announce(Changes(...))``; every page listens to ``context.changed`` and decides
+whether it must refresh.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from studio.paths import APP_NAME, DataPaths
+from ui.ops import Ops
+from ui.qt_compat import emit
+
+SETTINGS_ENV = "TUNING_STUDIO_SETTINGS"
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a store operation changed. Empty id sets mean "some, not known which"."""
+
+    prompts: bool = False
+    responses: bool = False
+    labels: bool = False
+    runs: bool = False
+    models: bool = False
+    snapshots: bool = False
+    prompt_ids: frozenset[int] = field(default_factory=frozenset)
+    origin: Any = None  # the page that made the change, so it can skip its own refresh
+
+    @classmethod
+    def everything(cls, origin: Any = None) -> Changes:
+        return cls(True, True, True, True, True, True, origin=origin)
+
+    @property
+    def data(self) -> bool:
+        """Prompts, responses or labels: what the Data and Label pages show."""
+        return self.prompts or self.responses or self.labels
+
+
+def default_settings_path() -> Path:
+    override = os.environ.get(SETTINGS_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "settings.ini"
+
+
+class AppContext(QObject):
+    """Shared state of one open data folder. Call :meth:`close` when the window closes."""
+
+    changed = Signal(object)  # Changes
+    status_message = Signal(str)  # a short note for the status bar
+    annotator_changed = Signal(str)
+    settings_changed = Signal()  # annotator, re-label share...
+
+    def __init__(self, paths: DataPaths, settings_path: Path | str | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.paths = paths
+        path = Path(settings_path) if settings_path is not None else default_settings_path()
+        self.settings = QSettings(str(path), QSettings.Format.IniFormat)
+        self.ops = Ops(paths.db, parent=self)
+
+    # ---- settings ----------------------------------------------------------------------
+    @property
+    def annotator(self) -> str:
+        name = str(self.settings.value("annotator", "") or "")
+        return name or _login_name()
+
+    def set_annotator(self, name: str) -> None:
+        name = name.strip()
+        if name and name != self.annotator:
+            self.settings.setValue("annotator", name)
+            emit(self.annotator_changed, name)
+            emit(self.settings_changed)
+
+    @property
+    def relabel_share(self) -> float:
+        """Share of queue items that are already-labeled ones shown again, blind."""
+        return float(self.settings.value("label/relabel_share", 0.0) or 0.0)
+
+    def set_relabel_share(self, share: float) -> None:
+        share = max(0.0, min(0.5, share))
+        if share != self.relabel_share:
+            self.settings.setValue("label/relabel_share", share)
+            emit(self.settings_changed)
+
+    # ---- changes -----------------------------------------------------------------------
+    def announce(self, changes: Changes) -> None:
+        emit(self.changed, changes)
+
+    def close(self) -> None:
+        """Stop the store worker (waits for queued work) and flush settings."""
+        self.ops.shutdown()
+        self.settings.sync()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "me"

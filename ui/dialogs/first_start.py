@@ -1,0 +1,145 @@
+"""First start on an empty data folder: import a dataset, take the starter prompts, or open
+the offline demo (the tiny model, built by a child process, plus starter prompts with canned
+responses so every labeling mode has something to judge)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QProcess
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.qt_compat import emit
+from ui.starter import add_starter_prompts
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_MARKER = "demo_model.json"
+
+
+class FirstStartDialog(QDialog):
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.window_ = window
+        self.context = window.context  # type: ignore[attr-defined]
+        self.process: QProcess | None = None
+        self.setWindowTitle("Welcome to Tuning Studio")
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Welcome", objectName="PageTitle"))
+        intro = QLabel(
+            "This data folder is empty. Label model answers here, tune a local model on your"
+            " judgement, and compare it with the original.<br><br>How do you want to start?")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.buttons: list[QPushButton] = []
+        for caption, note, slot in (
+            ("Import a dataset…", "JSONL, JSON, CSV, Parquet, a datasets folder or a hub id.",
+             self.import_dataset),
+            ("Start from starter prompts", "About 150 varied prompts to answer or judge.",
+             self.starter),
+            ("Open the offline demo", "A tiny local model plus starter prompts with sample"
+             " answers, so every labeling mode works at once. No internet needed.", self.demo),
+        ):
+            self._choice(layout, caption, note, slot)
+        self.status = QLabel(objectName="Muted")
+        self.status.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.hide()
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumHeight(110)
+        self.log.hide()
+        layout.addWidget(self.status)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.log)
+        self.close_button = QPushButton("Not now")
+        self.close_button.clicked.connect(self.reject)
+        layout.addWidget(self.close_button)
+
+    def _choice(self, layout: QVBoxLayout, caption: str, note: str, slot: object) -> None:
+        row = QHBoxLayout()
+        button = QPushButton(caption)
+        button.setMinimumWidth(210)
+        button.clicked.connect(slot)
+        text = QLabel(note, objectName="Muted")
+        text.setWordWrap(True)
+        row.addWidget(button)
+        row.addWidget(text, 1)
+        layout.addLayout(row)
+        self.buttons.append(button)
+
+    # ---- choices -----------------------------------------------------------------------
+    def import_dataset(self) -> None:
+        self.accept()
+        page = self.window_.show_page("Data")  # type: ignore[attr-defined]
+        page.open_import()
+
+    def starter(self) -> None:
+        add_starter_prompts(self.context)
+        self.accept()
+        self.window_.show_page("Label")  # type: ignore[attr-defined]
+
+    def demo(self) -> None:
+        for button in self.buttons:
+            button.setEnabled(False)
+        add_starter_prompts(self.context, with_demo_responses=True)
+        target = self.context.paths.models / "demo"
+        if (target / DEMO_MARKER).exists():
+            self._demo_ready(0, QProcess.ExitStatus.NormalExit)
+            return
+        self.status.setText("Building the tiny demo model (about half a minute)…")
+        self.bar.show()
+        self.log.show()
+        self.close_button.setText("Cancel")
+        self.process = QProcess(self)
+        self.process.setWorkingDirectory(str(REPO_ROOT))
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self.process.readyReadStandardOutput.connect(self._read_output)
+        self.process.finished.connect(self._demo_ready)
+        self.process.errorOccurred.connect(self._failed_to_start)
+        self.process.start(sys.executable, ["-m", "backends.demo_model", str(target)])
+
+    def _read_output(self) -> None:
+        if self.process is not None:
+            text = bytes(self.process.readAllStandardOutput().data()).decode(errors="replace")
+            self.log.appendPlainText(text.rstrip())
+
+    def _demo_ready(self, code: int, status: QProcess.ExitStatus) -> None:
+        self.bar.hide()
+        if code != 0 or status != QProcess.ExitStatus.NormalExit:
+            self.status.setText(f"The demo model could not be built (exit code {code}); see"
+                                " the log above. The starter prompts were still added.")
+            self.status.setObjectName("ErrorText")
+            self.close_button.setText("Close")
+            return
+        emit(self.context.status_message,
+            f"Demo model ready in {self.context.paths.models / 'demo'}")
+        self.accept()
+        self.window_.show_page("Label")  # type: ignore[attr-defined]
+
+    def _failed_to_start(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.status.setText("Python could not be started to build the demo model.")
+
+    def reject(self) -> None:
+        self.stop()
+        super().reject()
+
+    def stop(self) -> None:
+        """Stop the model build: terminate, then kill after a grace period."""
+        if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
+            self.process.finished.disconnect(self._demo_ready)
+            self.process.terminate()
+            if not self.process.waitForFinished(3000):
+                self.process.kill()
+                self.process.waitForFinished(3000)

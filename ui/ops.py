@@ -1,0 +1,185 @@
+"""The one background-operation helper: store work runs on a single worker thread that owns
+the :class:`Store` connection; results come back on the UI thread.
+
+    context.ops.run(lambda store: store.counts(), on_success=show, on_failure=report)
+
+``fn`` must never touch a widget. Operations run one at a time, in the order they were
+submitted, so a label written by one op is visible to the next. Long operations use
+:meth:`Ops.run_task`, whose ``fn(store, task)`` may report progress and check cancellation.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Signal
+
+from studio.errors import StudioError
+from studio.store import Store
+from ui.qt_compat import emit
+
+log = logging.getLogger(__name__)
+
+OPEN_ATTEMPTS = 50
+Success = Callable[[Any], None]
+Failure = Callable[[BaseException], None]
+
+
+class Task:
+    """What a long operation sees of itself: progress reporting and the cancel flag."""
+
+    def __init__(self, ops: Ops, title: str):
+        self._ops = ops
+        self.title = title
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def progress(self, done: int, total: int) -> None:
+        # Emitted from the worker; Qt queues it to the UI thread.
+        emit(self._ops.progress, self.title, done, total)
+
+
+@dataclass
+class _Job:
+    fn: Callable[..., Any]
+    on_success: Success | None
+    on_failure: Failure | None
+    owner: QObject | None
+    task: Task | None = None
+    queued: bool = True  # False for call(): the caller waits, nothing is delivered
+    result: Any = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Ops(QObject):
+    """Runs store operations on one worker thread; delivers results on the UI thread."""
+
+    finished = Signal(object)  # a _Job; internal: carries a result across threads
+    failed = Signal(str)  # the message of an operation that failed with no on_failure
+    progress = Signal(str, int, int)  # title, done, total of a running Task
+    busy_changed = Signal(bool)
+
+    def __init__(self, db_path: Path | str, parent: QObject | None = None):
+        super().__init__(parent)
+        self._db_path = Path(db_path)
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._pending = 0
+        self.finished.connect(self._deliver)
+        self._thread = threading.Thread(target=self._work, name="store-worker")
+        self._thread.start()
+
+    # ---- public ------------------------------------------------------------------------
+    def run(self, fn: Callable[[Store], Any], on_success: Success | None = None,
+            on_failure: Failure | None = None, owner: QObject | None = None) -> None:
+        """Queue ``fn(store)``. Callbacks are skipped if ``owner`` was deleted meanwhile."""
+        self._submit(_Job(fn, on_success, on_failure, owner))
+
+    def run_task(self, title: str, fn: Callable[[Store, Task], Any],
+                 on_success: Success | None = None, on_failure: Failure | None = None,
+                 owner: QObject | None = None) -> Task:
+        """Queue a long ``fn(store, task)``; the returned Task can cancel it."""
+        task = Task(self, title)
+        self._submit(_Job(fn, on_success, on_failure, owner, task=task))
+        return task
+
+    def call(self, fn: Callable[[Store], Any], timeout: float = 30.0) -> Any:
+        """Run ``fn`` on the worker and wait for it: for tests and shutdown only."""
+        job = _Job(fn, None, None, None, queued=False)
+        self._queue.put(job)
+        if not job.done.wait(timeout):
+            raise TimeoutError("the store worker did not answer")
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def shutdown(self) -> None:
+        """Finish queued work, close the connection and stop the thread (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    # ---- internals ---------------------------------------------------------------------
+    def _submit(self, job: _Job) -> None:
+        if not self._thread.is_alive():
+            raise RuntimeError("the store worker has stopped")
+        self._pending += 1
+        if self._pending == 1:
+            emit(self.busy_changed, True)
+        self._queue.put(job)
+
+    def _open(self) -> Store:
+        # Switching a new database to WAL needs a moment of exclusive access; another
+        # connection opening it at the same time (a backend, the CLI) makes that fail fast.
+        for _ in range(OPEN_ATTEMPTS - 1):
+            try:
+                return Store.open(self._db_path)
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error):
+                    raise
+                time.sleep(0.1)
+        return Store.open(self._db_path)
+
+    def _work(self) -> None:
+        try:
+            store = self._open()
+        except (sqlite3.Error, OSError) as error:
+            # Every queued operation fails with the reason, so the UI can say it.
+            while (job := self._queue.get()) is not None:
+                job.error = StudioError(f"cannot open the database {self._db_path}: {error}")
+                job.done.set()
+                if job.queued:
+                    emit(self.finished, job)
+            return
+        try:
+            while (job := self._queue.get()) is not None:
+                self._execute(store, job)
+        finally:
+            store.close()
+
+    def _execute(self, store: Store, job: _Job) -> None:
+        try:
+            job.result = job.fn(store, job.task) if job.task else job.fn(store)
+        # The worker must outlive any failing operation; the error is delivered to the UI
+        # thread (on_failure, else the `failed` signal and the log), never swallowed.
+        except Exception as error:  # noqa: BLE001
+            job.error = error
+            log.debug("operation failed:\n%s", traceback.format_exc())
+        job.done.set()
+        if job.queued:
+            emit(self.finished, job)
+
+    def _deliver(self, job: _Job) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            emit(self.busy_changed, False)
+        if job.owner is not None and not shiboken6.isValid(job.owner):
+            return
+        if job.error is None:
+            if job.on_success is not None:
+                job.on_success(job.result)
+        elif job.on_failure is not None:
+            job.on_failure(job.error)
+        else:
+            log.error("background operation failed: %s", job.error)
+            emit(self.failed, str(job.error))

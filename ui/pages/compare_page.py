@@ -1,0 +1,365 @@
+"""Compare: chat with two models side by side, vote (blind by default), see win-rates.
+
+Each pane owns a chat worker process. One input sends the same conversation to both; replies
+stream at once, with time-to-first-token and tokens/s under each. In blind mode the models are
+put on random sides and their names stay hidden until the vote. A vote is stored as a pairwise
+label (source ``compare``): preference data for the next run. The conversation then continues
+from the preferred reply (the left one after a tie), so both panes always share one history
+and every vote's prompt is exactly what both models saw.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import compare
+from studio.models import chat_targets
+from ui.context import AppContext, Changes
+from ui.runners.chat_runner import ChatRunner
+
+Target = tuple[str, str, str | None]  # label, model GGUF, LoRA GGUF
+
+
+class ChatPaneWidget(QWidget):
+    """One side: a header (name or "A"/"B"), the transcript, and TTFT / tokens/s."""
+
+    finished = Signal()
+
+    def __init__(self, side: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.side, self.target, self.reply, self.busy = side, None, "", False
+        self.stats: dict[str, Any] = {}
+        self.runner = ChatRunner(self)
+        self.header = QLabel(objectName="PaneTitle")
+        self.status = QLabel("no model", objectName="Muted")
+        self.view = QTextBrowser()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+        self.runner.loaded.connect(lambda info: self._set_status(
+            f"ready · loaded in {info.get('load_s', 0):.2f} s"))
+        self.runner.token.connect(self._on_token)
+        self.runner.done.connect(self._on_done)
+        self.runner.error.connect(self._on_error)
+        self.runner.crashed.connect(self._on_crash)
+
+    def load(self, target: Target, blind: bool) -> None:
+        self.target, self.busy = target, False
+        self.show_name(not blind)
+        self._set_status("loading…")
+        self.runner.load(target[1], target[2])
+
+    def show_name(self, visible: bool) -> None:
+        name = self.target[0] if self.target and visible else "hidden until you vote"
+        self.header.setText(f"<b>{self.side}</b> · {name}")
+
+    def send(self, request_id: str, messages: list[dict[str, str]], sampling: dict) -> None:
+        self.reply, self.busy, self.stats = "", True, {}
+        self.runner.chat(request_id, messages, **sampling)
+        self._set_status("thinking…")
+
+    def render(self, history: list[dict[str, str]]) -> None:
+        parts = [f"<p><b>{m['role']}:</b> {_html(m['content'])}</p>" for m in history]
+        if self.reply or self.busy:
+            parts.append(f"<p><b>assistant:</b> {_html(self.reply)}</p>")
+        self.view.setHtml("".join(parts))
+        self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
+
+    def _on_token(self, request_id: str, text: str) -> None:
+        self.reply += text
+        self.view.moveCursor(self.view.textCursor().MoveOperation.End)
+        self.view.insertPlainText(text)
+
+    def _on_done(self, info: dict) -> None:
+        self.busy, self.stats, self.reply = False, info, info.get("text", self.reply)
+        rate = info.get("tokens_per_s")
+        self._set_status(f"TTFT {info.get('ttft_s', 0):.2f} s · "
+                         + (f"{rate:.1f} tok/s" if rate else "n/a tok/s")
+                         + f" · {info.get('tokens', 0)} tokens"
+                         + (" · stopped" if info.get("stopped") else ""))
+        self.finished.emit()
+
+    def _on_error(self, message: str, request_id: str) -> None:
+        self._set_status(f"error: {message}")
+        if self.busy:
+            self.busy = False
+            self.finished.emit()
+
+    def _on_crash(self, message: str) -> None:
+        self.busy = False
+        self._set_status(message.splitlines()[0] + " — pick the model again to restart it")
+        self.status.setToolTip(message)
+        self.finished.emit()
+
+    def _set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+
+class ComparePage(QWidget):
+    """The Compare page: model pickers, sampling, two panes, a shared input, votes."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.targets: list[Target] = []
+        self.history: list[dict[str, str]] = []
+        self.turn = 0
+        self.swapped = False
+        self.voted = True
+        self.panes = [ChatPaneWidget("A"), ChatPaneWidget("B")]
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Compare", objectName="PageTitle"))
+        layout.addWidget(self._setup_row())
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for pane in self.panes:
+            splitter.addWidget(pane)
+            pane.finished.connect(self._on_pane_finished)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(self._input_row())
+        layout.addLayout(self._vote_row())
+        self.winrate = QLabel("No blind votes yet.", objectName="Muted")
+        self.winrate.setWordWrap(True)
+        layout.addWidget(self.winrate)
+        context.changed.connect(self._on_changed)
+        self.refresh_targets()
+        self.refresh_winrate()
+        self._update_buttons()
+
+    # ---- layout ------------------------------------------------------------------------
+    def _setup_row(self) -> QWidget:
+        box = QGroupBox("Models and sampling")
+        row = QHBoxLayout(box)
+        self.pickers = [QComboBox(), QComboBox()]
+        form = QFormLayout()
+        for number, picker in enumerate(self.pickers, 1):
+            picker.setMinimumWidth(220)
+            form.addRow(f"Model {number}", picker)
+        row.addLayout(form)
+        self.temperature = _spin(QDoubleSpinBox(), 0.0, 2.0, 0.7,
+                                 "Sampling temperature (0: greedy)")
+        self.top_p = _spin(QDoubleSpinBox(), 0.05, 1.0, 0.95, "Nucleus sampling probability mass")
+        self.max_tokens = _spin(QSpinBox(), 1, 4096, 256, "Longest reply, in tokens")
+        self.seed = _spin(QSpinBox(), 0, 2**31 - 1, 0, "Same seed, same reply (for both panes)")
+        sampling = QFormLayout()
+        sampling.addRow("Temperature", self.temperature)
+        sampling.addRow("Top-p", self.top_p)
+        row.addLayout(sampling)
+        more = QFormLayout()
+        more.addRow("Max tokens", self.max_tokens)
+        more.addRow("Seed", self.seed)
+        row.addLayout(more)
+        self.blind = QCheckBox("Blind (random sides, names hidden until the vote)")
+        self.blind.setChecked(True)
+        self.start_button = QPushButton("Load && new chat")
+        self.start_button.clicked.connect(self.new_chat)
+        side = QVBoxLayout()
+        side.addWidget(self.blind)
+        side.addWidget(self.start_button)
+        row.addLayout(side)
+        return box
+
+    def _input_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.input = QPlainTextEdit(placeholderText="Message both models… (Ctrl+Enter sends)")
+        self.input.setMaximumHeight(80)
+        self.send_button = QPushButton("Send")
+        self.send_button.setShortcut("Ctrl+Return")
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.regen_button = QPushButton("Regenerate")
+        self.regen_button.clicked.connect(self.regenerate)
+        row.addWidget(self.input, 1)
+        for button in (self.send_button, self.stop_button, self.regen_button):
+            row.addWidget(button)
+        return row
+
+    def _vote_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Which reply is better?"))
+        self.vote_buttons = {}
+        for key, text in (("a", "A is better"), ("b", "B is better"), ("tie", "Tie"),
+                          ("both_bad", "Both bad")):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, k=key: self.vote(k))
+            self.vote_buttons[key] = button
+            row.addWidget(button)
+        self.edit_winner = QCheckBox("Edit the winner first")
+        row.addWidget(self.edit_winner)
+        row.addStretch(1)
+        return row
+
+    # ---- actions -----------------------------------------------------------------------
+    def refresh_targets(self) -> None:
+        self.context.ops.run(chat_targets, on_success=self._show_targets, owner=self)
+
+    def _show_targets(self, targets: list[Target]) -> None:
+        self.targets = targets
+        for number, picker in enumerate(self.pickers):
+            current = picker.currentText()
+            picker.clear()
+            picker.addItems([t[0] for t in targets])
+            if current:
+                picker.setCurrentText(current)
+            elif len(targets) > number:
+                picker.setCurrentIndex(number)
+        self._update_buttons()
+
+    def new_chat(self) -> None:
+        chosen = [self.targets[p.currentIndex()] for p in self.pickers if p.currentIndex() >= 0]
+        if len(chosen) < 2:
+            return
+        self.swapped = self.blind.isChecked() and random.random() < 0.5
+        if self.swapped:
+            chosen.reverse()
+        self.history, self.voted = [], True
+        for pane, target in zip(self.panes, chosen, strict=True):
+            pane.reply = ""
+            pane.load(target, self.blind.isChecked())
+            pane.render([])
+        self._update_buttons()
+
+    def send(self) -> None:
+        text = self.input.toPlainText().strip()
+        if not text or self._busy() or not all(p.target for p in self.panes):
+            return
+        self._adopt_reply("a")
+        self.history.append({"role": "user", "content": text})
+        self.input.clear()
+        self._ask()
+
+    def regenerate(self) -> None:
+        if self.history and not self._busy():
+            self.seed.setValue(self.seed.value() + 1)  # a new draw, for both panes alike
+            self._ask()
+
+    def stop(self) -> None:
+        for pane in self.panes:
+            if pane.busy:
+                pane.runner.stop_reply()
+
+    def _ask(self) -> None:
+        self.turn += 1
+        self.voted = False
+        sampling = {"temperature": self.temperature.value(), "top_p": self.top_p.value(),
+                    "max_tokens": self.max_tokens.value(), "seed": self.seed.value()}
+        for pane in self.panes:
+            pane.send(f"{pane.side}{self.turn}", list(self.history), sampling)
+            pane.render(self.history)
+        self._update_buttons()
+
+    def vote(self, key: str) -> None:
+        left, right = self.panes
+        edited = None
+        if self.edit_winner.isChecked() and key in ("a", "b"):
+            winner = left if key == "a" else right
+            edited, ok = QInputDialog.getMultiLineText(self, "Edit the winner",
+                                                       "Improve the better reply:", winner.reply)
+            if not ok:
+                return
+        replies = [compare.Reply(p.reply, p.target[0], self._gen_params(p))  # type: ignore[index]
+                   for p in self.panes]
+        conversation, blind = list(self.history), self.blind.isChecked()
+        annotator, swapped = self.context.annotator, self.swapped
+        self.context.ops.run(
+            lambda store: compare.record_vote(store, conversation, *replies, key, annotator,
+                                              blind, swapped, edited),
+            on_success=lambda _: self._voted(key), on_failure=self._vote_failed, owner=self)
+
+    def _voted(self, key: str) -> None:
+        self.voted = True
+        self._adopt_reply(key)
+        for pane in self.panes:
+            pane.show_name(True)
+        self.context.announce(Changes(prompts=True, responses=True, labels=True, origin=self))
+        self.context.status_message.emit("Vote saved as a preference pair.")
+        self.refresh_winrate()
+        self._update_buttons()
+
+    def _vote_failed(self, error: BaseException) -> None:
+        self.context.status_message.emit(f"Vote not saved: {error}")
+
+    def _adopt_reply(self, key: str) -> None:
+        """Carry the preferred reply (or A's) into the shared history, once per turn."""
+        if self.history and self.history[-1]["role"] == "user" and self.panes[0].reply:
+            pane = self.panes[1] if key == "b" else self.panes[0]
+            self.history.append({"role": "assistant", "content": pane.reply})
+            for each in self.panes:
+                each.reply = ""
+                each.render(self.history)
+
+    def _gen_params(self, pane: ChatPaneWidget) -> dict[str, Any]:
+        assert pane.target is not None
+        return {"temperature": self.temperature.value(), "top_p": self.top_p.value(),
+                "max_tokens": self.max_tokens.value(), "seed": self.seed.value(),
+                "model_path": pane.target[1], "lora_path": pane.target[2],
+                "ttft_s": pane.stats.get("ttft_s"), "tokens_per_s": pane.stats.get("tokens_per_s")}
+
+    def refresh_winrate(self) -> None:
+        self.context.ops.run(compare.win_rates, on_success=self._show_winrate, owner=self)
+
+    def _show_winrate(self, stats: list[compare.PairStats]) -> None:
+        lines = [s.describe() for s in stats]
+        self.winrate.setText("Blind win-rates: " + " · ".join(lines) if lines
+                             else "No blind votes yet.")
+
+    # ---- state -------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        return any(p.busy for p in self.panes)
+
+    def _on_pane_finished(self) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        busy, ready = self._busy(), all(p.target for p in self.panes)
+        replies = all(p.reply for p in self.panes) and not busy
+        for button in self.vote_buttons.values():
+            button.setEnabled(replies and not self.voted)
+        self.send_button.setEnabled(ready and not busy)
+        self.regen_button.setEnabled(ready and not busy and bool(self.history)
+                                     and self.history[-1]["role"] == "user")
+        self.stop_button.setEnabled(busy)
+        self.start_button.setEnabled(len(self.targets) >= 2 and not busy)
+
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.models:
+            self.refresh_targets()
+        if changes.labels and changes.origin is not self:
+            self.refresh_winrate()
+
+    def shutdown(self) -> None:
+        for pane in self.panes:
+            pane.runner.shutdown()
+
+
+def _spin(spin: Any, low: float, high: float, value: float, tip: str) -> Any:
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
+
+
+def _html(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\n", "<br>"))

@@ -1,0 +1,265 @@
+"""The Data page: browse prompts and responses, import, export, edit by hand, readiness."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import browse
+from studio.browse import BrowseQuery
+from ui.context import AppContext, Changes
+from ui.models.prompt_table import PromptTableModel
+from ui.qt_compat import emit
+from ui.widgets.markdown_view import MarkdownView
+from ui.widgets.prompt_detail import detail_markdown
+from ui.widgets.readiness import ReadinessWidget, compute
+
+ANY = "Any"
+
+
+class DataPage(QWidget):
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.model = PromptTableModel(context.ops, self)
+        self.selected_id: int | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 10)
+        layout.addLayout(self._header())
+        layout.addLayout(self._filters())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._table())
+        split.addWidget(self._side())
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([880, 360])
+        layout.addWidget(split, 1)
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self.apply_filters)
+        self._readiness_timer = QTimer(self, singleShot=True, interval=400)
+        self._readiness_timer.timeout.connect(self.refresh_readiness)
+        context.changed.connect(self._on_changed)
+        self.model.reload()
+        self._load_filter_values()
+        self.refresh_readiness()
+
+    # ---- layout ------------------------------------------------------------------------
+    def _header(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Data", objectName="PageTitle"))
+        self.count_label = QLabel(objectName="Muted")
+        row.addWidget(self.count_label)
+        row.addStretch()
+        for caption, slot, primary in (
+            ("Import…", self.open_import, True), ("Starter prompts", self.add_starter, False),
+            ("New prompt…", self.new_prompt, False), ("Agreement…", self.open_agreement, False),
+            ("Export…", self.open_export, False),
+        ):
+            button = QPushButton(caption)
+            button.setProperty("primary", primary)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        return row
+
+    def _filters(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.search = QLineEdit(placeholderText="Search prompts…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+        row.addWidget(self.search, 2)
+        self.boxes: dict[str, QComboBox] = {}
+        for key, caption, values in (
+            ("source", "Source", []), ("tag", "Tag", []),
+            ("labeled", "Labeled", ["labeled", "unlabeled"]),
+            ("kind", "Label kind", ["thumb", "pair", "gold"]), ("annotator", "Annotator", []),
+        ):
+            box = QComboBox()
+            box.addItems([ANY, *values])
+            box.setMinimumWidth(110)
+            box.currentTextChanged.connect(self.apply_filters)
+            row.addWidget(QLabel(caption, objectName="Muted"))
+            row.addWidget(box, 1)
+            self.boxes[key] = box
+        return row
+
+    def _table(self) -> QTableView:
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 52), (2, 100), (3, 76), (4, 44), (5, 72), (6, 52), (7, 84)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._row_selected)
+        self.table.doubleClicked.connect(lambda _: self.edit_prompt())
+        return self.table
+
+    def _side(self) -> QWidget:
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.setContentsMargins(8, 0, 0, 0)
+        self.readiness = ReadinessWidget()
+        column.addWidget(self.readiness)
+        buttons = QHBoxLayout()
+        self.detail_buttons = []
+        for caption, slot in (("Edit prompt…", self.edit_prompt),
+                              ("Add response…", self.add_response),
+                              ("Delete", self.delete_prompt)):
+            button = QPushButton(caption)
+            button.setEnabled(False)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+            self.detail_buttons.append(button)
+        buttons.addStretch()
+        column.addLayout(buttons)
+        self.detail = MarkdownView()
+        self.detail.setObjectName("Card")
+        self.detail.set_markdown("*Select a prompt to see its responses and labels.*")
+        column.addWidget(self.detail, 1)
+        return side
+
+    # ---- filters -----------------------------------------------------------------------
+    def current_query(self) -> BrowseQuery:
+        values = {key: (box.currentText() if box.currentText() != ANY else None)
+                  for key, box in self.boxes.items()}
+        sort_column = self.table.horizontalHeader().sortIndicatorSection()
+        from ui.models.prompt_table import COLUMNS
+
+        return BrowseQuery(
+            search=self.search.text(), source=values["source"], tag=values["tag"],
+            labeled=values["labeled"] or "any", kind=values["kind"],
+            annotator=values["annotator"], sort=COLUMNS[max(sort_column, 0)][0],
+            descending=self.table.horizontalHeader().sortIndicatorOrder()
+            == Qt.SortOrder.DescendingOrder,
+        )
+
+    def apply_filters(self) -> None:
+        self.model.set_query(self.current_query())
+
+    def _load_filter_values(self) -> None:
+        def load(store: object) -> tuple[list[str], list[str], list[str]]:
+            sources, tags = browse.sources_and_tags(store)  # type: ignore[arg-type]
+            return sources, tags, browse.annotators(store)  # type: ignore[arg-type]
+
+        self.context.ops.run(load, on_success=self._fill_filter_values, owner=self)
+
+    def _fill_filter_values(self, found: tuple[list[str], list[str], list[str]]) -> None:
+        for key, values in zip(("source", "tag", "annotator"), found, strict=True):
+            box = self.boxes[key]
+            current = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItems([ANY, *values])
+            box.setCurrentText(current if current in values else ANY)
+            box.blockSignals(False)
+
+    # ---- changes -----------------------------------------------------------------------
+    def _on_changed(self, changes: Changes) -> None:
+        if not changes.data:
+            return
+        self.model.reload()
+        if changes.prompts or changes.labels:
+            self._load_filter_values()
+        self._readiness_timer.start()
+        if self.selected_id is not None and (not changes.prompt_ids
+                                             or self.selected_id in changes.prompt_ids):
+            self._load_detail(self.selected_id)
+
+    def refresh_readiness(self) -> None:
+        self.context.ops.run(compute, on_success=self.readiness.show_report, owner=self)
+
+    # ---- detail ------------------------------------------------------------------------
+    def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = self.model.row_at(current.row()) if current.isValid() else None
+        self.selected_id = row.id if row is not None else None
+        for button in self.detail_buttons:
+            button.setEnabled(self.selected_id is not None)
+        if self.selected_id is not None:
+            self._load_detail(self.selected_id)
+
+    def _load_detail(self, prompt_id: int) -> None:
+        def shown(detail: tuple) -> None:
+            if self.selected_id == prompt_id:
+                self.detail.set_markdown(detail_markdown(*detail))
+
+        self.context.ops.run(lambda store: browse.prompt_detail(store, prompt_id),
+                             on_success=shown, on_failure=lambda _: self._clear_detail(),
+                             owner=self)
+
+    def _clear_detail(self) -> None:
+        self.selected_id = None
+        self.detail.set_markdown("*Select a prompt to see its responses and labels.*")
+
+    # ---- actions -----------------------------------------------------------------------
+    def open_import(self) -> None:
+        from ui.dialogs.import_dialog import ImportDialog
+
+        ImportDialog(self.context, self).exec()
+
+    def open_export(self) -> None:
+        from ui.dialogs.export_dialog import ExportDialog
+
+        ExportDialog(self.context, self).exec()
+
+    def open_agreement(self) -> None:
+        from ui.dialogs.agreement_dialog import AgreementDialog
+
+        AgreementDialog(self.context, self).exec()
+
+    def add_starter(self) -> None:
+        from ui.starter import add_starter_prompts
+
+        add_starter_prompts(self.context)
+
+    def new_prompt(self) -> None:
+        from ui.dialogs.prompt_dialog import PromptDialog
+
+        PromptDialog(self.context, None, self).exec()
+
+    def edit_prompt(self) -> None:
+        from ui.dialogs.prompt_dialog import PromptDialog
+
+        if self.selected_id is not None:
+            PromptDialog(self.context, self.selected_id, self).exec()
+
+    def add_response(self) -> None:
+        from ui.dialogs.prompt_dialog import ResponseDialog
+
+        if self.selected_id is not None:
+            ResponseDialog(self.context, self.selected_id, self).exec()
+
+    def delete_prompt(self) -> None:
+        prompt_id = self.selected_id
+        if prompt_id is None:
+            return
+        answer = QMessageBox.question(
+            self, "Delete prompt",
+            f"Delete prompt #{prompt_id} with its responses and all their labels?"
+            " This cannot be undone.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self._clear_detail()
+        self.context.ops.run(
+            lambda store: store.delete_prompt(prompt_id),
+            on_success=lambda _: self.context.announce(Changes(True, True, True)),
+            on_failure=lambda error: emit(self.context.status_message, str(error)), owner=self)

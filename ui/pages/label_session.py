@@ -1,0 +1,284 @@
+"""The labeling session behind the Label page: queue, history, undo and redo.
+
+All store work goes through ``context.ops``; the next item is fetched ahead of time, so a
+label key shows the next item at once while the label is committed on the store worker.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.agreement import mark_relabel
+from studio.model import Label
+from studio.queue import LabelQueue, QueueFilter, QueueItem, labeled_today
+from studio.store import Store
+from ui.context import AppContext, Changes
+from ui.qt_compat import emit
+
+
+@dataclass
+class Overview:
+    """What the page needs to explain an empty queue."""
+
+    prompts: int
+    responses: int
+    pairable: int
+    remaining: int
+    today: int
+
+
+class LabelSession(QObject):
+    item_changed = Signal(object)  # the QueueItem now shown, or None
+    progress_changed = Signal(int, int)  # labeled today, remaining
+    overview_changed = Signal(object)  # Overview
+    labeled = Signal(object)  # the Label just committed
+    error = Signal(str)
+
+    def __init__(self, context: AppContext, parent: QObject | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.mode = "thumb"
+        self.filter = QueueFilter()
+        self.history: list[QueueItem] = []
+        self.position = -1
+        self.values: dict[str, str] = {}  # target -> my current value, from this session
+        self.undo_stack: list[tuple[int, QueueItem]] = []
+        self.redo_stack: list[tuple[int, QueueItem]] = []
+        self.prefetched: QueueItem | None = None
+        self.prefetch_ready = False
+        self._fetching = False
+        self.waiting = False  # the page shows nothing until the prefetch arrives
+        self.today = 0
+        self.remaining = 0
+        self.rng = random.Random()
+        self._generation = 0
+        self.queue = self._new_queue()
+
+    # ---- state -------------------------------------------------------------------------
+    @property
+    def current(self) -> QueueItem | None:
+        return self.history[self.position] if 0 <= self.position < len(self.history) else None
+
+    def shown_value(self, item: QueueItem) -> str | None:
+        """My value for the item, hidden for blind re-labels not yet answered again."""
+        value = self.values.get(item.target)
+        return value if value != "retracted" else None
+
+    # ---- start and reset ---------------------------------------------------------------
+    def restart(self, mode: str | None = None, filter: QueueFilter | None = None) -> None:
+        """Start over (mode, filter or annotator changed): new queue, empty history."""
+        self.mode = mode or self.mode
+        self.filter = filter if filter is not None else self.filter
+        self._generation += 1
+        self.queue = self._new_queue()
+        self.history, self.position, self.prefetched = [], -1, None
+        self.prefetch_ready, self._fetching = False, False
+        self.waiting = True
+        emit(self.item_changed, None)
+        self._fetch_next()
+        self.refresh_overview()
+
+    def refresh_overview(self) -> None:
+        queue, annotator, since = self.queue, self.context.annotator, _local_midnight_iso()
+
+        def count(store: Store) -> Overview:
+            db = store.db
+            pairable = db.execute(
+                "SELECT count(*) FROM (SELECT prompt_id FROM responses GROUP BY prompt_id"
+                " HAVING count(*) > 1)").fetchone()[0] if self.mode == "pair" else 0
+            return Overview(db["prompts"].count, db["responses"].count, pairable,
+                            queue.remaining(), labeled_today(store, annotator, since))
+
+        self.context.ops.run(count, on_success=self._on_overview, owner=self)
+
+    def _on_overview(self, overview: Overview) -> None:
+        self.today, self.remaining = overview.today, overview.remaining
+        emit(self.overview_changed, overview)
+        emit(self.progress_changed, self.today, self.remaining)
+
+    def _new_queue(self) -> LabelQueue:
+        return LabelQueue(None, self.context.annotator, self.mode, self.filter,  # type: ignore[arg-type]
+                          self.context.relabel_share, self.rng)
+
+    def _fetch_next(self) -> None:
+        """Ask the worker for the queue's next item (one request in flight at a time)."""
+        if self._fetching or self.prefetch_ready:
+            return
+        self._fetching = True
+        queue, generation = self.queue, self._generation
+
+        def fetch(store: Store) -> QueueItem | None:
+            queue.store = store
+            return queue.next()
+
+        def arrived(item: QueueItem | None) -> None:
+            if generation != self._generation:
+                return  # a restart made this answer stale
+            self._fetching = False
+            self.prefetched, self.prefetch_ready = item, True
+            if self.waiting:
+                self._advance_live()
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self._fetching = False
+                self._fail(error)
+
+        self.context.ops.run(fetch, on_success=arrived, on_failure=failed, owner=self)
+
+    def _advance_live(self) -> None:
+        """Show the prefetched item at the end of the history and prefetch the one after."""
+        item, self.prefetched, self.prefetch_ready = self.prefetched, None, False
+        self.position = len(self.history)
+        if item is None:
+            self.waiting = True  # the queue is empty: the page says so
+            emit(self.item_changed, None)
+            return
+        self.waiting = False
+        self.history.append(item)
+        emit(self.item_changed, item)
+        self._fetch_next()
+
+    def _forward(self) -> None:
+        if self.position < len(self.history) - 1:
+            self.position += 1
+            emit(self.item_changed, self.current)
+        elif self.prefetch_ready:
+            self._advance_live()
+        else:
+            self.waiting = True
+            self.position = len(self.history)
+            emit(self.item_changed, None)
+            self._fetch_next()
+
+    def poll(self) -> None:
+        """Look for new items when the queue was empty (after an import, say)."""
+        if self.waiting and not self._fetching:
+            self.prefetch_ready = False
+            self._fetch_next()
+
+    # ---- navigation --------------------------------------------------------------------
+    def back(self) -> None:
+        if self.position > 0:
+            self.position = min(self.position, len(self.history)) - 1
+            emit(self.item_changed, self.current)
+
+    def next(self) -> None:
+        """Move on without a label (a skip when at the live end of the queue)."""
+        item = self.current
+        if item is None:
+            return
+        if self.position == len(self.history) - 1 and item.target not in self.values:
+            queue = self.queue
+            self.context.ops.run(lambda _: queue.skip(item), owner=self)
+        self._forward()
+
+    def revisit_skipped(self) -> None:
+        queue = self.queue
+        self.context.ops.run(lambda _: queue.revisit_skipped(), owner=self)
+        self.waiting = True
+        self.prefetch_ready = False
+        self._fetch_next()
+
+    # ---- labels ------------------------------------------------------------------------
+    def label(self, value: str, reason: str | None = None, text: str | None = None) -> bool:
+        """Label the current item; committed on the worker, the next item shows at once."""
+        item = self.current
+        if item is None:
+            return False
+        annotator, mode = self.context.annotator, item.mode
+        source = "relabel" if item.relabel else "label"
+
+        def write(store: Store) -> Label:
+            if mode == "thumb":
+                label = store.label_thumb(item.responses[0].id, value, annotator, reason,
+                                          source)
+            elif mode == "pair":
+                left, right = item.responses
+                label = store.label_pair(left.id, right.id, value, annotator, reason, source)
+            else:
+                parent = item.responses[0].id if item.responses else None
+                return store.label_gold(item.prompt.id, text or "", annotator, parent, source)
+            if item.relabel:
+                mark_relabel(store, label.id)
+            return label
+
+        was_new = self.shown_value(item) is None and not item.relabel
+        self.values[item.target] = value
+        self.queue.labeled_here.add(item.target)
+        self.redo_stack.clear()
+        self.context.ops.run(write, on_success=lambda label: self._written(label, item, was_new),
+                             on_failure=lambda error: self._write_failed(error, item), owner=self)
+        self._forward()
+        return True
+
+    def _written(self, label: Label, item: QueueItem, was_new: bool) -> None:
+        self.undo_stack.append((label.id, item))
+        if was_new:
+            self.today += 1
+            self.remaining = max(0, self.remaining - 1)
+            emit(self.progress_changed, self.today, self.remaining)
+        emit(self.labeled, label)
+        self.context.announce(Changes(labels=True, responses=item.mode == "edit",
+                                      prompt_ids=frozenset({item.prompt.id}), origin=self))
+
+    def _write_failed(self, error: BaseException, item: QueueItem) -> None:
+        self.values.pop(item.target, None)
+        emit(self.error, f"The label was not saved: {error}")
+        self._show_item(item)
+
+    def undo(self) -> None:
+        if self.undo_stack:
+            label_id, item = self.undo_stack.pop()
+            self.context.ops.run(lambda store: store.undo(label_id),
+                                 on_success=lambda event: self._undone(event, label_id, item),
+                                 on_failure=self._fail, owner=self)
+
+    def redo(self) -> None:
+        if self.redo_stack:
+            label_id, item = self.redo_stack.pop()
+            self.context.ops.run(lambda store: store.redo(label_id),
+                                 on_success=lambda event: self._redone(event, item),
+                                 on_failure=self._fail, owner=self)
+
+    def _undone(self, event: Label, undone_id: int, item: QueueItem) -> None:
+        self.redo_stack.append((undone_id, item))
+        self._after_change(event, item, +1 if event.value == "retracted" else 0)
+
+    def _redone(self, event: Label, item: QueueItem) -> None:
+        self.undo_stack.append((event.id, item))
+        self._after_change(event, item, -1 if self.values.get(item.target) == "retracted" else 0)
+
+    def _after_change(self, event: Label, item: QueueItem, remaining_delta: int) -> None:
+        self.values[item.target] = event.value
+        self.remaining = max(0, self.remaining + remaining_delta)
+        self.today = max(0, self.today - remaining_delta)
+        emit(self.progress_changed, self.today, self.remaining)
+        self.context.announce(Changes(labels=True, prompt_ids=frozenset({item.prompt.id}),
+                                      origin=self))
+        self._show_item(item)
+
+    def _show_item(self, item: QueueItem) -> None:
+        """Go back to an item (after undo, redo or a failed write)."""
+        for index in range(len(self.history) - 1, -1, -1):
+            if self.history[index].target == item.target:
+                self.position = index
+                break
+        else:
+            self.history.append(item)
+            self.position = len(self.history) - 1
+        self.waiting = False
+        emit(self.item_changed, item)
+
+    def _fail(self, error: BaseException) -> None:
+        emit(self.error, str(error))
+
+
+def _local_midnight_iso() -> str:
+    from datetime import datetime, time, timezone
+
+    midnight = datetime.combine(datetime.now().date(), time()).astimezone()
+    return midnight.astimezone(timezone.utc).isoformat(timespec="microseconds")

@@ -1,0 +1,272 @@
+"""Models: the registry as a lineage tree, details, and Export / Open folder / Delete.
+
+Export runs ``python -m backends.export`` in a child process (argument list, never a shell);
+its JSON-lines progress shows under the tree, Cancel terminates it, and the backend registers
+its results itself at the very end, so a cancelled export leaves nothing registered.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+import uuid
+from typing import Any
+
+from PySide6.QtCore import QProcess, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import models
+from studio.events import EventFormatError, parse_line
+from ui.context import AppContext, Changes
+from ui.runners.chat_runner import PROJECT_ROOT
+
+COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created")
+EXPORT_CHOICES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
+
+
+class ModelsPage(QWidget):
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.export_process: QProcess | None = None
+        self._buffer = b""
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setColumnWidth(0, 260)
+        self.tree.currentItemChanged.connect(lambda *_: self._show_details())
+        self.details = QTextBrowser()
+        self.progress = QLabel("", objectName="Muted")
+        self.progress.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Models", objectName="PageTitle"))
+        layout.addLayout(self._buttons())
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.details)
+        splitter.setSizes([700, 400])
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.progress)
+        context.changed.connect(lambda changes: changes.models and self.refresh())
+        self.refresh()
+
+    def _buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add base model…")
+        self.export_button = QPushButton("Export to GGUF…")
+        self.cancel_button = QPushButton("Cancel export")
+        self.open_button = QPushButton("Open folder")
+        self.delete_button = QPushButton("Delete…")
+        for button, slot in ((self.add_button, self.add_base), (self.export_button, self.export),
+                             (self.cancel_button, self.cancel_export),
+                             (self.open_button, self.open_folder),
+                             (self.delete_button, self.delete)):
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        row.addStretch(1)
+        self.cancel_button.setEnabled(False)
+        return row
+
+    # ---- tree --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.context.ops.run(models.model_tree, on_success=self._show_tree, owner=self)
+
+    def _show_tree(self, roots: list[models.ModelNode]) -> None:
+        current = self.selected_id()
+        self.tree.clear()
+        for node in roots:
+            self.tree.addTopLevelItem(self._item(node))
+        self.tree.expandAll()
+        for item in self._items():
+            if item.data(0, Qt.ItemDataRole.UserRole) == current:
+                self.tree.setCurrentItem(item)
+        self._update_buttons()
+
+    def _item(self, node: models.ModelNode) -> QTreeWidgetItem:
+        entry = node.entry
+        check = entry.selfcheck or {}
+        verdict = "" if not check else (
+            f"{'✓' if check.get('passed') else '✗ mismatch'} {check.get('share', 0):.0%}"
+            f" vs {'HF' if check.get('reference') == 'hf' else 'F16'}")
+        kind = entry.kind + (" (LoRA)" if entry.meta.get("role") == "lora" else "")
+        item = QTreeWidgetItem([entry.name, kind, entry.quant or "", _size(entry.size_bytes),
+                                verdict, entry.created_at[:16].replace("T", " ")])
+        item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+        if not entry.exists and not entry.is_hub:
+            item.setToolTip(0, f"missing on disk: {entry.path}")
+        for child in node.children:
+            item.addChild(self._item(child))
+        return item
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        found, stack = [], [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        while stack:
+            item = stack.pop()
+            found.append(item)
+            stack.extend(item.child(i) for i in range(item.childCount()))
+        return found
+
+    def selected_id(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _show_details(self) -> None:
+        self._update_buttons()
+        model_id = self.selected_id()
+        if model_id:
+            self.context.ops.run(lambda store: models.model_details(store, model_id),
+                                 on_success=self._render_details, owner=self)
+
+    def _render_details(self, details: dict[str, Any]) -> None:
+        entry: models.ModelEntry = details["model"]
+        esc = html.escape
+        lines = [f"<h3>{esc(entry.name)}</h3>", f"<p><b>{entry.kind}</b> · {esc(entry.path)}</p>",
+                 "<p>Lineage: " + " → ".join(esc(e.name) for e in details["lineage"]) + "</p>"]
+        if entry.selfcheck:
+            lines.append("<p><b>Self-check</b><pre>"
+                         + esc(json.dumps(entry.selfcheck, indent=1)) + "</pre></p>")
+        for key in ("run", "snapshot"):
+            if key in details:
+                lines.append(f"<p><b>{key.title()}</b><pre>"
+                             + esc(json.dumps(details[key], indent=1, default=str)) + "</pre></p>")
+        self.details.setHtml("".join(lines))
+
+    # ---- actions -----------------------------------------------------------------------
+    def add_base(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Base model folder")
+        if folder:
+            self.context.ops.run(lambda store: models.add_base_model(store, folder),
+                                 on_success=lambda _: self._changed(), owner=self,
+                                 on_failure=lambda e: self._say(f"Not added: {e}"))
+
+    def export(self) -> None:
+        model_id = self.selected_id()
+        if model_id:
+            self.context.ops.run(lambda store: models.get_model(store, model_id),
+                                 on_success=self._ask_export, owner=self)
+
+    def _ask_export(self, entry: models.ModelEntry) -> None:
+        if entry.kind not in ("base", "adapter", "merged"):
+            self._say("Pick a base model, an adapter or a merged model to export.")
+            return
+        quant, ok = QInputDialog.getItem(self, "Export to GGUF", "Quantization (F16 is always"
+                                         " written and self-checked):", EXPORT_CHOICES, 4, False)
+        if ok:
+            self.start_export(entry, [quant])
+
+    def start_export(self, entry: models.ModelEntry, quants: list[str]) -> None:
+        job = self.context.paths.exports / f"{entry.id}-{uuid.uuid4().hex[:6]}"
+        source = ["--adapter", entry.path, "--lora-gguf"] if entry.kind == "adapter" else [
+            "--model", entry.path]
+        args = ["-m", "backends.export", str(job), *source, "--db", str(self.context.paths.db),
+                "--parent-id", entry.id, *[a for q in quants for a in ("--quant", q)]]
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(args)
+        process.setWorkingDirectory(str(PROJECT_ROOT))
+        process.readyReadStandardOutput.connect(self._read_export)
+        process.finished.connect(self._export_finished)
+        self.export_process, self._buffer = process, b""
+        process.start()
+        self._say(f"Exporting {entry.name}…")
+        self._update_buttons()
+
+    def _read_export(self) -> None:
+        if self.export_process is None:
+            return
+        self._buffer += bytes(self.export_process.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            try:
+                event = parse_line(raw.decode("utf-8", "replace"), "export")
+            except EventFormatError:
+                continue
+            if event.event == "progress":
+                self._say(f"Export: {event.get('message')} ({event.get('done')}/"
+                          f"{event.get('total')})")
+            elif event.event == "finished":
+                self._say("Export finished. " + str(event.get("selfcheck_summary", "")))
+            elif event.event in ("failed", "cancelled"):
+                self._say(f"Export {event.event}: {event.get('message')}")
+
+    def _export_finished(self) -> None:
+        self._read_export()
+        self.export_process = None
+        self._changed()
+
+    def cancel_export(self) -> None:
+        if self.export_process is not None:
+            self.export_process.terminate()  # SIGTERM: the backend cleans up and registers nothing
+
+    def open_folder(self) -> None:
+        model_id = self.selected_id()
+        if model_id:
+            self.context.ops.run(lambda store: models.get_model(store, model_id),
+                                 on_success=self._open, owner=self)
+
+    def _open(self, entry: models.ModelEntry) -> None:
+        from pathlib import Path
+
+        path = Path(entry.path)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path if path.is_dir() else path.parent)))
+
+    def delete(self) -> None:
+        item = self.tree.currentItem()
+        if item is None:
+            return
+        model_id, below = item.data(0, Qt.ItemDataRole.UserRole), len(self._subtree(item)) - 1
+        answer = QMessageBox.question(
+            self, "Delete model", f"Delete {item.text(0)}"
+            + (f" and the {below} models made from it" if below else "")
+            + "? Their files inside the data folder are deleted too.")
+        if answer == QMessageBox.StandardButton.Yes:
+            root = self.context.paths.root
+            self.context.ops.run(lambda store: models.delete_model(store, model_id, root),
+                                 on_success=lambda _: self._changed(), owner=self,
+                                 on_failure=lambda e: self._say(f"Not deleted: {e}"))
+
+    def _subtree(self, item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+        found = [item]
+        for i in range(item.childCount()):
+            found.extend(self._subtree(item.child(i)))
+        return found
+
+    def _changed(self) -> None:
+        self.context.announce(Changes(models=True))
+
+    def _say(self, text: str) -> None:
+        self.progress.setText(text)
+
+    def _update_buttons(self) -> None:
+        selected, exporting = self.selected_id() is not None, self.export_process is not None
+        self.export_button.setEnabled(selected and not exporting)
+        self.cancel_button.setEnabled(exporting)
+        self.open_button.setEnabled(selected)
+        self.delete_button.setEnabled(selected and not exporting)
+
+    def shutdown(self) -> None:
+        if self.export_process is not None:
+            self.export_process.terminate()
+            if not self.export_process.waitForFinished(10_000):
+                self.export_process.kill()
+                self.export_process.waitForFinished(3000)
+
+
+def _size(size: int | None) -> str:
+    if not size:
+        return ""
+    return f"{size / 1e9:.2f} GB" if size > 1e9 else f"{size / 1e6:.1f} MB"

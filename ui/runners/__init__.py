@@ -1,0 +1,1 @@
+"""Process runners: QObjects that own backend child processes."""

@@ -1,0 +1,116 @@
+"""Live training curves: loss (train and held-out) and reward accuracy, one colour per run.
+
+:class:`MetricsPlotWidget` keeps the points of each run and redraws only the curves that
+changed, so appending a step costs one ``setData`` per curve, whatever the run length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from studio.events import Event
+
+COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4")
+# (plot, metric key, event kind, label, dashed)
+SERIES = (
+    ("loss", "loss", "step", "train loss", False),
+    ("loss", "eval_loss", "eval", "held-out loss", True),
+    ("reward", "rewards/accuracies", "step", "train reward accuracy", False),
+    ("reward", "eval_rewards/accuracies", "eval", "held-out reward accuracy", True),
+)
+
+
+@dataclass
+class RunCurves:
+    colour: str
+    points: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    items: dict[str, pg.PlotDataItem] = field(default_factory=dict)
+
+
+class MetricsPlotWidget(QWidget):
+    """Two stacked plots sharing the step axis; runs are added, extended and removed by id."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.view = pg.GraphicsLayoutWidget()
+        self.loss_plot = self.view.addPlot(row=0, col=0, title="Loss")
+        self.reward_plot = self.view.addPlot(row=1, col=0, title="Reward accuracy (DPO/KTO)")
+        self.reward_plot.setXLink(self.loss_plot)
+        self.reward_plot.setYRange(0, 1)
+        for plot in (self.loss_plot, self.reward_plot):
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("bottom", "step")
+            plot.addLegend(offset=(-10, 10))
+        self.plots = {"loss": self.loss_plot, "reward": self.reward_plot}
+        self.runs: dict[str, RunCurves] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    def run_ids(self) -> list[str]:
+        return list(self.runs)
+
+    def show_runs(self, run_events: dict[str, list[Event]]) -> None:
+        """Show exactly these runs (the history selection), with all their events."""
+        for run_id in [r for r in self.runs if r not in run_events]:
+            self.remove_run(run_id)
+        for run_id, events in run_events.items():
+            self.remove_run(run_id)
+            self.add_events(run_id, events)
+
+    def remove_run(self, run_id: str) -> None:
+        curves = self.runs.pop(run_id, None)
+        if curves is None:
+            return
+        for key, item in curves.items.items():
+            self.plots[_plot_of(key)].removeItem(item)
+
+    def clear(self) -> None:
+        for run_id in list(self.runs):
+            self.remove_run(run_id)
+
+    def add_events(self, run_id: str, events: list[Event]) -> None:
+        """Append a run's new events; curves appear when their first point does."""
+        curves = self.runs.get(run_id)
+        if curves is None:
+            curves = RunCurves(COLOURS[len(self.runs) % len(COLOURS)])
+            self.runs[run_id] = curves
+        changed: set[str] = set()
+        for event in events:
+            for _, key, kind, _, _ in SERIES:
+                value = event.get(key)
+                if event.event == kind and isinstance(value, (int, float)):
+                    xs, ys = curves.points.setdefault(key, ([], []))
+                    xs.append(float(event.get("step", len(xs) + 1)))
+                    ys.append(float(value))
+                    changed.add(key)
+        for key in changed:
+            self._draw(run_id, curves, key)
+
+    def point_count(self, run_id: str, key: str) -> int:
+        curves = self.runs.get(run_id)
+        return len(curves.points.get(key, ([], []))[0]) if curves else 0
+
+    def _draw(self, run_id: str, curves: RunCurves, key: str) -> None:
+        xs, ys = curves.points[key]
+        item = curves.items.get(key)
+        if item is None:
+            _, _, kind, label, dashed = next(s for s in SERIES if s[1] == key)
+            pen = pg.mkPen(curves.colour, width=2,
+                           style=pg.QtCore.Qt.PenStyle.DashLine if dashed else
+                           pg.QtCore.Qt.PenStyle.SolidLine)
+            name = f"{label} · {run_id}" if len(self.runs) > 1 else label
+            symbol = "o" if kind == "eval" else None
+            item = self.plots[_plot_of(key)].plot(
+                [], [], pen=pen, name=name, symbol=symbol, symbolSize=5,
+                symbolBrush=curves.colour)
+            curves.items[key] = item
+        item.setData(xs, ys)
+
+
+def _plot_of(key: str) -> str:
+    return next(plot for plot, name, *_ in SERIES if name == key)
