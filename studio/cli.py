@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio import __version__
+from studio.cli_models import add_model_commands, run_model_command
 from studio.datasets import KINDS, export_snapshot, readiness
 from studio.errors import StudioError
 from studio.importing import import_path
-from studio.cli_models import add_model_commands, run_model_command
 from studio.importing.shapes import SHAPE_NAMES
 from studio.paths import DataPaths
 from studio.store import Store

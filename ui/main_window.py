@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from studio.store import Store
 from ui.context import AppContext, Changes
+from ui.pages.compare_page import ComparePage
 from ui.pages.data_page import DataPage
 from ui.pages.label_page import LabelPage
-from ui.pages.compare_page import ComparePage
 from ui.pages.models_page import ModelsPage
 from ui.pages.upcoming import TrainUpcomingPage
 
