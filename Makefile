@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 # llama-cpp-python builds from source; GPU users: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" make run
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean install
 
 $(STAMP): pyproject.toml
 	@echo "==> creating the virtual environment in $(VENV)"
@@ -39,6 +39,9 @@ bench: setup
 	$(BIN)/python bench/bench_label.py
 	$(BIN)/python bench/bench_chat.py
 	$(BIN)/python bench/bench_export.py
+
+install:
+	bash installers/install.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

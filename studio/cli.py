@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio import __version__
+from studio.cli_doctor import add_doctor_command, run_doctor_command
 from studio.cli_models import add_model_commands, run_model_command
 from studio.datasets import KINDS, export_snapshot, readiness
 from studio.errors import StudioError
@@ -53,6 +54,7 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("out", type=Path, help="folder to write the model to")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the weights")
     add_model_commands(commands)
+    add_doctor_command(commands)
     return parser
 
 
@@ -66,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return subprocess.call([sys.executable, "-m", "backends.demo_model", str(args.out),
                                 "--seed", str(args.seed)])
     paths = DataPaths.at(args.data_dir)
+    doctor = run_doctor_command(args, paths)
+    if doctor is not None:
+        return doctor
     store = Store.open(paths.db)
     try:
         result = run_model_command(args, store, paths)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from studio.paths import DataPaths
+from studio.paths import DataPaths, resources_dir
 from studio.store import Store
 from ui.context import AppContext
 from ui.main_window import MainWindow
@@ -35,6 +36,9 @@ def run_app(data_dir: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Tuning Studio")
     app.setOrganizationName("tuning-studio")
+    # Matches the installed .desktop file, so docks group the window under its launcher.
+    app.setDesktopFileName("tuning-studio")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "tuning-studio.png")))
     follow_system(app)
     window = build_window(data_dir)
     window.show()
