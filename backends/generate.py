@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser, run_store_job
+from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.events import EventWriter
 from studio.generation import GenerationConfig, pending_candidates, store_candidate
 from studio.store import Store
@@ -41,25 +41,20 @@ def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: S
     llm = open_llama(config.model_path, config.lora_path, n_ctx=config.n_ctx,
                      n_threads=config.threads or None, n_gpu_layers=config.gpu_layers,
                      verbose=False)
-    start, stored, empty = time.monotonic(), 0, 0
+    start, counts = time.monotonic(), {"stored": 0, "empty": 0}
+
+    def write_candidate(item: tuple[int, int]) -> None:
+        prompt_id, index = item
+        text = generate_one(llm, store.prompt(prompt_id).conversation(), config.sampling(index))
+        if text:
+            store_candidate(store, config, prompt_id, index, text)
+        # an empty answer is nothing to label
+        counts["stored" if text else "empty"] += 1
+
     try:
-        for done, (prompt_id, index) in enumerate(todo, start=1):
-            if flag.stop:
-                events.emit("cancelled", done=done - 1, total=total, stored=stored)
-                return
-            text = generate_one(llm, store.prompt(prompt_id).conversation(),
-                                config.sampling(index))
-            if text:
-                store_candidate(store, config, prompt_id, index, text)
-                stored += 1
-            else:
-                empty += 1  # an empty answer is nothing to label
-            elapsed = time.monotonic() - start
-            events.emit("progress", stage="generate", done=done, total=total,
-                        eta_s=round(elapsed / done * (total - done), 1),
-                        message=f"{done}/{total} candidates")
-        events.emit("finished", stored=stored, empty=empty, total=total,
-                    wall_s=round(time.monotonic() - start, 2))
+        if process_items(todo, write_candidate, events, flag, "generate", "candidates"):
+            events.emit("finished", **counts, total=total,
+                        wall_s=round(time.monotonic() - start, 2))
     finally:
         llm.close()
 

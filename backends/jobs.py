@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from studio.events import EventWriter
 from studio.store import Store
@@ -32,6 +34,24 @@ class StopFlag:
 
 
 Work = Callable[[Path, Store, EventWriter, StopFlag], None]
+Item = TypeVar("Item")
+
+
+def process_items(items: Sequence[Item], handle: Callable[[Item], None], events: EventWriter,
+                  flag: StopFlag, stage: str, noun: str) -> bool:
+    """Handle each item with progress and ETA events; False when stopped by the flag (the
+    ``cancelled`` event is written then)."""
+    start, total = time.monotonic(), len(items)
+    for done, item in enumerate(items, start=1):
+        if flag.stop:
+            events.emit("cancelled", done=done - 1, total=total)
+            return False
+        handle(item)
+        elapsed = time.monotonic() - start
+        events.emit("progress", stage=stage, done=done, total=total,
+                    eta_s=round(elapsed / done * (total - done), 1),
+                    message=f"{done}/{total} {noun}")
+    return True
 
 
 def make_job_parser(description: str) -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser, run_store_job
+from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.events import EventWriter
 from studio.judge import JudgeConfig
 from studio.store import Store
@@ -105,18 +105,16 @@ def run_job(config: JudgeConfig, store: Store, events: EventWriter, flag: StopFl
                 done=0, total=len(items))
     judge = Judge(config)
     start = time.monotonic()
+
+    def judge_item(item: Any) -> None:
+        if config.kind == "thumb":
+            judge_thumb(judge, store, config, item)
+        else:
+            judge_pair(judge, store, config, item)
+
     try:
-        for done, item in enumerate(items, start=1):
-            if flag.stop:
-                events.emit("cancelled", done=done - 1, total=len(items))
-                return
-            if config.kind == "thumb":
-                judge_thumb(judge, store, config, item)
-            else:
-                judge_pair(judge, store, config, item)
-            events.emit("progress", stage="judge", done=done, total=len(items),
-                        message=f"{done}/{len(items)} judged")
-        events.emit("finished", judged=len(items), wall_s=round(time.monotonic() - start, 2))
+        if process_items(items, judge_item, events, flag, "judge", "judged"):
+            events.emit("finished", judged=len(items), wall_s=round(time.monotonic() - start, 2))
     finally:
         judge.close()
 

@@ -12,11 +12,12 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
+from studio.jobconfig import load_config, save_config
 from studio.store import Store
 
 MAX_CANDIDATES = 8
@@ -78,15 +79,11 @@ class GenerationConfig:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def save(self, folder: Path) -> Path:
-        path = folder / "config.json"
-        path.write_text(json.dumps(asdict(self), indent=2))
-        return path
+        return save_config(self, folder)
 
     @classmethod
     def load(cls, folder: Path) -> GenerationConfig:
-        data = json.loads((folder / "config.json").read_text())
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return load_config(cls, folder)
 
 
 def create_job(jobs_dir: Path, config: GenerationConfig) -> Path:

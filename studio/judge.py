@@ -8,13 +8,13 @@ How far to trust a judge is measured against the human labels on shared items.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from itertools import combinations, pairwise
 from pathlib import Path
 
 from studio.agreement import Agreement, answer, cohen_kappa
 from studio.errors import StudioError
+from studio.jobconfig import load_config, save_config
 from studio.store import Store
 
 DEFAULT_RUBRIC = (
@@ -64,15 +64,11 @@ class JudgeConfig:
             raise JudgeConfigError("the rubric is empty: say what a good response is")
 
     def save(self, folder: Path) -> Path:
-        path = folder / "config.json"
-        path.write_text(json.dumps(asdict(self), indent=2))
-        return path
+        return save_config(self, folder)
 
     @classmethod
     def load(cls, folder: Path) -> JudgeConfig:
-        data = json.loads((folder / "config.json").read_text())
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return load_config(cls, folder)
 
 
 def candidate_pairs(response_ids: list[int], pairing: str = "adjacent") -> list[list[int]]:

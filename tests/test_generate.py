@@ -71,7 +71,7 @@ def test_cancel_keeps_finished_candidates(
     assert last.event == "cancelled"
     kept = store.counts()["responses"]
     assert 1 <= kept < 16
-    assert kept == last["stored"]
+    assert kept <= last["done"]
 
 
 def test_bad_configs_are_refused(demo_gguf: Path, tmp_path: Path) -> None:

@@ -1,0 +1,25 @@
+"""Job configs are dataclasses saved as ``config.json`` in the job folder before launch."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+Config = TypeVar("Config")
+
+
+def save_config(config: Any, folder: Path) -> Path:
+    if not is_dataclass(config):
+        raise TypeError("job configs are dataclasses")
+    path = folder / "config.json"
+    path.write_text(json.dumps(asdict(config), indent=2))
+    return path
+
+
+def load_config(cls: type[Config], folder: Path) -> Config:
+    """The config in ``folder``; keys this version does not know are ignored."""
+    data = json.loads((folder / "config.json").read_text())
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{key: value for key, value in data.items() if key in known})
