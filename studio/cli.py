@@ -15,6 +15,7 @@ from pathlib import Path
 from studio import __version__
 from studio.cli_doctor import add_doctor_command, run_doctor_command
 from studio.cli_models import add_model_commands, run_model_command
+from studio.cli_train import add_train_commands, run_train_command
 from studio.datasets import KINDS, export_snapshot, readiness
 from studio.errors import StudioError
 from studio.importing import import_path
@@ -55,6 +56,7 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed of the weights")
     add_model_commands(commands)
     add_doctor_command(commands)
+    add_train_commands(commands)
     return parser
 
 
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = Store.open(paths.db)
     try:
         result = run_model_command(args, store, paths)
+        if result is None:
+            result = run_train_command(args, store, paths)
         return result if result is not None else _run(args, store)
     except StudioError as error:
         print(f"error: {error}", file=sys.stderr)

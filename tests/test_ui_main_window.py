@@ -22,7 +22,7 @@ def _window(data_paths: DataPaths, settings: Path, qtbot: QtBot) -> MainWindow:
     return window
 
 
-def test_every_page_opens_and_upcoming_ones_say_what_they_will_hold(
+def test_every_page_opens_and_empty_states_explain_themselves(
         data_paths: DataPaths, store: Store, tmp_path: Path, qtbot: QtBot) -> None:
     window = _window(data_paths, tmp_path / "s.ini", qtbot)
     for name in PAGES:
@@ -31,7 +31,7 @@ def test_every_page_opens_and_upcoming_ones_say_what_they_will_hold(
         assert window.current_page_name() == name
     for name in ("Train", "Models", "Compare"):
         empty = window.pages[name].findChild(EmptyStateWidget)
-        if empty is not None:  # an engineer may have plugged in the real page already
+        if empty is not None:  # an empty page says what will be there and what to do
             assert len(empty.text.text()) > 40
     window.close()
 

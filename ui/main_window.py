@@ -26,12 +26,12 @@ from ui.pages.compare_page import ComparePage
 from ui.pages.data_page import DataPage
 from ui.pages.label_page import LabelPage
 from ui.pages.models_page import ModelsPage
-from ui.pages.upcoming import TrainUpcomingPage
+from ui.pages.train_page import TrainPage
 
 PAGES: dict[str, type[QWidget]] = {
     "Data": DataPage,
     "Label": LabelPage,
-    "Train": TrainUpcomingPage,
+    "Train": TrainPage,
     "Models": ModelsPage,
     "Compare": ComparePage,
 }

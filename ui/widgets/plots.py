@@ -103,7 +103,7 @@ class MetricsPlotWidget(QWidget):
             pen = pg.mkPen(curves.colour, width=2,
                            style=pg.QtCore.Qt.PenStyle.DashLine if dashed else
                            pg.QtCore.Qt.PenStyle.SolidLine)
-            name = f"{label} · {run_id}" if len(self.runs) > 1 else label
+            name = f"{label} · {run_id[-8:]}"  # the id's tail: method and a short tag
             symbol = "o" if kind == "eval" else None
             item = self.plots[_plot_of(key)].plot(
                 [], [], pen=pen, name=name, symbol=symbol, symbolSize=5,

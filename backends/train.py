@@ -1,0 +1,206 @@
+"""Train a LoRA adapter (or a full fine-tune) with TRL on a run folder's frozen snapshot.
+
+    python -m backends.train --run-dir DIR [--data-dir DATA]
+
+Reads ``DIR/config.json`` (a studio.train_config.TrainConfig), trains SFT, DPO or KTO on
+``DIR/snapshot``, and writes the adapter in PEFT format to ``DIR/adapter``. Progress goes to
+``DIR/events.jsonl`` and stdout as studio.events JSON lines. SIGTERM or SIGINT saves a
+checkpoint and exits 0 with a ``cancelled`` event; running again resumes from the last
+checkpoint with the same step numbering. With ``--data-dir`` the process also updates its row
+in the run registry and, when done, starts the next queued run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from backends.train_callbacks import StopRequest, make_events_callback
+from studio.errors import StudioError
+from studio.events import EventWriter
+from studio.runs import RunDir
+from studio.train_config import TrainConfig
+from studio.train_preflight import preflight, require_ok
+
+log = logging.getLogger("backends.train")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m backends.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", type=Path, required=True,
+                        help="run folder holding config.json and snapshot/")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="data folder whose run registry this run updates (optional)")
+    return parser
+
+
+def _setup_logging(run: RunDir) -> None:
+    handler = logging.FileHandler(run.log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.captureWarnings(True)
+
+
+def _quiet_progress_bars() -> None:
+    """Dataset map and weight-loading bars would fill the log with carriage returns."""
+    from datasets.utils.logging import disable_progress_bar
+    from transformers.utils.logging import disable_progress_bar as disable_transformers_bars
+
+    disable_progress_bar()
+    disable_transformers_bars()
+
+
+def human_message(error: BaseException) -> str:
+    """One short sentence for the UI; the traceback is in the log."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, StudioError):
+        return text
+    if "out of memory" in text.lower():
+        return ("the device ran out of memory; lower batch_size or max_length, turn on"
+                " gradient checkpointing, or use QLoRA")
+    return f"{type(error).__name__}: {text}"[:400]
+
+
+def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopRequest) -> str:
+    """Run the training; returns the terminal event it emitted."""
+    require_ok(preflight(config, run.snapshot, memory=False))
+    from transformers import PrinterCallback
+
+    from backends import train_setup as setup
+
+    _quiet_progress_bars()
+    hardware = setup.resolve_hardware(config)
+    tokenizer = setup.load_tokenizer(config)
+    train_set = setup.load_dataset(run.snapshot / "train.jsonl")
+    eval_set = setup.load_dataset(run.snapshot / "eval.jsonl")
+    args = setup.common_args(config, hardware, run.checkpoints, len(train_set),
+                             eval_set is not None)
+    model = setup.load_model(config, hardware)
+    trainer, extra = setup.BUILDERS[config.method](config, model, tokenizer, train_set,
+                                                   eval_set, args)
+    resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
+                "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],
+                "gradient_checkpointing": args["activation_checkpointing"], **extra}
+    counts = {"train": len(train_set), "eval": len(eval_set) if eval_set is not None else 0}
+    callback = make_events_callback(writer, stop, {
+        "config": resolved, "device": hardware.device, "device_name": hardware.name,
+        "precision": hardware.precision, "counts": counts, "pid": os.getpid()})
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(callback)
+    checkpoint = run.latest_checkpoint()
+    if stop.requested:  # cancelled while loading: nothing new to save
+        writer.emit("cancelled", step=_step(checkpoint), checkpoint=_path(checkpoint))
+        return "cancelled"
+    started = time.monotonic()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if stop.requested:
+        latest = run.latest_checkpoint()
+        writer.emit("cancelled", step=trainer.state.global_step, checkpoint=_path(latest),
+                    signal=stop.signal_name)
+        return "cancelled"
+    return _finish(trainer, tokenizer, run, writer, eval_set, time.monotonic() - started)
+
+
+def _finish(trainer: Any, tokenizer: Any, run: RunDir, writer: EventWriter, eval_set: Any,
+            wall: float) -> str:
+    trainer.save_model(str(run.adapter))
+    tokenizer.save_pretrained(str(run.adapter))
+    metrics: dict[str, Any] = {}
+    last_eval = [h for h in trainer.state.log_history if "eval_loss" in h]
+    if eval_set is not None:
+        metrics.update(last_eval[-1] if last_eval else trainer.evaluate())
+    train_logs = [h for h in trainer.state.log_history if "train_loss" in h]
+    if train_logs:
+        metrics["train_loss"] = train_logs[-1]["train_loss"]
+    steps = [h for h in trainer.state.log_history if "loss" in h]
+    if steps:
+        metrics["loss"] = steps[-1]["loss"]
+    tokens = getattr(trainer.state, "num_input_tokens_seen", 0) or 0
+    writer.emit("finished", adapter=str(run.adapter), step=trainer.state.global_step,
+                metrics=metrics, wall_s=round(wall, 3),
+                tokens_per_s=round(tokens / wall, 1) if wall > 0 and tokens else None)
+    return "finished"
+
+
+def _step(checkpoint: Path | None) -> int:
+    return int(checkpoint.name.split("-")[-1]) if checkpoint else 0
+
+
+def _path(checkpoint: Path | None) -> str | None:
+    return str(checkpoint) if checkpoint else None
+
+
+def _registry(data_dir: Path | None) -> Any:
+    if data_dir is None:
+        return None
+    from studio.paths import DataPaths
+    from studio.store import Store
+
+    paths = DataPaths.at(data_dir)
+    return paths, Store.open(paths.db)
+
+
+def main(args: argparse.Namespace) -> int:
+    stop = StopRequest().install()  # first: a cancel during the slow imports still counts
+    run = RunDir(Path(args.run_dir).resolve())
+    other = run.read_pid()
+    if other not in (None, os.getpid()) and run.is_alive():
+        sys.stderr.write(f"run {run.path.name} is already being trained by process {other}\n")
+        return 2
+    run.write_pid(os.getpid())
+    _setup_logging(run)
+    writer = EventWriter(run.events, sys.stdout)
+    registry = _registry(args.data_dir)
+    _notify_start(registry, run)
+    code = 0
+    try:
+        outcome = train(TrainConfig.load(run.config), run, writer, stop)
+    except Exception as error:  # the process boundary: report any failure as an event
+        log.exception("training failed")
+        writer.emit("failed", message=human_message(error), log=str(run.log))
+        outcome, code = "failed", 1
+    log.info("run ended: %s", outcome)
+    _notify_end(registry, run)
+    return code
+
+
+def _notify_start(registry: Any, run: RunDir) -> None:
+    if registry is None:
+        return
+    from studio.errors import NotFoundError
+    from studio.runs import mark_started
+
+    try:
+        mark_started(registry[1], run.path.name, os.getpid())
+    except NotFoundError:
+        log.warning("run %s is not in the registry; training without it", run.path.name)
+
+
+def _notify_end(registry: Any, run: RunDir) -> None:
+    """Record the outcome, then start the next queued run (the queue advances without UI)."""
+    if registry is None:
+        return
+    from studio.errors import NotFoundError
+    from studio.runs import record_outcome, start_next
+
+    paths, store = registry
+    try:
+        events = run.events_list()
+        if events and events[-1].is_terminal:
+            record_outcome(store, run.path.name, events[-1])
+        run.pid_file.unlink(missing_ok=True)
+        start_next(store, paths)
+    except NotFoundError:
+        log.warning("run %s is not in the registry", run.path.name)
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(make_parser().parse_args()))

@@ -1,0 +1,88 @@
+"""The training process's link to the outside: stop requests and the events callback.
+
+The ``TrainerCallback`` subclass is built inside :func:`make_events_callback` because
+transformers may only be imported inside functions (the GUI process imports this package's
+siblings' parsers, and must stay light).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from studio.events import EventWriter
+
+# Keys of TRL's final summary log, reported in `finished` rather than as a step.
+SUMMARY_KEYS = frozenset({"train_runtime", "train_samples_per_second", "train_steps_per_second",
+                          "total_flos", "train_loss"})
+
+
+class StopRequest:
+    """Set by SIGTERM/SIGINT; the callback turns it into save-a-checkpoint-and-stop."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.signal_name: str | None = None
+
+    def install(self) -> StopRequest:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+        self.signal_name = signal.Signals(signum).name
+
+
+def split_logs(logs: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """Which event a trainer log is (step, eval or neither) and its numeric fields."""
+    values = {k: v for k, v in logs.items() if isinstance(v, (int, float))}
+    if any(key.startswith("eval_") for key in values):
+        return "eval", values
+    if "loss" in values:
+        return "step", values
+    return None, values
+
+
+def make_events_callback(writer: EventWriter, stop: StopRequest,
+                         started: dict[str, Any]) -> Any:
+    """A TrainerCallback writing started/step/eval/checkpoint events and honouring ``stop``.
+
+    ``started`` holds the fields of the started event known before training (config, device,
+    counts); the callback adds max_steps and the step it resumed from.
+    """
+    from transformers import TrainerCallback
+
+    class EventsCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.summary: dict[str, Any] = {}
+            self.first_step: int | None = None
+            self.train_start = time.monotonic()
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.first_step = state.global_step
+            self.train_start = time.monotonic()
+            writer.emit("started", **started, max_steps=state.max_steps,
+                        resumed_from=state.global_step or None)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if stop.requested:
+                control.should_save = True
+                control.should_training_stop = True
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+                   **kwargs: Any) -> None:
+            kind, values = split_logs(logs or {})
+            if kind is None:
+                self.summary.update({k: v for k, v in values.items() if k in SUMMARY_KEYS})
+                return
+            writer.emit(kind, step=state.global_step, max_steps=state.max_steps, **values)
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            writer.emit("checkpoint", step=state.global_step, path=str(path))
+
+    return EventsCallback()

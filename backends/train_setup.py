@@ -1,0 +1,217 @@
+"""Building blocks of a training run: device and precision, model and tokenizer, datasets,
+and one trainer builder per method (a plain dict, as TRL's scripts keep it).
+
+Heavy libraries are imported inside the functions (ruff TID253).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError
+from studio.train_config import TrainConfig, kto_weights
+from studio.train_preflight import resolve_model_dir
+
+
+class SetupError(StudioError):
+    """The run cannot start on this machine as configured (no CUDA for QLoRA, ...)."""
+
+
+@dataclass(frozen=True)
+class Hardware:
+    device: str  # cuda | mps | cpu
+    precision: str  # bf16 | fp16 | fp32
+    name: str
+
+
+def resolve_hardware(config: TrainConfig) -> Hardware:
+    """CUDA (bf16 where supported, else fp16), then Apple MPS (fp32), then CPU (fp32)."""
+    import torch
+
+    device = config.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else (
+            "mps" if torch.backends.mps.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SetupError("device: CUDA was requested but torch sees no CUDA GPU")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise SetupError("device: MPS was requested but this machine has no Apple GPU")
+    precision = config.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") \
+            if device == "cuda" else "fp32"
+    if precision in {"bf16", "fp16"} and device == "cpu":
+        raise SetupError(f"precision: {precision} training needs a GPU; use fp32 on CPU")
+    name = torch.cuda.get_device_name(0) if device == "cuda" else device
+    return Hardware(device, precision, name)
+
+
+def load_tokenizer(config: TrainConfig) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_dir(config.model)))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(config: TrainConfig, hardware: Hardware) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    # fp16 AMP needs fp32 master weights for the weights it trains (full fine-tuning).
+    dtype = {"bf16": torch.bfloat16, "fp32": torch.float32,
+             "fp16": torch.float32 if config.adapter == "full" else torch.float16}
+    kwargs: dict[str, Any] = {"dtype": dtype[hardware.precision]}
+    if config.adapter == "qlora":
+        kwargs["quantization_config"] = _bnb_config(hardware)
+        kwargs["device_map"] = {"": 0}
+    model: Any = AutoModelForCausalLM.from_pretrained(str(resolve_model_dir(config.model)),
+                                                      **kwargs)
+    if config.adapter == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, gradient_checkpointing_kwargs={
+            "use_reentrant": False})
+    if config.init_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True)
+    return model
+
+
+def _bnb_config(hardware: Hardware) -> Any:
+    import importlib.util
+
+    if hardware.device != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
+        raise SetupError("adapter: QLoRA needs a CUDA GPU and the bitsandbytes package;"
+                         " use lora instead")
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.bfloat16 if hardware.precision == "bf16" else torch.float16
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                              bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute)
+
+
+def lora_config(config: TrainConfig) -> Any:
+    if config.adapter == "full" or config.init_adapter:
+        return None  # full fine-tuning, or the adapter loaded in load_model keeps training
+    from peft import LoraConfig
+
+    targets: Any = config.target_modules.strip()
+    if targets != "all-linear":
+        targets = [name.strip() for name in targets.split(",") if name.strip()]
+    return LoraConfig(task_type="CAUSAL_LM", r=config.lora_r, lora_alpha=config.lora_alpha,
+                      lora_dropout=config.lora_dropout, target_modules=targets)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def load_dataset(path: Path) -> Any:
+    from datasets import Dataset
+
+    rows = read_rows(path)
+    return Dataset.from_list(rows) if rows else None
+
+
+def planned_steps(config: TrainConfig, train_rows: int) -> int:
+    if config.max_steps > 0:
+        return config.max_steps
+    per_epoch = math.ceil(train_rows / (config.batch_size * config.grad_accum))
+    return max(1, math.ceil(per_epoch * config.num_epochs))
+
+
+def common_args(config: TrainConfig, hardware: Hardware, output_dir: Path, train_rows: int,
+                has_eval: bool) -> dict[str, Any]:
+    """TrainingArguments shared by the three methods."""
+    every = config.eval_steps or max(1, planned_steps(config, train_rows) // 10)
+    checkpointing = config.gradient_checkpointing
+    if checkpointing is None:
+        checkpointing = hardware.device == "cuda"
+    return {
+        "output_dir": str(output_dir), "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.grad_accum,
+        "learning_rate": config.effective_learning_rate, "num_train_epochs": config.num_epochs,
+        "max_steps": config.max_steps, "lr_scheduler_type": config.lr_scheduler,
+        "warmup_steps": config.warmup_ratio, "logging_steps": config.logging_steps,
+        "eval_strategy": "steps" if has_eval else "no", "eval_steps": every,
+        "save_strategy": "steps", "save_steps": config.save_steps or every,
+        "save_total_limit": 2, "report_to": "none", "disable_tqdm": True,
+        "use_cpu": hardware.device == "cpu", "bf16": hardware.precision == "bf16",
+        "fp16": hardware.precision == "fp16", "activation_checkpointing": checkpointing,
+        "seed": config.seed, "max_length": config.max_length,
+        "include_num_input_tokens_seen": "non_padding",
+    }
+
+
+def has_generation_markers(tokenizer: Any) -> bool:
+    return "{% generation %}" in str(getattr(tokenizer, "chat_template", "") or "")
+
+
+def build_sft(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evaluation: Any,
+              args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from trl import SFTConfig, SFTTrainer
+
+    # Train on the answers only when the template marks them; else on the whole conversation.
+    extra: dict[str, Any] = {"assistant_only_loss": has_generation_markers(tokenizer)}
+    trainer = SFTTrainer(model=model, args=SFTConfig(**args, **extra), train_dataset=train,
+                         eval_dataset=evaluation, processing_class=tokenizer,
+                         peft_config=lora_config(config))
+    return trainer, extra
+
+
+def build_dpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evaluation: Any,
+              args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from trl import DPOConfig, DPOTrainer
+
+    extra: dict[str, Any] = {"beta": config.beta, "loss_type": ["sigmoid"]}
+    trainer = DPOTrainer(model=model, args=DPOConfig(**args, **extra), train_dataset=train,
+                         eval_dataset=evaluation, processing_class=tokenizer,
+                         peft_config=lora_config(config))
+    return trainer, extra
+
+
+def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evaluation: Any,
+              args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from trl import KTOConfig, KTOTrainer
+
+    from backends.train_rewards import ACCURACY_KEY, kto_reward_accuracy
+
+    up = sum(1 for label in train["label"] if label)
+    auto_up, auto_down = kto_weights(up, len(train) - up)
+    extra: dict[str, Any] = {"beta": config.beta,
+                             "desirable_weight": config.desirable_weight or auto_up,
+                             "undesirable_weight": config.undesirable_weight or auto_down}
+    eval_rows = evaluation.to_list() if evaluation is not None else []
+
+    class StudioKTOTrainer(KTOTrainer):
+        """Adds held-out reward accuracy to KTO's eval logs, as DPO reports it."""
+
+        def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+            if "eval_loss" in logs:
+                accuracy = kto_reward_accuracy(self.model, tokenizer, eval_rows, config.beta,
+                                               config.max_length)
+                if accuracy is not None:
+                    logs = {**logs, ACCURACY_KEY: accuracy}
+            super().log(logs, start_time)
+
+    trainer = StudioKTOTrainer(model=model, args=KTOConfig(**args, **extra), train_dataset=train,
+                               eval_dataset=evaluation, processing_class=tokenizer,
+                               peft_config=lora_config(config))
+    return trainer, extra
+
+
+Builder = Callable[[TrainConfig, Any, Any, Any, Any, dict[str, Any]], tuple[Any, dict[str, Any]]]
+BUILDERS: dict[str, Builder] = {"sft": build_sft, "dpo": build_dpo, "kto": build_kto}

@@ -1,0 +1,257 @@
+"""What a training run does: the :class:`TrainConfig` dataclass, presets and per-method defaults.
+
+The field help texts are the Train page's tooltips and the ``tuning-studio train`` flag help.
+A config is stored as ``config.json`` in the run folder before launch; ``None`` in a field
+means "let the backend choose" (resolved values are reported in the run's ``started`` event).
+Pre-flight checks live in :mod:`studio.preflight`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError
+
+METHODS = ("sft", "dpo", "kto")
+METHOD_HELP = {
+    "sft": "SFT teaches behaviour: the model imitates your gold and thumbs-up answers.",
+    "dpo": "DPO learns from pairs: it moves the model towards the answer you preferred.",
+    "kto": "KTO learns from thumbs up/down alone; no pairs are needed.",
+}
+ADAPTERS = ("lora", "qlora", "full")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+
+# Learning rates. Full fine-tuning uses TRL's recommendations (KTO/DPO: 5e-7..5e-6). A LoRA
+# update is a low-rank delta scaled by alpha/r that starts at zero, so it needs a rate about
+# 10-100x higher to move as far in the same number of steps (PEFT and TRL's LoRA examples).
+DEFAULT_LEARNING_RATE = {
+    ("sft", "lora"): 2e-4, ("sft", "qlora"): 2e-4, ("sft", "full"): 2e-5,
+    ("dpo", "lora"): 5e-5, ("dpo", "qlora"): 5e-5, ("dpo", "full"): 5e-7,
+    ("kto", "lora"): 5e-5, ("kto", "qlora"): 5e-5, ("kto", "full"): 5e-6,
+}
+# KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
+MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"num_epochs": 1.0, "lora_r": 8, "lora_alpha": 16, "max_length": 512},
+    "balanced": {"num_epochs": 3.0, "lora_r": 16, "lora_alpha": 32, "max_length": 1024},
+    "thorough": {"num_epochs": 5.0, "lora_r": 32, "lora_alpha": 64, "max_length": 2048},
+}
+PRESET_HELP = {
+    "quick": "One pass over the data with a small adapter: minutes, a first signal.",
+    "balanced": "Three passes, rank-16 adapter: the usual choice.",
+    "thorough": "Five passes, rank-32 adapter, longer context: best results, slowest.",
+}
+
+
+class ConfigError(StudioError):
+    """A training config that cannot be used as written; the message names the field."""
+
+
+def _f(default: Any, help_text: str, **extra: Any) -> Any:
+    return field(default=default, metadata={"help": help_text, **extra})
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Fields marked ``advanced`` are folded away in the UI's form."""
+
+    method: str = _f("sft", "Training method: sft (behaviour from answers), dpo (pairs) or"
+                     " kto (thumbs up/down).", choices=METHODS)
+    model: str = _f("", "Base model: a local folder with config.json and weights, or a"
+                    " Hugging Face model id already in the local cache.")
+    snapshot_dir: str = _f("", "Folder of the frozen dataset snapshot (train.jsonl,"
+                           " eval.jsonl, manifest.json); the run folder keeps its own copy.")
+    preset: str = _f("balanced", "Starting point for epochs, adapter rank and length:"
+                     " quick, balanced or thorough.", choices=tuple(PRESETS))
+    adapter: str = _f("lora", "lora trains a small adapter; qlora does so on a 4-bit base"
+                      " (CUDA + bitsandbytes); full updates every weight (small models only).",
+                      choices=ADAPTERS)
+    init_adapter: str | None = _f(None, "Continue training this earlier adapter folder (next"
+                                  " round) instead of starting a fresh one.", advanced=True)
+    num_epochs: float = _f(3.0, "Passes over the training examples.")
+    max_steps: int = _f(-1, "Stop after this many optimizer steps (-1: run all epochs).",
+                        advanced=True)
+    batch_size: int = _f(4, "Examples per device per step (KTO needs at least 4).")
+    grad_accum: int = _f(1, "Steps whose gradients are summed before each update; the"
+                         " effective batch is batch_size x grad_accum.", advanced=True)
+    learning_rate: float | None = _f(None, "Peak learning rate (empty: the method's default,"
+                                     " higher for LoRA than for full fine-tuning).")
+    lr_scheduler: str = _f("linear", "How the rate decays after warm-up.", choices=SCHEDULERS,
+                           advanced=True)
+    warmup_ratio: float = _f(0.05, "Share of steps spent warming the rate up from 0.",
+                             advanced=True)
+    max_length: int = _f(1024, "Longest example in tokens (prompt + answer); longer ones are"
+                         " truncated.")
+    lora_r: int = _f(16, "LoRA rank: capacity of the adapter.", advanced=True)
+    lora_alpha: int = _f(32, "LoRA alpha: scale of the adapter's update (often 2 x rank).",
+                         advanced=True)
+    lora_dropout: float = _f(0.05, "Dropout on the adapter's input during training.",
+                             advanced=True)
+    target_modules: str = _f("all-linear", "Layers that get adapters: all-linear, or names"
+                             " separated by commas (q_proj,v_proj).", advanced=True)
+    beta: float = _f(0.1, "DPO/KTO: how far the model may drift from the base (higher stays"
+                     " closer).")
+    desirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-up examples (empty:"
+                                        " balanced from the up/down counts).", advanced=True)
+    undesirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-down examples"
+                                          " (empty: balanced from the counts).", advanced=True)
+    eval_steps: int = _f(0, "Evaluate on the held-out split every N steps (0: about ten"
+                         " times per run, and at the end).", advanced=True)
+    save_steps: int = _f(0, "Save a resumable checkpoint every N steps (0: with each"
+                         " evaluation).", advanced=True)
+    logging_steps: int = _f(1, "Report loss and metrics every N steps.", advanced=True)
+    device: str = _f("auto", "Where to train: auto picks CUDA, then Apple MPS, then CPU.",
+                     choices=DEVICES, advanced=True)
+    precision: str = _f("auto", "Number format: auto is bf16 on CUDA that supports it, else"
+                        " fp16 on CUDA, else fp32.", choices=PRECISIONS, advanced=True)
+    gradient_checkpointing: bool | None = _f(None, "Recompute activations to save memory"
+                                             " (about 20% slower; empty: on for CUDA only).",
+                                             advanced=True)
+    seed: int = _f(0, "Random seed for the adapter's init and data order.", advanced=True)
+
+    @classmethod
+    def for_method(cls, method: str, model: str, preset: str = "balanced",
+                   **overrides: Any) -> TrainConfig:
+        """A config with the preset's values, then the given overrides."""
+        if preset not in PRESETS:
+            raise ConfigError(f"preset: unknown preset {preset!r}; use one of"
+                              f" {', '.join(PRESETS)}")
+        return cls(method=method, model=model, preset=preset, **{**PRESETS[preset], **overrides})
+
+    def with_preset(self, preset: str) -> TrainConfig:
+        if preset not in PRESETS:
+            raise ConfigError(f"preset: unknown preset {preset!r}")
+        return replace(self, preset=preset, **PRESETS[preset])
+
+    @property
+    def effective_learning_rate(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return DEFAULT_LEARNING_RATE[(self.method, self.adapter)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "config") -> TrainConfig:
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - known.keys())
+        if unknown:
+            raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        config = cls(**data)
+        config.check(where)
+        return config
+
+    @classmethod
+    def load(cls, path: Path | str) -> TrainConfig:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}, line {error.lineno}: not JSON ({error.msg})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a config must be a JSON object")
+        return cls.from_dict(data, str(path))
+
+    def save(self, path: Path | str) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    def check(self, where: str = "config") -> None:
+        """Raise :class:`ConfigError` for the first value that cannot work."""
+        problem = next(iter(self.problems()), None)
+        if problem is not None:
+            raise ConfigError(f"{where}, field '{problem[0]}': {problem[1]}")
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) for every invalid value."""
+        out = _type_problems(self)
+        if out:
+            return out
+        positive = ("batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha",
+                    "logging_steps")
+        out += [(name, "must be at least 1") for name in positive if getattr(self, name) < 1]
+        if self.max_steps == 0 or self.max_steps < -1:
+            out.append(("max_steps", "must be -1 (all epochs) or at least 1"))
+        if self.max_steps == -1 and self.num_epochs <= 0:
+            out.append(("num_epochs", "must be above 0"))
+        if self.learning_rate is not None and not 0 < self.learning_rate < 1:
+            out.append(("learning_rate", "must be between 0 and 1 (e.g. 2e-4)"))
+        if not 0 <= self.warmup_ratio < 1:
+            out.append(("warmup_ratio", "must be in [0, 1)"))
+        if not 0 <= self.lora_dropout < 1:
+            out.append(("lora_dropout", "must be in [0, 1)"))
+        if self.beta <= 0:
+            out.append(("beta", "must be above 0"))
+        for name in ("desirable_weight", "undesirable_weight"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                out.append((name, "must be above 0"))
+        if self.eval_steps < 0 or self.save_steps < 0:
+            out.append(("eval_steps" if self.eval_steps < 0 else "save_steps", "must be >= 0"))
+        if self.batch_size < MIN_BATCH[self.method]:
+            out.append(("batch_size", f"{self.method.upper()} needs at least"
+                        f" {MIN_BATCH[self.method]} examples per batch"))
+        if not self.model:
+            out.append(("model", "choose a base model"))
+        if self.init_adapter and self.adapter == "full":
+            out.append(("init_adapter", "continuing an adapter needs adapter lora or qlora"))
+        return out
+
+
+def _type_problems(config: TrainConfig) -> list[tuple[str, str]]:
+    """Wrong types and values outside a field's ``choices``: JSON written by hand gets these."""
+    out = []
+    for spec in fields(config):
+        value = getattr(config, spec.name)
+        choices = spec.metadata.get("choices")
+        if choices and value not in choices:
+            out.append((spec.name, f"{value!r} is not one of {', '.join(choices)}"))
+            continue
+        expected = _python_type(spec.type)
+        if value is None and "None" in str(spec.type):
+            continue
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if expected is not None and (not isinstance(value, expected)
+                                     or (expected is int and isinstance(value, bool))):
+            out.append((spec.name, f"expected {expected.__name__}, got {value!r}"))
+    return out
+
+
+def _python_type(annotation: Any) -> type | None:
+    text = str(annotation)
+    for name, kind in (("bool", bool), ("float", float), ("int", int), ("str", str)):
+        if text.startswith(name):
+            return kind
+    return None
+
+
+def field_help() -> dict[str, str]:
+    """Help text of every field, for tooltips and flag help."""
+    return {spec.name: spec.metadata["help"] for spec in fields(TrainConfig)}
+
+
+def field_defaults() -> dict[str, Any]:
+    return {spec.name: spec.default for spec in fields(TrainConfig)
+            if spec.default is not MISSING}
+
+
+def kto_weights(desirable: int, undesirable: int) -> tuple[float, float]:
+    """KTO loss weights that balance the classes: TRL advises that desirable_weight x ups /
+    (undesirable_weight x downs) lie in [1, 4/3]; we aim for 1."""
+    if desirable <= 0 or undesirable <= 0:
+        return 1.0, 1.0
+    if desirable >= undesirable:
+        return 1.0, round(desirable / undesirable, 4)
+    return round(undesirable / desirable, 4), 1.0

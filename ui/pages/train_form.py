@@ -1,0 +1,113 @@
+"""A form generated from the TrainConfig dataclass: one row per field, its help as tooltip.
+
+Fields with ``choices`` get a combo box, optional booleans an auto/on/off combo, everything
+else a line edit (empty = "auto" for optional fields). Fields marked ``advanced`` go into the
+folded "Advanced" box. The page owns method, model, preset and snapshot; they are not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import Field, fields
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.train_config import ConfigError, TrainConfig
+from ui.qt_compat import emit
+
+PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir"})
+TRISTATE = ("auto", "on", "off")
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+class ConfigFormWidget(QWidget):
+    edited = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editors: dict[str, QWidget] = {}
+        self.specs: dict[str, Field[Any]] = {}
+        main, advanced = QFormLayout(), QFormLayout()
+        for spec in fields(TrainConfig):
+            if spec.name in PAGE_FIELDS:
+                continue
+            editor = self._editor(spec)
+            editor.setToolTip(spec.metadata["help"])
+            editor.setObjectName(f"field_{spec.name}")
+            self.editors[spec.name], self.specs[spec.name] = editor, spec
+            target = advanced if spec.metadata.get("advanced") else main
+            target.addRow(_label(spec.name), editor)
+        self.advanced_box = QGroupBox("Advanced")
+        self.advanced_box.setCheckable(True)
+        self.advanced_box.setChecked(False)
+        inner = QWidget()
+        inner.setLayout(advanced)
+        box_layout = QVBoxLayout(self.advanced_box)
+        box_layout.addWidget(inner)
+        self.advanced_box.toggled.connect(inner.setVisible)
+        inner.setVisible(False)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(main)
+        column.addWidget(self.advanced_box)
+
+    def _editor(self, spec: Field[Any]) -> QWidget:
+        choices = spec.metadata.get("choices")
+        if choices or str(spec.type).startswith("bool"):
+            combo = QComboBox()
+            combo.addItems(list(choices or TRISTATE))
+            combo.currentIndexChanged.connect(lambda _index: emit(self.edited))
+            return combo
+        line = QLineEdit()
+        if "None" in str(spec.type):
+            line.setPlaceholderText("auto")
+        line.textEdited.connect(lambda _text: emit(self.edited))
+        return line
+
+    def set_config(self, config: TrainConfig) -> None:
+        for name, editor in self.editors.items():
+            value = getattr(config, name)
+            with QSignalBlocker(editor):
+                if isinstance(editor, QComboBox):
+                    text = value if isinstance(value, str) else (
+                        "auto" if value is None else ("on" if value else "off"))
+                    editor.setCurrentText(text)
+                elif isinstance(editor, QLineEdit):
+                    editor.setText("" if value is None else f"{value:g}"
+                                   if isinstance(value, float) else str(value))
+
+    def values(self) -> dict[str, Any]:
+        """The fields as typed; raises ConfigError naming the first unreadable one."""
+        return {name: self._value(name, editor) for name, editor in self.editors.items()}
+
+    def _value(self, name: str, editor: QWidget) -> Any:
+        kind = str(self.specs[name].type)
+        if isinstance(editor, QComboBox):
+            text = editor.currentText()
+            if kind.startswith("bool"):
+                return None if text == "auto" else text == "on"
+            return text
+        text = editor.text().strip() if isinstance(editor, QLineEdit) else ""
+        if not text:
+            if "None" in kind:
+                return None
+            raise ConfigError(f"{_label(name)}: enter a value")
+        try:
+            if kind.startswith("int"):
+                return int(text)
+            if kind.startswith("float"):
+                return float(text)
+        except ValueError:
+            raise ConfigError(f"{_label(name)}: {text!r} is not a number") from None
+        return text
