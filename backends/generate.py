@@ -52,7 +52,8 @@ def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: S
         counts["stored" if text else "empty"] += 1
 
     try:
-        if process_items(todo, write_candidate, events, flag, "generate", "candidates"):
+        if process_items(todo, write_candidate, events, flag, "generate", "candidates",
+                         summary=lambda: counts):
             events.emit("finished", **counts, total=total,
                         wall_s=round(time.monotonic() - start, 2))
     finally:

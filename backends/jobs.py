@@ -38,13 +38,14 @@ Item = TypeVar("Item")
 
 
 def process_items(items: Sequence[Item], handle: Callable[[Item], None], events: EventWriter,
-                  flag: StopFlag, stage: str, noun: str) -> bool:
+                  flag: StopFlag, stage: str, noun: str,
+                  summary: Callable[[], dict[str, int]] = dict) -> bool:
     """Handle each item with progress and ETA events; False when stopped by the flag (the
-    ``cancelled`` event is written then)."""
+    ``cancelled`` event, with ``summary()``'s counts, is written then)."""
     start, total = time.monotonic(), len(items)
     for done, item in enumerate(items, start=1):
         if flag.stop:
-            events.emit("cancelled", done=done - 1, total=total)
+            events.emit("cancelled", done=done - 1, total=total, **summary())
             return False
         handle(item)
         elapsed = time.monotonic() - start

@@ -12,6 +12,7 @@ when an imported dataset already labeled it.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from studio.model import Label, Prompt, Response, pair_target
@@ -20,22 +21,67 @@ from studio.store import Store
 MODES = ("thumb", "pair", "edit")
 BATCH = 16
 IMPORT_ANNOTATOR = "import"
+_PROBABILITY = re.compile(r"=\s*([01](?:\.\d+)?)")  # the judge's "p(yes)=0.83" reason
+
+
+PAIRINGS = ("all", "adjacent")
 
 
 @dataclass(frozen=True)
 class QueueFilter:
+    """Which items the queue offers: by prompt source and tag, by the model that wrote the
+    responses, and (pairwise) all pairs of a prompt's responses or only adjacent ones."""
+
     source: str | None = None
     tag: str | None = None
+    model: str | None = None  # responses.model: e.g. one generation run's candidates
+    pairing: str = "all"  # all | adjacent: consecutive response ids per prompt (N-1 pairs)
 
-    def sql(self, prompt: str = "p") -> tuple[str, list[object]]:
-        parts, params = [], []
+    def __post_init__(self) -> None:
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"pairing is one of {PAIRINGS}, not {self.pairing!r}")
+
+    def sql(self, prompt: str = "p", mode: str = "edit") -> tuple[str, list[object]]:
+        """SQL conditions (with a leading AND) for ``mode``'s candidate query."""
+        parts: list[str] = []
+        params: list[object] = []
         if self.source:
             parts.append(f"{prompt}.source = ?")
             params.append(self.source)
         if self.tag:
             parts.append(f"EXISTS (SELECT 1 FROM json_each({prompt}.tags) WHERE value = ?)")
             params.append(self.tag)
+        if self.model:
+            if mode == "thumb":
+                parts.append("r.model = ?")
+                params.append(self.model)
+            elif mode == "pair":
+                parts.append("a.model = ? AND b.model = ?")
+                params += [self.model, self.model]
+            else:
+                parts.append(f"EXISTS (SELECT 1 FROM responses m WHERE m.prompt_id = {prompt}.id"
+                             " AND m.model = ?)")
+                params.append(self.model)
+        if mode == "pair" and self.pairing == "adjacent":
+            # No response of the same prompt (and model, when filtered) lies between the two.
+            same_model = " AND c.model = ?" if self.model else ""
+            parts.append("NOT EXISTS (SELECT 1 FROM responses c WHERE c.prompt_id = a.prompt_id"
+                         f" AND c.id > a.id AND c.id < b.id{same_model})")
+            params += [self.model] if self.model else []
         return (" AND " + " AND ".join(parts) if parts else ""), params
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A judge model's label on an item, oriented as shown: never counts as the person's."""
+
+    annotator: str
+    value: str  # thumb: up | down; pair: left | right | tie | both_bad (sides on screen)
+    probability: float | None  # thumb: P(good); pair: P(left side is better)
+
+    @property
+    def judge(self) -> str:
+        return self.annotator.removeprefix("judge:")
 
 
 @dataclass(frozen=True)
@@ -46,6 +92,7 @@ class QueueItem:
     prompt: Prompt
     responses: tuple[Response, ...] = ()
     relabel: bool = False
+    suggestion: Suggestion | None = None  # the judge's pre-label (none on blind re-labels)
 
     @property
     def target(self) -> str:
@@ -149,13 +196,17 @@ class LabelQueue:
         """Load the item at a cursor key (pair sides are shuffled here)."""
         if self.mode == "thumb":
             response = self.store.response(key[0])
+            hint = None if relabel else judge_suggestion(self.store, f"thumb:{response.id}")
             return QueueItem("thumb", self.store.prompt(response.prompt_id), (response,),
-                             relabel)
+                             relabel, hint)
         if self.mode == "pair":
             left, right = (self.store.response(i) for i in key)
             if self.rng.random() < 0.5:
                 left, right = right, left
-            return QueueItem("pair", self.store.prompt(left.prompt_id), (left, right), relabel)
+            hint = None if relabel else judge_suggestion(
+                self.store, pair_target(left.id, right.id), left.id)
+            return QueueItem("pair", self.store.prompt(left.prompt_id), (left, right), relabel,
+                             hint)
         prompt = self.store.prompt(key[0])
         return QueueItem("edit", prompt, _edit_start(self.store, prompt.id), relabel)
 
@@ -163,7 +214,7 @@ class LabelQueue:
         """How many items are still unlabeled (a full count: run it in the background)."""
         sql = _CANDIDATES[self.mode].rsplit(" ORDER BY", 1)[0]
         sql = "SELECT count(*) FROM (" + sql.replace(":c0", "0").replace(":c1", "0") + ")"
-        filters, params = self.filter.sql()
+        filters, params = self.filter.sql(mode=self.mode)
         named = {"me": self.annotator, **{f"f{i}": v for i, v in enumerate(params)}}
         return int(self.store.db.execute(_named(sql.format(filters=filters)), named).fetchone()[0])
 
@@ -184,7 +235,7 @@ class LabelQueue:
         return None
 
     def _query(self, cursor: tuple[int, ...], limit: int) -> list[tuple[int, ...]]:
-        filters, params = self.filter.sql()
+        filters, params = self.filter.sql(mode=self.mode)
         named = {"me": self.annotator, "c0": cursor[0], "c1": cursor[1], "n": limit,
                  **{f"f{i}": v for i, v in enumerate(params)}}
         sql = _named(_CANDIDATES[self.mode].format(filters=filters))
@@ -204,7 +255,7 @@ class LabelQueue:
             label = self._label_near(self.rng.randint(bounds[0], bounds[1]), kind)
             if label is not None and label.target not in self.labeled_here \
                     and self._current_value(label.target) not in (None, "retracted") \
-                    and self._matches_filter(label.prompt_id):
+                    and self._matches_filter(label):
                 key = (label.response_id,) if kind == "thumb" else \
                     tuple(sorted((label.left_id or 0, label.right_id or 0)))
                 return self.item(key, relabel=True)
@@ -222,12 +273,51 @@ class LabelQueue:
             " LIMIT 1", [target, self.annotator]).fetchone()
         return row[0] if row else None
 
-    def _matches_filter(self, prompt_id: int) -> bool:
-        filters, params = self.filter.sql()
+    def _matches_filter(self, label: Label) -> bool:
+        """Whether a label's item is one the filter lets through (for re-label samples)."""
+        filters, params = self.filter.sql(mode=self.mode)
         if not filters:
             return True
-        sql = f"SELECT 1 FROM prompts p WHERE p.id = ?{filters}"
-        return self.store.db.execute(sql, [prompt_id, *params]).fetchone() is not None
+        if self.mode == "thumb":
+            sql = ("SELECT 1 FROM responses r JOIN prompts p ON p.id = r.prompt_id"
+                   f" WHERE r.id = ?{filters}")
+            ids: list[object] = [label.response_id]
+        else:
+            sql = ("SELECT 1 FROM responses a JOIN responses b JOIN prompts p ON p.id ="
+                   f" a.prompt_id WHERE a.id = ? AND b.id = ?{filters}")
+            ids = [min(label.left_id or 0, label.right_id or 0),
+                   max(label.left_id or 0, label.right_id or 0)]
+        return self.store.db.execute(sql, [*ids, *params]).fetchone() is not None
+
+
+def judge_suggestion(store: Store, target: str, shown_left: int | None = None
+                     ) -> Suggestion | None:
+    """The latest judge label on a target, with pair sides turned to match the screen."""
+    row = store.db.execute(
+        "SELECT annotator, value, reason, left_id FROM labels WHERE target = ? AND"
+        " annotator_kind = 'judge' ORDER BY id DESC LIMIT 1", [target]).fetchone()
+    if row is None or row[1] == "retracted":
+        return None
+    annotator, value, reason, left_id = row
+    match = _PROBABILITY.search(reason or "")
+    probability = float(match.group(1)) if match else None
+    if shown_left is not None and left_id != shown_left:  # the screen shows them swapped
+        value = {"left": "right", "right": "left"}.get(value, value)
+        probability = None if probability is None else round(1 - probability, 4)
+    return Suggestion(annotator, value, probability)
+
+
+def filter_prompt_ids(store: Store, queue_filter: QueueFilter) -> list[int]:
+    """The prompts a filter lets through (with a model: those it answered), in id order."""
+    filters, params = queue_filter.sql(mode="edit")
+    sql = f"SELECT p.id FROM prompts p WHERE 1{filters} ORDER BY p.id"
+    return [int(r[0]) for r in store.db.execute(sql, params)]
+
+
+def response_models(store: Store) -> list[str]:
+    """The models that wrote responses, for the queue's model filter."""
+    return [r[0] for r in store.db.execute(
+        "SELECT DISTINCT model FROM responses WHERE model IS NOT NULL ORDER BY model")]
 
 
 def _named(sql: str) -> str:

@@ -98,6 +98,10 @@ class MainWindow(QMainWindow):
         foot = QHBoxLayout()
         foot.setContentsMargins(12, 0, 12, 0)
         foot.addWidget(settings)
+        about = QPushButton("About…")
+        about.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        about.clicked.connect(self.open_about)
+        foot.addWidget(about)
         column.addLayout(foot)
         column.setSpacing(4)
         self._show_annotator(self.context.annotator)
@@ -155,6 +159,11 @@ class MainWindow(QMainWindow):
             self.task_label.clear()
 
     # ---- settings and lifetime ---------------------------------------------------------
+    def open_about(self) -> None:
+        from ui.dialogs.about_dialog import AboutDialog
+
+        AboutDialog(self.context, self).exec()
+
     def open_settings(self) -> None:
         from ui.dialogs.settings_dialog import SettingsDialog
 

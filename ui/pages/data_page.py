@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,8 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio import browse
-from studio.browse import BrowseQuery
+from studio.browse import BrowseQuery, LabelView
+from studio.judge import accept_judge_labels
+from studio.store import Store
 from ui.context import AppContext, Changes
+from ui.dialogs.generate_dialog import PromptScope
 from ui.models.prompt_table import PromptTableModel
 from ui.qt_compat import emit
 from ui.widgets.markdown_view import MarkdownView
@@ -28,6 +34,7 @@ from ui.widgets.prompt_detail import detail_markdown
 from ui.widgets.readiness import ReadinessWidget, compute
 
 ANY = "Any"
+JUDGE_PREFIX = "judge:"  # studio.judge.JudgeConfig.annotator
 
 
 class DataPage(QWidget):
@@ -66,7 +73,8 @@ class DataPage(QWidget):
         for caption, slot, primary in (
             ("Import…", self.open_import, True), ("Starter prompts", self.add_starter, False),
             ("New prompt…", self.new_prompt, False), ("Agreement…", self.open_agreement, False),
-            ("Export…", self.open_export, False),
+            ("Export…", self.open_export, False), ("Generate…", self.open_generate, False),
+            ("Judge…", self.open_judge, False),
         ):
             button = QPushButton(caption)
             button.setProperty("primary", primary)
@@ -99,7 +107,8 @@ class DataPage(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several rows: the Generate and Judge dialogs offer "selected prompts" as a scope.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.verticalHeader().hide()
@@ -108,8 +117,12 @@ class DataPage(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
+        metrics, padding = header.fontMetrics(), 30  # room for the sort arrow
         for column, width in ((0, 52), (2, 100), (3, 76), (4, 44), (5, 72), (6, 52), (7, 84)):
-            self.table.setColumnWidth(column, width)
+            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
+            self.table.setColumnWidth(column, max(width, metrics.horizontalAdvance(title)
+                                                  + padding))
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)
         self.table.doubleClicked.connect(lambda _: self.edit_prompt())
         return self.table
@@ -124,7 +137,8 @@ class DataPage(QWidget):
         self.detail_buttons = []
         for caption, slot in (("Edit prompt…", self.edit_prompt),
                               ("Add response…", self.add_response),
-                              ("Delete", self.delete_prompt)):
+                              ("Delete", self.delete_prompt),
+                              ("Accept judge labels", self.accept_judge)):
             button = QPushButton(caption)
             button.setEnabled(False)
             button.clicked.connect(slot)
@@ -202,13 +216,61 @@ class DataPage(QWidget):
             if self.selected_id == prompt_id:
                 self.detail.set_markdown(detail_markdown(*detail))
 
-        self.context.ops.run(lambda store: browse.prompt_detail(store, prompt_id),
+        self.context.ops.run(lambda store: detail_with_suggestions(store, prompt_id),
                              on_success=shown, on_failure=lambda _: self._clear_detail(),
                              owner=self)
 
     def _clear_detail(self) -> None:
         self.selected_id = None
         self.detail.set_markdown("*Select a prompt to see its responses and labels.*")
+
+    # ---- candidates and judge -----------------------------------------------------------
+    def selected_ids(self) -> list[int]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        found = (self.model.row_at(row) for row in sorted(rows))
+        return [row.id for row in found if row is not None]
+
+    def prompt_scopes(self) -> list[PromptScope]:
+        """What Generate and Judge may work on: the selected rows, or the filtered prompts."""
+        selected, query = self.selected_ids(), self.current_query()
+
+        def matching(store: Store) -> list[int]:
+            total = browse.count(store, query)
+            return [row.id for row in browse.page(store, query, 0, total)]
+
+        scopes = [PromptScope("Prompts matching the filters", matching)]
+        if len(selected) > 1:  # one selected row is just the detail pane's prompt
+            scopes.insert(0, PromptScope("Selected prompts", lambda _: selected))
+        return scopes
+
+    def accept_judge(self) -> None:
+        """Let the judge labels on the selected prompts count as training data."""
+        ids = self.selected_ids() or ([self.selected_id] if self.selected_id else [])
+        if not ids:
+            return
+
+        def accept(store: Store) -> int:
+            return accept_judge_labels(store, judge_suggestions(store, ids))
+
+        self.context.ops.run(accept, on_success=lambda n: self._accepted(n, ids),
+                             on_failure=lambda error: emit(self.context.status_message,
+                                                           str(error)), owner=self)
+
+    def _accepted(self, count: int, ids: list[int]) -> None:
+        emit(self.context.status_message, f"Accepted {count} judge label(s) as training data."
+             if count else "No judge suggestions to accept on the selected prompts.")
+        if count:
+            self.context.announce(Changes(labels=True, prompt_ids=frozenset(ids)))
+
+    def open_generate(self) -> None:
+        from ui.dialogs.generate_dialog import GenerateDialog
+
+        GenerateDialog(self.context, self.prompt_scopes(), parent=self).exec()
+
+    def open_judge(self) -> None:
+        from ui.dialogs.judge_dialog import JudgeDialog
+
+        JudgeDialog(self.context, self.prompt_scopes(), parent=self).exec()
 
     # ---- actions -----------------------------------------------------------------------
     def open_import(self) -> None:
@@ -263,3 +325,27 @@ class DataPage(QWidget):
             lambda store: store.delete_prompt(prompt_id),
             on_success=lambda _: self.context.announce(Changes(True, True, True)),
             on_failure=lambda error: emit(self.context.status_message, str(error)), owner=self)
+
+
+def judge_suggestions(store: Store, prompt_ids: list[int]) -> list[int]:
+    """Ids of the judge labels on these prompts that are still suggestions."""
+    labels = store.current_labels(include_unaccepted_judge=True, prompt_ids=prompt_ids)
+    return [lab.id for lab in labels if lab.annotator_kind == "judge" and not lab.accepted]
+
+
+def detail_with_suggestions(store: Store, prompt_id: int) -> tuple[Any, list[Any], dict]:
+    """The detail pane's data, with each judge label marked as a suggestion or accepted."""
+    prompt, responses, views = browse.prompt_detail(store, prompt_id)
+    accepted = {(lab.annotator, lab.kind, rid) for lab in store.current_labels(
+        prompt_ids=[prompt_id]) if lab.annotator_kind == "judge"
+        for rid in (lab.response_id, lab.left_id, lab.right_id) if rid is not None}
+
+    def marked(response_id: int, view: LabelView) -> LabelView:
+        if not view.annotator.startswith(JUDGE_PREFIX):
+            return view
+        state = "accepted" if (view.annotator, view.kind, response_id) in accepted \
+            else "suggestion, not training data until accepted"
+        return replace(view, annotator=f"{view.annotator} ({state})")
+
+    return prompt, responses, {rid: [marked(rid, v) for v in found]
+                               for rid, found in views.items()}

@@ -21,8 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.queue import QueueFilter, QueueItem
+from studio.queue import QueueFilter, QueueItem, filter_prompt_ids, response_models
+from studio.store import Store
 from ui.context import AppContext, Changes
+from ui.dialogs.generate_dialog import PromptScope
 from ui.pages.label_keys import ACTIONS, COMMON, HELP, HINTS, MODE_KEYS, MODE_NAMES, VERDICTS
 from ui.pages.label_session import LabelSession, Overview
 from ui.qt_compat import emit
@@ -32,6 +34,7 @@ from ui.widgets.markdown_view import conversation_markdown, monospace_font
 from ui.widgets.response_card import ResponseCard
 
 ANY = "Any"
+PAIRINGS = {"All pairs": "all", "Adjacent pairs": "adjacent"}
 
 
 class LabelPage(QWidget):
@@ -47,7 +50,7 @@ class LabelPage(QWidget):
         layout.setContentsMargins(18, 14, 18, 10)
         layout.addLayout(self._header())
         self.progress = QLabel(objectName="Muted")
-        layout.addWidget(self.progress)
+        layout.addLayout(self._progress_row())
         self.body = QStackedWidget()
         self.empty = EmptyStateWidget("", "")
         self.body.addWidget(self.empty)
@@ -77,19 +80,50 @@ class LabelPage(QWidget):
             self.mode_buttons[mode] = button
             row.addWidget(button)
         row.addStretch()
-        self.source_box, self.tag_box = QComboBox(), QComboBox()
-        for caption, box in (("Source", self.source_box), ("Tag", self.tag_box)):
+        self.source_box, self.tag_box, self.model_box = QComboBox(), QComboBox(), QComboBox()
+        self.model_box.setToolTip("Only responses written by this model: e.g. the candidates"
+                                  " of a Generate run.")
+        for caption, box in (("Source", self.source_box), ("Tag", self.tag_box),
+                             ("Model", self.model_box)):
             box.addItem(ANY)
             box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            box.setMinimumWidth(140)
+            box.setMinimumWidth(120)
             box.currentTextChanged.connect(self._filter_changed)
             row.addWidget(QLabel(caption, objectName="Muted"))
             row.addWidget(box)
+        self.pairing_box = QComboBox()
+        self.pairing_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for caption, value in PAIRINGS.items():
+            self.pairing_box.addItem(caption, value)
+        self.pairing_box.setToolTip(
+            "All pairs: every two responses of a prompt (N candidates give N(N-1)/2 pairs)."
+            " Adjacent pairs: consecutive candidates only (N-1 pairs), to keep the count"
+            " linear.")
+        self.pairing_box.currentIndexChanged.connect(self._filter_changed)
+        self.pairing_label = QLabel("Pairs", objectName="Muted")
+        row.addWidget(self.pairing_label)
+        row.addWidget(self.pairing_box)
         help_button = QToolButton(text="?")
         help_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         help_button.setToolTip("Keyboard help (?)")
         help_button.clicked.connect(lambda: self.help.open())
         row.addWidget(help_button)
+        return row
+
+    def _progress_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        for caption, slot, tip in (
+            ("Generate candidates…", self.open_generate,
+             "Write N answers per prompt with a model, to label here."),
+            ("Judge…", self.open_judge,
+             "Let a model pre-label the queue's items; its labels show as suggestions."),
+        ):
+            button = QToolButton(text=caption)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            row.addWidget(button)
         return row
 
     def _workspace(self) -> QWidget:
@@ -106,8 +140,18 @@ class LabelPage(QWidget):
         self.answers.addWidget(self.thumb_card)
         self.answers.addWidget(pair)
         self.answers.addWidget(self._editor())
+        lower = QWidget()
+        column = QVBoxLayout(lower)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        self.suggestion = QLabel(objectName="Muted")
+        self.suggestion.setToolTip("A judge model's pre-label. It is not your label and is no"
+                                   " training data unless accepted (Data page or Judge…).")
+        self.suggestion.hide()
+        column.addWidget(self.suggestion)
+        column.addWidget(self.answers, 1)
         split.addWidget(self.prompt_card)
-        split.addWidget(self.answers)
+        split.addWidget(lower)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
         split.setChildrenCollapsible(False)
@@ -153,6 +197,8 @@ class LabelPage(QWidget):
         self.answers.setCurrentIndex(["thumb", "pair", "edit"].index(mode))
         self.hints.setText(HINTS[mode])
         self.reason.setVisible(mode != "edit")
+        self.pairing_box.setVisible(mode == "pair")
+        self.pairing_label.setVisible(mode == "pair")
 
     def _restart(self) -> None:
         mode = str(self.context.settings.value("label/mode", "thumb") or "thumb")
@@ -161,8 +207,22 @@ class LabelPage(QWidget):
         self.session.restart(mode=mode, filter=self._filter())
 
     def _filter(self) -> QueueFilter:
-        source, tag = self.source_box.currentText(), self.tag_box.currentText()
-        return QueueFilter(None if source == ANY else source, None if tag == ANY else tag)
+        source, tag, model = (box.currentText() for box in (self.source_box, self.tag_box,
+                                                             self.model_box))
+        return QueueFilter(None if source == ANY else source, None if tag == ANY else tag,
+                           None if model == ANY else model,
+                           str(self.pairing_box.currentData() or "all"))
+
+    def set_filter(self, model: str | None = None, pairing: str | None = None) -> None:
+        """Point the queue at one model's candidates (after a Generate run, say)."""
+        with _Blocked(self.model_box), _Blocked(self.pairing_box):
+            if model is not None:
+                if self.model_box.findText(model) < 0:
+                    self.model_box.addItem(model)
+                self.model_box.setCurrentText(model)
+            if pairing is not None:
+                self.pairing_box.setCurrentIndex(max(0, self.pairing_box.findData(pairing)))
+        self._filter_changed()
 
     def _filter_changed(self) -> None:
         self.session.restart(filter=self._filter())
@@ -170,10 +230,14 @@ class LabelPage(QWidget):
     def _load_filters(self) -> None:
         from studio.browse import sources_and_tags
 
-        self.context.ops.run(sources_and_tags, on_success=self._fill_filters, owner=self)
+        def load(store: Store) -> tuple[list[str], list[str], list[str]]:
+            return (*sources_and_tags(store), response_models(store))
 
-    def _fill_filters(self, found: tuple[list[str], list[str]]) -> None:
-        for box, values in zip((self.source_box, self.tag_box), found, strict=True):
+        self.context.ops.run(load, on_success=self._fill_filters, owner=self)
+
+    def _fill_filters(self, found: tuple[list[str], list[str], list[str]]) -> None:
+        boxes = (self.source_box, self.tag_box, self.model_box)
+        for box, values in zip(boxes, found, strict=True):
             current = box.currentText()
             with _Blocked(box):
                 box.clear()
@@ -184,7 +248,7 @@ class LabelPage(QWidget):
         if changes.origin is self.session or not (changes.prompts or changes.responses
                                                    or changes.labels):
             return
-        if changes.prompts:
+        if changes.prompts or changes.responses:
             self._load_filters()
         self.session.refresh_overview()
         self.session.poll()
@@ -200,7 +264,13 @@ class LabelPage(QWidget):
                 _prompt_meta(item))
             {"thumb": self._draw_thumb, "pair": self._draw_pair, "edit": self._draw_edit}[
                 item.mode](item)
+            self._draw_suggestion(item)
         emit(self.item_drawn, item)
+
+    def _draw_suggestion(self, item: QueueItem) -> None:
+        text = suggestion_text(item)
+        self.suggestion.setText(text)
+        self.suggestion.setVisible(bool(text))
 
     def _draw_thumb(self, item: QueueItem) -> None:
         response = item.responses[0]
@@ -303,6 +373,35 @@ class LabelPage(QWidget):
             for card in (self.thumb_card, self.left_card, self.right_card):
                 card.view.scroll_page(float(argument))
 
+    # ---- candidates and judge -----------------------------------------------------------
+    def prompt_scopes(self) -> list[PromptScope]:
+        queue_filter = self._filter()
+        scopes = [PromptScope("Prompts matching the Label filters",
+                              lambda store: filter_prompt_ids(store, queue_filter)),
+                  PromptScope("All prompts", lambda store: filter_prompt_ids(store,
+                                                                             QueueFilter()))]
+        current = self.session.current
+        if current is not None:
+            prompt_id = current.prompt.id
+            scopes.insert(0, PromptScope(f"This prompt (#{prompt_id})", lambda _: [prompt_id]))
+        return scopes
+
+    def open_generate(self) -> None:
+        from ui.dialogs.generate_dialog import GenerateDialog
+
+        dialog = GenerateDialog(self.context, self.prompt_scopes(), parent=self)
+        dialog.exec()
+        if dialog.generated_model:
+            self.set_filter(model=dialog.generated_model)
+
+    def open_judge(self) -> None:
+        from ui.dialogs.judge_dialog import JudgeDialog
+
+        queue_filter = self._filter()
+        kind = "pair" if self.session.mode == "pair" else "thumb"
+        JudgeDialog(self.context, self.prompt_scopes(), kind=kind, model=queue_filter.model,
+                    pairing=queue_filter.pairing, parent=self).exec()
+
     def save_gold(self) -> None:
         text = self.editor.toPlainText()
         if not text.strip():
@@ -343,6 +442,19 @@ class _Blocked:
 
     def __exit__(self, *exc: object) -> None:
         self.widget.blockSignals(False)
+
+
+def suggestion_text(item: QueueItem) -> str:
+    """The judge's pre-label as one line, e.g. "Judge demo suggests: thumbs up · p=0.83"."""
+    hint = item.suggestion
+    if hint is None or item.mode == "edit":
+        return ""
+    words = {"up": "👍 thumbs up", "down": "👎 thumbs down", "left": "A (left) is better",
+             "right": "B (right) is better", "tie": "a tie", "both_bad": "both bad"}
+    odds = "" if hint.probability is None else (
+        f" · p(good)={hint.probability:.2f}" if item.mode == "thumb"
+        else f" · p(A better)={hint.probability:.2f}")
+    return f"Judge {hint.judge} suggests: {words.get(hint.value, hint.value)}{odds}"
 
 
 def _prompt_meta(item: QueueItem) -> str:

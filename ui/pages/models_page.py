@@ -34,6 +34,7 @@ from studio import models
 from studio.events import EventFormatError, parse_line
 from ui.context import AppContext, Changes
 from ui.runners.chat_runner import PROJECT_ROOT
+from ui.widgets.rounds_view import RoundsView
 
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created")
 EXPORT_CHOICES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
@@ -59,7 +60,12 @@ class ModelsPage(QWidget):
         splitter.addWidget(self.tree)
         splitter.addWidget(self.details)
         splitter.setSizes([700, 400])
-        layout.addWidget(splitter, 1)
+        self.rounds = RoundsView(context)
+        rows = QSplitter(Qt.Orientation.Vertical)
+        rows.addWidget(splitter)
+        rows.addWidget(self.rounds)
+        rows.setSizes([420, 220])
+        layout.addWidget(rows, 1)
         layout.addWidget(self.progress)
         context.changed.connect(lambda changes: changes.models and self.refresh())
         self.refresh()
@@ -127,12 +133,15 @@ class ModelsPage(QWidget):
     def _show_details(self) -> None:
         self._update_buttons()
         model_id = self.selected_id()
+        if not model_id:
+            self.rounds.set_selected_model(None)
         if model_id:
             self.context.ops.run(lambda store: models.model_details(store, model_id),
                                  on_success=self._render_details, owner=self)
 
     def _render_details(self, details: dict[str, Any]) -> None:
         entry: models.ModelEntry = details["model"]
+        self.rounds.set_selected_model(entry)
         esc = html.escape
         lines = [f"<h3>{esc(entry.name)}</h3>", f"<p><b>{entry.kind}</b> · {esc(entry.path)}</p>",
                  "<p>Lineage: " + " → ".join(esc(e.name) for e in details["lineage"]) + "</p>"]

@@ -1,0 +1,147 @@
+"""The chain of rounds on the Models page: each round's start, data, run and numbers, so
+progress (or regress) is visible at a glance, with "Start round 1" and "Next round".
+
+A round is linked to its training run when one finishes: the first completed run after the
+round began that starts from the round's parent model (the base, or the previous adapter as
+``init_adapter``). The numbers come from the run (held-out reward accuracy), the Compare
+page's blind votes (win-rate vs the parent) and whatever was recorded on the round (judge).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import models
+from studio.round_board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
+from studio.rounds import Round
+from ui.context import AppContext, Changes
+from ui.qt_compat import emit
+
+
+class RoundsView(QWidget):
+    """The rounds table plus its two actions; the Models page hosts it."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.rows: list[RoundRow] = []
+        self.selected_model: models.ModelEntry | None = None  # set by the Models page
+        self.dialog: QWidget | None = None  # the generate dialog of the round just started
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Rounds", objectName="CardTitle"))
+        self.hint = QLabel(objectName="Muted")
+        header.addWidget(self.hint, 1)
+        self.start_button = QPushButton("Start round 1")
+        self.start_button.setToolTip("Begin the generate → label → train → compare loop from"
+                                     " the model selected above.")
+        self.next_button = QPushButton("Next round…")
+        self.next_button.setToolTip("Start the next round from the selected round's trained"
+                                    " model and generate candidates with it.")
+        self.start_button.clicked.connect(self.start_first)
+        self.next_button.clicked.connect(self.start_next)
+        header.addWidget(self.start_button)
+        header.addWidget(self.next_button)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(header)
+        column.addWidget(self.tree, 1)
+        context.changed.connect(self._on_changed)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.context.ops.run(round_rows, on_success=self._show, owner=self,
+                             on_failure=lambda error: self.hint.setText(str(error)))
+
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.models or changes.runs or changes.labels:
+            self.refresh()
+
+    def _show(self, rows: list[RoundRow]) -> None:
+        current = self.selected_round()
+        self.rows = rows
+        self.tree.clear()
+        for row in rows:
+            item = QTreeWidgetItem(row.cells())
+            item.setData(0, Qt.ItemDataRole.UserRole, row.round.id)
+            item.setToolTip(0, row.round.notes or f"started {row.round.created_at[:16]}")
+            self.tree.addTopLevelItem(item)
+            if current is not None and row.round.id == current.id:
+                self.tree.setCurrentItem(item)
+        for index in range(len(COLUMNS)):
+            self.tree.resizeColumnToContents(index)
+        self.hint.setText("" if rows else "No rounds yet: select a base model above and start"
+                          " round 1.")
+        self._update_buttons()
+
+    def selected_round(self) -> Round | None:
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        wanted = item.data(0, Qt.ItemDataRole.UserRole)
+        return next((r.round for r in self.rows if r.round.id == wanted), None)
+
+    def set_selected_model(self, entry: models.ModelEntry | None) -> None:
+        self.selected_model = entry
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_round()
+        self.next_button.setEnabled(chosen is not None and chosen.model_id is not None)
+        model = self.selected_model
+        self.start_button.setEnabled(model is not None and model.kind in ("base", "adapter"))
+
+    # ---- actions -----------------------------------------------------------------------
+    def start_first(self) -> None:
+        if self.selected_model is not None:
+            model_id = self.selected_model.id
+            self._begin(lambda store: begin_round(store, model_id=model_id))
+
+    def start_next(self) -> None:
+        chosen = self.selected_round()
+        if chosen is not None and chosen.model_id is not None:
+            self._begin(lambda store: begin_round(store, previous_id=chosen.id))
+
+    def _begin(self, fn: Any) -> None:
+        self.context.ops.run(fn, on_success=self._begun, owner=self,
+                             on_failure=lambda error: self.hint.setText(f"Not started: {error}"))
+
+    def _begun(self, start: RoundStart) -> None:
+        self.refresh()
+        emit(self.context.status_message, f"Round {start.round.number} started.")
+        self.open_generate(start)
+
+    def open_generate(self, start: RoundStart) -> Any:
+        from studio.queue import QueueFilter, filter_prompt_ids
+        from ui.dialogs.generate_dialog import GenerateDialog, PromptScope
+
+        scopes = [PromptScope("All prompts", lambda store: filter_prompt_ids(store,
+                                                                             QueueFilter()))]
+        if start.prompt_ids:
+            ids = start.prompt_ids
+            scopes.insert(0, PromptScope("Prompts of the previous round's snapshot",
+                                         lambda _: ids))
+        note = start.note
+        if not start.targets:
+            note += (" <br><b>First export this model to GGUF</b> (Export to GGUF… above):"
+                     " generation needs a chat-ready copy.")
+        dialog = GenerateDialog(self.context, scopes,
+                                model=start.targets[0] if start.targets else None, note=note,
+                                parent=self)
+        dialog.open()
+        self.dialog = dialog
+        return dialog
