@@ -41,6 +41,7 @@ from studio.train_preflight import Check, hf_cache_dirs, preflight
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget
 from ui.runners.process_runner import EventTailer, start_detached
+from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.plots import MetricsPlotWidget
 from ui.widgets.readiness import ReadinessReport, ReadinessWidget, compute
 
@@ -106,7 +107,7 @@ class TrainPage(QWidget):
         self.method_help = QLabel(objectName="Muted", wordWrap=True)
         self.model = QComboBox(objectName="model", editable=True)
         self.model.setToolTip(TrainConfig.__dataclass_fields__["model"].metadata["help"])
-        self.model.lineEdit().setPlaceholderText("a model folder or a cached hub id")
+        self.model.lineEdit().setPlaceholderText("a model folder or a hub id (owner/name)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_model)
         model_row = QHBoxLayout()
@@ -122,6 +123,10 @@ class TrainPage(QWidget):
         form.addRow("Method", self.method)
         form.addRow("", self.method_help)
         form.addRow("Base model", model_row)
+        self.download = ModelDownloadWidget(self.context)
+        self.model.currentTextChanged.connect(self.download.follow)
+        self.download.downloaded.connect(self.model.setCurrentText)
+        form.addRow("", self.download)
         form.addRow("Preset", self.preset)
         column.addLayout(form)
         self.form = ConfigFormWidget()
@@ -414,6 +419,7 @@ class TrainPage(QWidget):
     def shutdown(self) -> None:
         """Stop following runs (they keep training); for window close and tests."""
         self.timer.stop()
+        self.download.shutdown()
         if self.tailer is not None:
             self.tailer.stop()
 
