@@ -30,6 +30,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy studio backends
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,20 @@ def make_parser() -> argparse.ArgumentParser:
     return make_job_parser(__doc__.splitlines()[0])
 
 
+@dataclass
+class _Progress:
+    """The bytes downloaded so far and when the last progress event went out."""
+
+    done: int = 0
+    last: float = 0.0
+    start: float = field(default_factory=time.monotonic)
+
+
 def progress_bar_class(events: EventWriter, total: int) -> type:
     """A tqdm class that turns the download's byte counts into throttled progress events."""
     from tqdm.auto import tqdm
 
-    state = {"done": 0, "last": 0.0, "start": time.monotonic()}
+    state = _Progress()
 
     class EventProgress(tqdm):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -52,11 +62,11 @@ def progress_bar_class(events: EventWriter, total: int) -> type:
 
         def update(self, n: float | None = 1) -> bool | None:
             if self.counts_bytes:
-                state["done"] += int(n or 0)
+                state.done += int(n or 0)
                 now = time.monotonic()
-                if now - state["last"] >= EMIT_EVERY_S:
-                    state["last"] = now
-                    _emit_progress(events, state["done"], total, now - state["start"])
+                if now - state.last >= EMIT_EVERY_S:
+                    state.last = now
+                    _emit_progress(events, state.done, total, now - state.start)
             return super().update(n)
 
     return EventProgress
@@ -111,14 +121,16 @@ def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> No
     )
 
     config = load_config(FetchConfig, job_dir)
+    unreachable: tuple[type[BaseException], ...] = (
+        LocalEntryNotFoundError, OfflineModeIsEnabled, OSError, HfHubHTTPError,
+        *_transport_errors())
     start = time.monotonic()
     try:
         folder = fetch(config.hub_id, config.revision, events)
     except RepositoryNotFoundError as error:
         raise FetchError(f"'{config.hub_id}' is not a model on the Hugging Face hub (or it is"
                          " private: log in with `hf auth login`)") from error
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, OSError, HfHubHTTPError,
-            *_transport_errors()) as error:
+    except unreachable as error:
         raise FetchError(f"cannot download '{config.hub_id}': the Hugging Face hub is not"
                          f" reachable ({type(error).__name__}). Connect to the internet, or"
                          " pick a local model folder instead.") from error

@@ -16,12 +16,15 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.events import EventWriter
 from studio.judge import JudgeConfig
 from studio.store import Store
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -46,8 +49,9 @@ class Judge:
         self.rubric = config.rubric
 
     def probability(self, question: str, first: str, second: str) -> float:
-        messages = [{"role": "system", "content": self.rubric},
-                    {"role": "user", "content": question}]
+        messages: list[ChatCompletionRequestMessage] = [
+            {"role": "system", "content": self.rubric},
+            {"role": "user", "content": question}]
         prompt = self.formatter(messages=messages).prompt
         tokens = self.llm.tokenize(prompt.encode(), add_bos=False, special=True)
         self.llm.reset()

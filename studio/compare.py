@@ -66,7 +66,7 @@ def record_vote(
                                gen_params=reply.gen_params or None, source=SOURCE)
             for reply in (left, right))
         label = store.label_pair(left_id, right_id, VOTES[vote], annotator, source=SOURCE)
-        store.db["compare_votes"].insert({
+        store.db.table("compare_votes").insert({
             "label_id": label.id, "target": label.target, "blind": int(blind),
             "swapped": int(swapped), "created_at": now_iso()})
         gold = None

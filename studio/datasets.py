@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,10 @@ def _assistant(text: str) -> list[dict[str, str]]:
 def _records(store: Store, kind: str, derivation: Derivation
              ) -> list[tuple[Prompt, dict[str, Any], dict[str, Any]]]:
     """(prompt, TRL record, provenance) for each example of the kind."""
-    examples = {"sft": derivation.sft, "dpo": derivation.dpo, "kto": derivation.kto}[kind]
+    # Each kind's rows start (prompt id, response id...); the tails differ in type.
+    by_kind: dict[str, Sequence[tuple[Any, ...]]] = {
+        "sft": derivation.sft, "dpo": derivation.dpo, "kto": derivation.kto}
+    examples = by_kind[kind]
     prompts = store.prompts_by_id(example[0] for example in examples)
     width = 2 if kind == "dpo" else 1  # dpo rows hold chosen and rejected ids
     response_ids = [rid for example in examples for rid in example[1:1 + width]]
@@ -64,7 +68,8 @@ def _records(store: Store, kind: str, derivation: Derivation
     out = []
     if kind == "sft":
         for pid, rid, ids in derivation.sft:
-            record = {"messages": prompt(pid).conversation() + _assistant(text(rid))}
+            record: dict[str, Any] = {
+                "messages": prompt(pid).conversation() + _assistant(text(rid))}
             out.append((prompt(pid), record, {"response_ids": [rid], "label_ids": list(ids)}))
     elif kind == "dpo":
         for pid, chosen, rejected, ids in derivation.dpo:

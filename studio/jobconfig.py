@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-Config = TypeVar("Config")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Config = TypeVar("Config", bound="DataclassInstance")
 
 
 def save_config(config: Any, folder: Path) -> Path:
-    if not is_dataclass(config):
+    if not is_dataclass(config) or isinstance(config, type):
         raise TypeError("job configs are dataclasses")
     path = folder / "config.json"
     path.write_text(json.dumps(asdict(config), indent=2))
@@ -21,5 +24,5 @@ def save_config(config: Any, folder: Path) -> Path:
 def load_config(cls: type[Config], folder: Path) -> Config:
     """The config in ``folder``; keys this version does not know are ignored."""
     data = json.loads((folder / "config.json").read_text())
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    known = {f.name for f in fields(cls)}
     return cls(**{key: value for key, value in data.items() if key in known})

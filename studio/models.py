@@ -105,7 +105,8 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None) ->
     if local.is_dir():
         if not (local / "config.json").is_file():
             raise ModelRegistryError(f"{local} holds no config.json: not a Hugging Face model")
-        path, meta = str(local.resolve()), {"source": "folder"}
+        meta: dict[str, Any] = {"source": "folder"}
+        path = str(local.resolve())
     elif HUB_ID.match(text) and not local.exists():
         cached = hf_cache_snapshot(text)
         path = str(cached) if cached else text
@@ -344,7 +345,7 @@ def _insert(store: Store, kind: str, name: str, path: str, **fields: Any) -> Mod
            "meta": json.dumps(fields.get("meta") or {}),
            "selfcheck": json.dumps(fields["selfcheck"]) if fields.get("selfcheck") else None}
     with store.atomic():
-        store.db["models"].insert(row)
+        store.db.table("models").insert(row)
     return get_model(store, model_id)
 
 

@@ -256,7 +256,7 @@ class LabelQueue:
             if label is not None and label.target not in self.labeled_here \
                     and self._current_value(label.target) not in (None, "retracted") \
                     and self._matches_filter(label):
-                key = (label.response_id,) if kind == "thumb" else \
+                key = (label.response_id or 0,) if kind == "thumb" else \
                     tuple(sorted((label.left_id or 0, label.right_id or 0)))
                 return self.item(key, relabel=True)
         return None

@@ -57,7 +57,9 @@ def starts_from(run: Run, parent: models.ModelEntry) -> bool:
     """Whether a run trained from this parent model (next-round adapter or fresh base)."""
     init = run.config.get("init_adapter")
     if parent.kind == "adapter":
-        return bool(init) and Path(init).resolve() == Path(parent.path).resolve()
+        if not init:
+            return False
+        return Path(init).resolve() == Path(parent.path).resolve()
     return not init and run.parent_model_id == parent.id
 
 
@@ -108,7 +110,7 @@ def snapshot_text(store: Store, snapshot_id: str | None) -> str:
     if not snapshot_id:
         return ""
     try:
-        counts = _json(store.db["snapshots"].get(snapshot_id).get("counts"))
+        counts = _json(store.db.table("snapshots").get(snapshot_id).get("counts"))
     except RowMissing:
         counts = {}
     return f"{snapshot_id[:18]} · {counts.get('train', 0)} train / {counts.get('eval', 0)} eval"
@@ -119,7 +121,7 @@ def snapshot_prompts(store: Store, snapshot_id: str | None) -> list[int]:
     if not snapshot_id:
         return []
     try:
-        row = store.db["snapshots"].get(snapshot_id)
+        row = store.db.table("snapshots").get(snapshot_id)
         label_ids = load_manifest(row["path"]).get("label_ids") or []
     except (RowMissing, OSError, ValueError, StudioError):
         return []  # a snapshot folder deleted or moved: the caller offers all prompts

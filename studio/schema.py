@@ -13,7 +13,7 @@ migrations = Migrations("tuning-studio")
 
 @migrations()
 def m001_labels(db: Database) -> None:
-    db["prompts"].create(
+    db.table("prompts").create(
         {
             "id": int,
             "hash": str,  # sha256 of the canonical (system, messages): re-imports don't duplicate
@@ -28,9 +28,9 @@ def m001_labels(db: Database) -> None:
         not_null={"hash", "messages", "text", "created_at"},
         defaults={"tags": "[]", "source": "manual"},
     )
-    db["prompts"].create_index(["hash"], unique=True)
-    db["prompts"].create_index(["source"])
-    db["responses"].create(
+    db.table("prompts").create_index(["hash"], unique=True)
+    db.table("prompts").create_index(["source"])
+    db.table("responses").create(
         {
             "id": int,
             "prompt_id": int,
@@ -47,8 +47,8 @@ def m001_labels(db: Database) -> None:
         not_null={"prompt_id", "hash", "text", "origin", "created_at"},
         foreign_keys=[("prompt_id", "prompts", "id"), ("parent_id", "responses", "id")],
     )
-    db["responses"].create_index(["prompt_id", "hash"], unique=True)
-    db["labels"].create(
+    db.table("responses").create_index(["prompt_id", "hash"], unique=True)
+    db.table("labels").create(
         {
             "id": int,
             "kind": str,  # thumb | pair | gold
@@ -77,10 +77,10 @@ def m001_labels(db: Database) -> None:
             ("parent_id", "responses", "id"),
         ],
     )
-    db["labels"].create_index(["target", "annotator", "id"])
-    db["labels"].create_index(["prompt_id"])
-    db["labels"].create_index(["import_key"], unique=True)
-    db["imports"].create(
+    db.table("labels").create_index(["target", "annotator", "id"])
+    db.table("labels").create_index(["prompt_id"])
+    db.table("labels").create_index(["import_key"], unique=True)
+    db.table("imports").create(
         {
             "id": int,
             "path": str,
@@ -98,7 +98,7 @@ def m001_labels(db: Database) -> None:
 
 @migrations()
 def m002_snapshots_runs_models(db: Database) -> None:
-    db["snapshots"].create(
+    db.table("snapshots").create(
         {
             "id": str,
             "kind": str,  # sft | dpo | kto
@@ -109,7 +109,7 @@ def m002_snapshots_runs_models(db: Database) -> None:
         },
         pk="id",
     )
-    db["models"].create(
+    db.table("models").create(
         {
             "id": str,
             "kind": str,  # base | adapter | merged | gguf
@@ -126,7 +126,7 @@ def m002_snapshots_runs_models(db: Database) -> None:
         pk="id",
         foreign_keys=[("parent_id", "models", "id")],
     )
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": str,
             "method": str,  # sft | dpo | kto
@@ -146,7 +146,7 @@ def m002_snapshots_runs_models(db: Database) -> None:
         pk="id",
         foreign_keys=[("snapshot_id", "snapshots", "id"), ("parent_model_id", "models", "id")],
     )
-    db["models"].add_foreign_key("run_id", "runs", "id")
+    db.table("models").add_foreign_key("run_id", "runs", "id")
 
 
 @migrations()
@@ -154,7 +154,7 @@ def m003_relabels(db: Database) -> None:
     # The label events made as blind re-labels (the queue's re-label sample). Undo copies a
     # label's fields, so only this table tells a re-label from the undo that followed it.
     # No foreign key: deleting a prompt deletes its labels and must not be blocked here.
-    db["relabels"].create({"label_id": int}, pk="label_id")
+    db.table("relabels").create({"label_id": int}, pk="label_id")
 
 
 @migrations()
@@ -162,17 +162,17 @@ def m004_compare_votes(db: Database) -> None:
     # The pair labels voted on the Compare page, with whether the sides were blind. Win-rates
     # count blind votes only; the models are on the responses. Keyed by label id (undo copies
     # a label, so the target finds the vote an undo/redo event belongs to).
-    db["compare_votes"].create(
+    db.table("compare_votes").create(
         {"label_id": int, "target": str, "blind": int, "swapped": int, "created_at": str},
         pk="label_id",
     )
-    db["compare_votes"].create_index(["target"])
+    db.table("compare_votes").create_index(["target"])
 
 
 @migrations()
 def m005_rounds(db: Database) -> None:
     # One iteration of generate → label → train → compare, chained by parent_round_id.
-    db["rounds"].create(
+    db.table("rounds").create(
         {
             "id": int,
             "number": int,

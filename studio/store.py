@@ -251,7 +251,8 @@ class Store:
         prompt_ids: Iterable[int] | None = None,
     ) -> list[Label]:
         """The labels that count: the latest per (annotator, target), minus retractions."""
-        where, params = ["value != 'retracted'"], []
+        where: list[str] = ["value != 'retracted'"]
+        params: list[str | int] = []
         if kind:
             where.append("kind = ?")
             params.append(kind)
