@@ -90,8 +90,12 @@ def check_architecture(model_dir: Path, converter: Path) -> str:
 
 
 def tokenizer_source(adapter_dir: Path | None, base_dir: Path) -> Path:
-    """Where the tokenizer comes from: the adapter folder if training saved one there."""
-    if adapter_dir is not None and (adapter_dir / "tokenizer_config.json").is_file():
+    """Where the tokenizer comes from: the base model's own files, which training does not
+    change; an adapter's copy only when the base has none. (An adapter folder's tokenizer may
+    have been re-saved by transformers 5, which drops settings such as ``add_bos_token``.)"""
+    base_has_files = (base_dir / "tokenizer_config.json").is_file()
+    if adapter_dir is not None and not base_has_files \
+            and (adapter_dir / "tokenizer_config.json").is_file():
         return adapter_dir
     return base_dir
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backends.export_merge import copy_tokenizer_files
 from backends.train_callbacks import StopRequest, make_events_callback
 from studio.errors import StudioError
 from studio.events import EventWriter
@@ -111,6 +112,11 @@ def _finish(trainer: Any, tokenizer: Any, run: RunDir, writer: EventWriter, eval
             wall: float) -> str:
     trainer.save_model(str(run.adapter))
     tokenizer.save_pretrained(str(run.adapter))
+    base = Path(str(tokenizer.name_or_path))
+    if base.is_dir():
+        # transformers 5's save_pretrained drops tokenizer.model and add_bos_token-style keys;
+        # the base's own files keep llama.cpp tokenizing exactly as training did.
+        copy_tokenizer_files(base, run.adapter)
     metrics: dict[str, Any] = {}
     last_eval = [h for h in trainer.state.log_history if "eval_loss" in h]
     if eval_set is not None:

@@ -122,6 +122,10 @@ def test_two_rounds_raise_the_rule_following_rate(
     run_backend("backends.export", str(export_dir), "--adapter", str(run1.dir.adapter),
                 "--quant", "F16", "--db", str(data_paths.db), "--parent-id", adapter1.id)
     round1_gguf = next(export_dir.glob("model-F16.gguf"))
+    # A trained adapter exports to a GGUF that tokenizes and decodes like transformers.
+    gguf_entry = next(m for m in models.list_models(store, "gguf") if m.path == str(round1_gguf))
+    assert gguf_entry.selfcheck is not None
+    assert gguf_entry.selfcheck["passed"], gguf_entry.selfcheck
     generate(data_paths, round1_gguf, "round-1", list(train_ids))
     label_by_rule(store, "round-1", train_ids)
     kept = [lab for lab in store.current_labels(kind="thumb") if lab.value == "up"]

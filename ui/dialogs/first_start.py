@@ -98,8 +98,7 @@ class FirstStartDialog(QDialog):
             self._demo_ready(0, QProcess.ExitStatus.NormalExit)
             return
         self.status.setText("Building the tiny demo model (about half a minute)…")
-        self.bar.show()
-        self.log.show()
+        self.bar.show()  # the raw output stays hidden unless the build fails
         self.close_button.setText("Cancel")
         self.process = QProcess(self)
         self.process.setWorkingDirectory(str(REPO_ROOT))
@@ -118,8 +117,9 @@ class FirstStartDialog(QDialog):
         self.bar.hide()
         if code != 0 or status != QProcess.ExitStatus.NormalExit:
             self.status.setText(f"The demo model could not be built (exit code {code}); see"
-                                " the log above. The starter prompts were still added.")
+                                " the details below. The starter prompts were still added.")
             self.status.setObjectName("ErrorText")
+            self.log.show()
             self.close_button.setText("Close")
             return
         emit(self.context.status_message,

@@ -56,6 +56,7 @@ class ImportDialog(QDialog):
         header = self.preview.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.preview, 3)
         self.problems = QListWidget()
         self.problems.setObjectName("ErrorText")
@@ -70,6 +71,7 @@ class ImportDialog(QDialog):
         row.addWidget(self.path_edit, 1)
         for caption, folder in (("File…", False), ("Folder…", True)):
             button = QPushButton(caption)
+            button.setAutoDefault(False)  # Enter belongs to Import, not to File…
             button.clicked.connect(lambda _=False, f=folder: self.browse(f))
             row.addWidget(button)
         self.format_box = QComboBox()
@@ -87,6 +89,7 @@ class ImportDialog(QDialog):
         row.addWidget(self.bar, 1)
         row.addStretch()
         self.cancel_button = QPushButton("Close")
+        self.cancel_button.setAutoDefault(False)
         self.cancel_button.clicked.connect(self.cancel_or_close)
         self.import_button = QPushButton("Import")
         self.import_button.setProperty("primary", True)

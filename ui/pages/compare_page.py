@@ -53,7 +53,10 @@ class ChatPaneWidget(QWidget):
         self.header = QLabel(objectName="PaneTitle")
         self.status = QLabel("no model", objectName="Muted")
         self.view = QTextBrowser()
+        self.view.setPlaceholderText("Pick the models above and press Load & new chat, then"
+                                     " write a message below: both answer side by side.")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
@@ -129,6 +132,7 @@ class ComparePage(QWidget):
         self.voted = True
         self.panes = [ChatPaneWidget("A"), ChatPaneWidget("B")]
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 10)  # as the other pages
         layout.addWidget(QLabel("Compare", objectName="PageTitle"))
         layout.addWidget(self._setup_row())
         splitter = QSplitter(Qt.Orientation.Horizontal)

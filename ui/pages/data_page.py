@@ -9,6 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -133,18 +134,18 @@ class DataPage(QWidget):
         column.setContentsMargins(8, 0, 0, 0)
         self.readiness = ReadinessWidget()
         column.addWidget(self.readiness)
-        buttons = QHBoxLayout()
+        # Two rows of two: in one row they kept the side panel so wide that the table's
+        # Prompt column shrank to a few letters.
+        buttons = QGridLayout()
         self.detail_buttons = []
-        for caption, slot in (("Edit prompt…", self.edit_prompt),
-                              ("Add response…", self.add_response),
-                              ("Delete", self.delete_prompt),
-                              ("Accept judge labels", self.accept_judge)):
+        for index, (caption, slot) in enumerate((
+                ("Edit prompt…", self.edit_prompt), ("Add response…", self.add_response),
+                ("Accept judge labels", self.accept_judge), ("Delete", self.delete_prompt))):
             button = QPushButton(caption)
             button.setEnabled(False)
             button.clicked.connect(slot)
-            buttons.addWidget(button)
+            buttons.addWidget(button, index // 2, index % 2)
             self.detail_buttons.append(button)
-        buttons.addStretch()
         column.addLayout(buttons)
         self.detail = MarkdownView()
         self.detail.setObjectName("Card")

@@ -18,6 +18,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QMessageBox,
@@ -37,6 +38,8 @@ from ui.runners.chat_runner import PROJECT_ROOT
 from ui.widgets.rounds_view import RoundsView
 
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created")
+NO_SELECTION = ("Select a model to see where it came from: its training run, the labels"
+                " snapshot it learned from, and its export self-check.")
 EXPORT_CHOICES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
 
 
@@ -48,12 +51,18 @@ class ModelsPage(QWidget):
         self._buffer = b""
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setColumnWidth(0, 260)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):  # short values: never cut, no side scrolling
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(lambda *_: self._show_details())
-        self.details = QTextBrowser()
+        self.details = QTextBrowser(objectName="Card")
+        self.details.setPlaceholderText(NO_SELECTION)
         self.progress = QLabel("", objectName="Muted")
         self.progress.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 10)  # as the other pages
         layout.addWidget(QLabel("Models", objectName="PageTitle"))
         layout.addLayout(self._buttons())
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -135,6 +144,7 @@ class ModelsPage(QWidget):
         model_id = self.selected_id()
         if not model_id:
             self.rounds.set_selected_model(None)
+            self.details.clear()
         if model_id:
             self.context.ops.run(lambda store: models.model_details(store, model_id),
                                  on_success=self._render_details, owner=self)
@@ -146,12 +156,10 @@ class ModelsPage(QWidget):
         lines = [f"<h3>{esc(entry.name)}</h3>", f"<p><b>{entry.kind}</b> · {esc(entry.path)}</p>",
                  "<p>Lineage: " + " → ".join(esc(e.name) for e in details["lineage"]) + "</p>"]
         if entry.selfcheck:
-            lines.append("<p><b>Self-check</b><pre>"
-                         + esc(json.dumps(entry.selfcheck, indent=1)) + "</pre></p>")
+            lines.append("<p><b>Self-check</b></p>" + _facts(entry.selfcheck))
         for key in ("run", "snapshot"):
-            if key in details:
-                lines.append(f"<p><b>{key.title()}</b><pre>"
-                             + esc(json.dumps(details[key], indent=1, default=str)) + "</pre></p>")
+            if isinstance(details.get(key), dict):
+                lines.append(f"<p><b>{key.title()}</b></p>" + _facts(details[key]))
         self.details.setHtml("".join(lines))
 
     # ---- actions -----------------------------------------------------------------------
@@ -279,3 +287,19 @@ def _size(size: int | None) -> str:
     if not size:
         return ""
     return f"{size / 1e9:.2f} GB" if size > 1e9 else f"{size / 1e6:.1f} MB"
+
+
+def _facts(record: dict[str, Any], prefix: str = "") -> str:
+    """A record as a two-column table (nested keys as "config · lr"): easier to read than
+    JSON, and every value is still there."""
+    rows = []
+    for key, value in record.items():
+        name = f"{prefix}{key}".replace("_", " ")
+        if isinstance(value, dict):
+            rows.append(_facts(value, f"{name} · "))
+        elif value not in (None, "", [], {}):
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            rows.append(f"<tr><td style='color:gray;padding-right:10px'>{html.escape(name)}"
+                        f"</td><td>{html.escape(str(shown))}</td></tr>")
+    body = "".join(rows)
+    return body if prefix else f"<table cellspacing='0'>{body}</table>"

@@ -120,21 +120,28 @@ class JobStrip(QWidget):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
+        self.bar.setTextVisible(False)  # the status line says how far; "0%" is noise
         self.status = QLabel(objectName="Muted")
         self.status.setMinimumWidth(220)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the item in progress; finished items are"
                                       " kept, and running again does only what is missing.")
         self.cancel_button.setEnabled(False)
+        self.cancel_button.setAutoDefault(False)  # else it is the dialog's blue default
         self.cancel_button.clicked.connect(self._cancel)
         row.addWidget(self.bar, 1)
         row.addWidget(self.status)
         row.addWidget(self.cancel_button)
+        # An idle bar and a dead Cancel say nothing before the first job: shown on start.
+        self.bar.hide()
+        self.cancel_button.hide()
         runner.progress.connect(self._on_progress)
         runner.ended.connect(lambda: self.cancel_button.setEnabled(False))
 
     def started(self, message: str) -> None:
         self.bar.setRange(0, 0)  # busy until the first progress event says how much
+        self.bar.show()
+        self.cancel_button.show()
         self._first = None
         self.status.setText(message)
         self.cancel_button.setEnabled(True)
