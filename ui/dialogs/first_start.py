@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.models import add_base_model
+from studio.store import Store
+from ui.context import Changes
 from ui.qt_compat import emit
 from ui.starter import add_starter_prompts
 
@@ -122,8 +125,15 @@ class FirstStartDialog(QDialog):
             self.log.show()
             self.close_button.setText("Close")
             return
-        emit(self.context.status_message,
-            f"Demo model ready in {self.context.paths.models / 'demo'}")
+        folder = self.context.paths.models / "demo"
+        emit(self.context.status_message, f"Demo model ready in {folder}")
+        context = self.context
+
+        def register(store: Store) -> None:
+            add_base_model(store, folder, name="demo (tiny, offline)")
+
+        # Registered, the demo is the Train page's base model and the Models page's root.
+        context.ops.run(register, on_success=lambda _: context.announce(Changes(models=True)))
         self.accept()
         self.window_.show_page("Label")  # type: ignore[attr-defined]
 

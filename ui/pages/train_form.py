@@ -27,8 +27,19 @@ PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir"})
 TRISTATE = ("auto", "on", "off")
 
 
+LABEL_WIDTH = 110  # shared with the page's own form rows, so all fields start at one x
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
+
+
+def align_labels(form: QFormLayout, width: int = LABEL_WIDTH) -> None:
+    """Give every label of ``form`` the same width (two stacked forms line up)."""
+    for row in range(form.rowCount()):
+        item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+        if item is not None and item.widget() is not None:
+            item.widget().setMinimumWidth(width)
 
 
 class ConfigFormWidget(QWidget):
@@ -56,7 +67,13 @@ class ConfigFormWidget(QWidget):
         box_layout = QVBoxLayout(self.advanced_box)
         box_layout.addWidget(inner)
         self.advanced_box.toggled.connect(inner.setVisible)
+        # Folded, the box is just its checkable title: no empty frame below it.
+        self.advanced_box.toggled.connect(
+            lambda on: box_layout.setContentsMargins(*((9, 9, 9, 9) if on else (0, 0, 0, 0))))
+        box_layout.setContentsMargins(0, 0, 0, 0)
         inner.setVisible(False)
+        align_labels(main)
+        align_labels(advanced)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(main)

@@ -8,10 +8,11 @@ run's events.jsonl. Selecting several runs in the history overlays their curves.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QHideEvent, QShowEvent
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -39,7 +40,7 @@ from studio.store import Store
 from studio.train_config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
 from studio.train_preflight import Check, hf_cache_dirs, preflight
 from ui.context import AppContext, Changes
-from ui.pages.train_form import ConfigFormWidget
+from ui.pages.train_form import ConfigFormWidget, align_labels
 from ui.runners.process_runner import EventTailer, start_detached
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.plots import MetricsPlotWidget
@@ -97,6 +98,7 @@ class TrainPage(QWidget):
     def _setup_panel(self) -> QWidget:
         panel = QWidget()
         column = QVBoxLayout(panel)
+        column.addWidget(QLabel("Train", objectName="PageTitle"))
         self.readiness = ReadinessWidget()
         column.addWidget(self.readiness)
         form = QFormLayout()
@@ -128,10 +130,12 @@ class TrainPage(QWidget):
         self.download.downloaded.connect(self.model.setCurrentText)
         form.addRow("", self.download)
         form.addRow("Preset", self.preset)
+        align_labels(form)
         column.addLayout(form)
         self.form = ConfigFormWidget()
         column.addWidget(self.form)
-        self.launch_button = QPushButton("Check and launch", objectName="Primary")
+        self.launch_button = QPushButton("Check and launch")
+        self.launch_button.setProperty("primary", True)  # the stylesheet's primary button
         self.launch_button.clicked.connect(self.launch)
         column.addWidget(self.launch_button)
         self.checks_label = QLabel(wordWrap=True, objectName="checks")
@@ -175,6 +179,8 @@ class TrainPage(QWidget):
         self.history.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.history.itemSelectionChanged.connect(self._on_selection)
         self.log = QPlainTextEdit(readOnly=True, objectName="log")
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log.setMaximumBlockCount(5000)
         lower.addWidget(self.history)
         lower.addWidget(self.log)
@@ -241,9 +247,10 @@ class TrainPage(QWidget):
 
     def _show_checks(self, checks: list[Check]) -> None:
         colours = {"error": "#b91c1c", "warning": "#a16207", "info": "#4b5563"}
+        words = {"error": "Problem", "warning": "Warning", "info": "Note"}
         self.checks_label.setText("<br>".join(
-            f"<span style='color:{colours[c.level]}'>{c.level}: {c.message}</span>"
-            for c in checks))
+            f"<span style='color:{colours[c.level]}'><b>{words[c.level]}:</b>"
+            f" {html.escape(c.message, quote=False)}</span>" for c in checks))
 
     def cancel(self) -> None:
         if self.current is not None:
