@@ -10,8 +10,11 @@ Commands, one JSON object per line:
   {"cmd": "unload"}    frees the model;   {"cmd": "quit"} (or end of input) exits.
 
 Events (``studio.events``): ``loaded``, ``token`` (id, text), ``done`` (id, text, tokens,
-ttft_s, tokens_per_s, finish_reason, stopped) and ``error`` (message, id). A bad command or a
-model that cannot load is an ``error`` event; the worker keeps running.
+ttft_s, decode_s, wall_s, tokens_per_s, rate_kind, finish_reason, stopped) and ``error``
+(message, id). ``tokens_per_s`` is the decode speed (``rate_kind`` "decode") when enough tokens
+streamed over enough time to measure it, else tokens / wall time ("overall"); see
+:func:`reply_rate`. A bad command or a model that cannot load is an ``error`` event; the worker
+keeps running.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from backends.export_gguf_file import GGUFFileError, read_gguf
 from studio.events import EventWriter
 
 SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed")
+# Below these a decode speed is noise: a reply that arrives in one burst (e.g. two pieces of one
+# multi-byte character 30 µs apart) once showed as 27848 tok/s.
+MIN_DECODE_TOKENS = 4
+MIN_DECODE_S = 0.05
 BAD_LINE = "_bad_line"  # queued by the reader thread, so only the main thread writes events
 
 
@@ -150,13 +157,14 @@ class ChatWorker:
             if self._stop_requested():
                 stopped, finish = True, "stopped"
                 break
-        tokens = len(pieces)
-        decode_s = (last - first) if first and last and tokens > 1 else 0.0
+        tokens, wall_s = len(pieces), time.monotonic() - started
+        decode_s = (last - first) if first and last else 0.0
+        rate, kind = reply_rate(tokens, decode_s, wall_s)
         self.events.emit(
             "done", id=request.id, text="".join(pieces), tokens=tokens, stopped=stopped,
             finish_reason=finish, ttft_s=round((first or time.monotonic()) - started, 4),
-            tokens_per_s=round((tokens - 1) / decode_s, 2) if decode_s else None,
-            wall_s=round(time.monotonic() - started, 4))
+            decode_s=round(decode_s, 4), wall_s=round(wall_s, 4),
+            tokens_per_s=None if rate is None else round(rate, 2), rate_kind=kind)
 
     def _stop_requested(self) -> bool:
         """Take commands that arrived while streaming: a stop ends it, others wait their turn."""
@@ -176,6 +184,20 @@ class ChatWorker:
                 stop = True
             else:
                 self.pending.append(command)
+
+
+def reply_rate(tokens: int, decode_s: float, wall_s: float) -> tuple[float | None, str]:
+    """(tokens per second, "decode" or "overall") of one reply; (None, "none") without tokens.
+
+    The decode speed counts the tokens after the first over the time between the first and the
+    last; it is only meaningful with a few tokens spread over a measurable time. Otherwise the
+    honest figure is the overall rate, tokens over the wall time since the request arrived.
+    """
+    if tokens >= MIN_DECODE_TOKENS and decode_s >= MIN_DECODE_S:
+        return (tokens - 1) / decode_s, "decode"
+    if tokens and wall_s > 0:
+        return tokens / wall_s, "overall"
+    return None, "none"
 
 
 def _message(command: str | None, error: BaseException) -> str:

@@ -94,12 +94,24 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
         json.dumps({f["quant"]: f["selfcheck"] for f in files}, indent=2), encoding="utf-8")
     result: dict[str, Any] = {
         "outputs": files, "lora": lora, "merged": str(merged) if merged.exists() else None,
-        "selfcheck_passed": f16_check.passed, "selfcheck_summary": f16_check.summary,
+        "selfcheck_passed": f16_check.passed,
+        "selfcheck_summary": selfcheck_summary(files, lora),
     }
     if config.db is not None:
         steps.start("register", "registering the models")
         result["registered"] = register_outputs(config, source, result)
     return result
+
+
+def selfcheck_summary(files: list[dict[str, Any]], lora: dict[str, Any] | None) -> str:
+    """One line for the person: the F16 verdict, plus why any other file failed its check."""
+    checked = [(f["quant"], f["selfcheck"]) for f in files]
+    if lora and lora.get("selfcheck"):
+        checked.append(("adapter-only GGUF", lora["selfcheck"]))
+    first, *others = checked
+    parts = [f"F16 {first[1]['summary']}"]
+    parts += [f"{name} {check['summary']}" for name, check in others if not check["passed"]]
+    return " · ".join(parts)
 
 
 def _output(path: Path, quant: str, check: dict[str, Any], info: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio import models
 from studio.errors import InvalidLabelError
 from studio.model import Label, now_iso
 from studio.store import Store
@@ -150,3 +151,37 @@ def win_rates(store: Store, blind_only: bool = True) -> list[PairStats]:
             tally["a" if winner == key[0] else "b"] += 1
     return [PairStats(a, b, t["a"], t["b"], t["tie"], t["both_bad"])
             for (a, b), t in sorted(tallies.items())]
+
+
+Target = tuple[str, str, str | None]  # label, model GGUF, LoRA GGUF
+
+
+def compare_targets(store: Store) -> tuple[list[Target], tuple[int, int] | None]:
+    """What the panes can load, and the default pair: (a base model, the newest tuned one).
+
+    Tuned means base + adapter GGUF, or a GGUF with an adapter in its lineage; the newest is the
+    last registered (base + LoRA: on the F16 base). Its partner is a GGUF of the same base
+    model, F16 first. ``None`` when the registry holds no such pair.
+    """
+    targets = models.chat_targets(store)
+    by_path = {g.path: g for g in models.list_models(store, "gguf")}
+    tuned: list[tuple[str, bool, int]] = []
+    plain: list[tuple[int, models.ModelEntry]] = []
+    for index, (_, model_path, lora_path) in enumerate(targets):
+        entry = by_path.get(lora_path or model_path)
+        if entry is None:
+            continue
+        chain = models.lineage(store, entry.id)
+        if lora_path or any(e.kind == "adapter" for e in chain):
+            on_f16 = by_path[model_path].quant == "F16" if model_path in by_path else False
+            tuned.append((entry.created_at, on_f16, index))
+        else:
+            plain.append((index, entry))
+    if not tuned:
+        return targets, None
+    newest = max(tuned)[2]  # the last registered; base + LoRA on the F16 base first
+    newest_entry = by_path[targets[newest][2] or targets[newest][1]]
+    root = models.base_of(store, newest_entry.id).id
+    partners = [(e.quant != "F16", index) for index, e in plain
+                if models.base_of(store, e.id).id == root]
+    return targets, ((min(partners)[1], newest) if partners else None)

@@ -31,7 +31,8 @@ Export and generation (``backends.export``, ``backends.generate``)
 Chat (``backends.chat``, on stdout)
   ``loaded``      model, n_ctx and any metadata
   ``token``       text (a piece of the reply), id (request id)
-  ``done``        id, text (the full reply), tokens, tokens_per_s
+  ``done``        id, text (the full reply), tokens, ttft_s, decode_s, wall_s, tokens_per_s,
+                  rate_kind ("decode" when measurable, else "overall": tokens / wall_s), stopped
   ``error``       message, id (if the error belongs to a request)
 
 Writers use :class:`EventWriter`; readers use :func:`parse_line`, :func:`read_events` or an

@@ -65,6 +65,8 @@ def test_stream_is_reproducible_and_stoppable(
         assert done["text"] == "".join(e["text"] for e in tokens)
         assert done["ttft_s"] >= 0
         assert done["tokens"] == len(tokens)
+        assert done["rate_kind"] in ("decode", "overall")
+        assert 0 < done["tokens_per_s"] < 100_000
         replies.append(done["text"])
     assert replies[0] == replies[1]  # same seed, same reply
     worker.send(cmd="chat", id="long", messages=chat["messages"], max_tokens=400,
@@ -95,3 +97,16 @@ def test_bad_inputs_are_errors_and_the_worker_lives_on(
     worker.send(cmd="load", model=str(exports["base"]), lora=str(exports["lora"]), n_ctx=256)
     assert worker.until("loaded")[-1]["lora"] == str(exports["lora"])
     assert worker.close() == 0
+
+
+def test_reply_rate_is_never_absurd() -> None:
+    from backends.chat import reply_rate
+
+    # The seen case: a long wait, then the reply in one burst (2 pieces 36 µs apart).
+    rate, kind = reply_rate(2, 0.0000359, 8.39)
+    assert kind == "overall"
+    assert rate == pytest.approx(2 / 8.39)
+    assert reply_rate(30, 0.01, 8.0)[1] == "overall"  # many tokens, but no measurable time
+    rate, kind = reply_rate(21, 1.0, 1.5)
+    assert (rate, kind) == (20.0, "decode")
+    assert reply_rate(0, 0.0, 0.3) == (None, "none")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_export_helpers import shared_adapter
+from test_export_helpers import shared_adapter, shared_exports
 
 from studio import models
 from studio.converter import prepare_converter
@@ -29,9 +29,9 @@ def test_models_page_exports_and_deletes(
     qtbot, context, store: Store, demo_model_dir: Path,
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from PySide6.QtWidgets import QMessageBox
+    from PySide6.QtWidgets import QDialog, QMessageBox
 
-    from ui.pages.models_page import ModelsPage
+    from ui.pages.models_page import GGUFExportDialog, ModelsPage
 
     prepare_converter()
     base = models.add_base_model(store, demo_model_dir, name="demo base")
@@ -44,9 +44,26 @@ def test_models_page_exports_and_deletes(
     item = page.tree.topLevelItem(0).child(0)
     page.tree.setCurrentItem(item)
     assert page.selected_id() == adapter.id
+    seen: list[GGUFExportDialog] = []
+
+    def choose(dialog: GGUFExportDialog) -> QDialog.DialogCode:
+        assert [q for q, b in dialog.quant_boxes.items() if b.isChecked()] == ["Q4_K_M"]
+        assert dialog.lora_box.isChecked()  # an adapter: the adapter-only GGUF by default
+        dialog.grab().save(str(tmp_path / "export-dialog.png"))
+        dialog.quant_boxes["Q4_K_M"].setChecked(False)
+        dialog.quant_boxes["Q8_0"].setChecked(True)
+        seen.append(dialog)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(GGUFExportDialog, "exec", choose)
     with qtbot.waitSignal(context.changed, timeout=120_000):
-        page.start_export(models.get_model(store, adapter.id), ["Q8_0"])
+        page.export()
+        qtbot.waitUntil(lambda: page.export_process is not None, timeout=10_000)
+        args = page.export_process.arguments()
         qtbot.waitUntil(lambda: page.export_process is None, timeout=120_000)
+    assert seen
+    assert "--lora-gguf" in args
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--quant"] == ["Q8_0"]
     assert "Export finished" in page.progress.text()
     qtbot.waitUntil(lambda: len(page._items()) == 6, timeout=10_000)  # + merged, F16, Q8, LoRA
     page.tree.setCurrentItem(page.tree.topLevelItem(0).child(0).child(0).child(0))
@@ -59,4 +76,54 @@ def test_models_page_exports_and_deletes(
         page.delete()
     qtbot.waitUntil(lambda: len(page._items()) == 1, timeout=10_000)
     assert [m.kind for m in models.list_models(store)] == ["base"]
+    page.shutdown()
+
+
+def test_export_dialog_choices(qtbot, store: Store, demo_model_dir: Path) -> None:
+    from ui.pages.models_page import GGUFExportDialog
+
+    base = models.add_base_model(store, demo_model_dir, name="demo base")
+    dialog = GGUFExportDialog(base)
+    qtbot.addWidget(dialog)
+    assert dialog.quants() == ["Q4_K_M"]
+    assert not dialog.lora_gguf()  # a base model has no adapter to write alone
+    for quant in ("Q8_0", "Q4_0"):
+        dialog.quant_boxes[quant].setChecked(True)
+    assert dialog.quants() == ["Q8_0", "Q4_K_M", "Q4_0"]
+    for box in dialog.quant_boxes.values():
+        box.setChecked(False)
+    assert dialog.quants() == ["F16"]  # F16 alone: the backend's way to skip quantizing
+
+
+def test_failed_selfcheck_says_why(
+    qtbot, context, store: Store, demo_model_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from ui.pages.models_page import ModelsPage, check_summary
+
+    why = ("MISMATCH: tokenizer differs: llama.cpp gives 21 tokens, transformers 20"
+           " (llama.cpp added a BOS token at the start)")
+    check = {"reference": "hf", "share": 1.0, "tokens": 72, "passed": False,
+             "tokenizer_match": False, "summary": why}
+    base = models.add_base_model(store, demo_model_dir, name="demo base")
+    gguf = models.add_gguf(store, shared_exports(tmp_path_factory, demo_model_dir)["base"],
+                           base.id, "F16", selfcheck=check, name="demo F16")
+    page = ModelsPage(context)
+    qtbot.addWidget(page)
+    page.resize(1100, 600)
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=10_000)
+    item = page.tree.topLevelItem(0).child(0)
+    assert item.data(0, Qt.ItemDataRole.UserRole) == gguf.id
+    assert item.toolTip(4) == why
+    assert item.text(4) == "✗ tokenizer differs"
+    page.tree.setCurrentItem(item)
+    qtbot.waitUntil(lambda: "llama.cpp gives 21 tokens" in page.details.toPlainText(),
+                    timeout=10_000)
+    page.grab().save(str(tmp_path / "models-selfcheck-failed.png"))
+    # A record stored before summaries were kept still reads in words.
+    old = {"reference": "F16", "share": 0.62, "passed": False, "tokenizer_match": False}
+    assert check_summary(old) == ("MISMATCH: 62% of greedy tokens agree with the F16 GGUF"
+                                  " (the tokenizer differs)")
     page.shutdown()

@@ -1,7 +1,9 @@
 """Compare: chat with two models side by side, vote (blind by default), see win-rates.
 
 Each pane owns a chat worker process. One input sends the same conversation to both; replies
-stream at once, with time-to-first-token and tokens/s under each. In blind mode the models are
+stream at once, with time-to-first-token and tokens/s under each (the decode speed when it can be
+measured, else tokens over the wall time since send). Model 1 starts on the base model and
+Model 2 on the newest tuned one, so "base vs tuned" is one click. In blind mode the models are
 put on random sides and their names stay hidden until the vote. A vote is stored as a pairwise
 label (source ``compare``): preference data for the next run. The conversation then continues
 from the preferred reply (the left one after a tie), so both panes always share one history
@@ -13,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,96 +29,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from studio import compare
-from studio.models import chat_targets
+from studio.compare import Target
 from ui.context import AppContext, Changes
-from ui.runners.chat_runner import ChatRunner
-
-Target = tuple[str, str, str | None]  # label, model GGUF, LoRA GGUF
-
-
-class ChatPaneWidget(QWidget):
-    """One side: a header (name or "A"/"B"), the transcript, and TTFT / tokens/s."""
-
-    finished = Signal()
-
-    def __init__(self, side: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.side, self.target, self.reply, self.busy = side, None, "", False
-        self.stats: dict[str, Any] = {}
-        self.runner = ChatRunner(self)
-        self.header = QLabel(objectName="PaneTitle")
-        self.status = QLabel("no model", objectName="Muted")
-        self.view = QTextBrowser()
-        self.view.setPlaceholderText("Pick the models above and press Load & new chat, then"
-                                     " write a message below: both answer side by side.")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.header)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.status)
-        self.runner.loaded.connect(lambda info: self._set_status(
-            f"ready · loaded in {info.get('load_s', 0):.2f} s"))
-        self.runner.token.connect(self._on_token)
-        self.runner.done.connect(self._on_done)
-        self.runner.error.connect(self._on_error)
-        self.runner.crashed.connect(self._on_crash)
-
-    def load(self, target: Target, blind: bool) -> None:
-        self.target, self.busy = target, False
-        self.show_name(not blind)
-        self._set_status("loading…")
-        self.runner.load(target[1], target[2])
-
-    def show_name(self, visible: bool) -> None:
-        name = self.target[0] if self.target and visible else "hidden until you vote"
-        self.header.setText(f"<b>{self.side}</b> · {name}")
-
-    def send(self, request_id: str, messages: list[dict[str, str]], sampling: dict) -> None:
-        self.reply, self.busy, self.stats = "", True, {}
-        self.runner.chat(request_id, messages, **sampling)
-        self._set_status("thinking…")
-
-    def render(self, history: list[dict[str, str]]) -> None:
-        parts = [f"<p><b>{m['role']}:</b> {_html(m['content'])}</p>" for m in history]
-        if self.reply or self.busy:
-            parts.append(f"<p><b>assistant:</b> {_html(self.reply)}</p>")
-        self.view.setHtml("".join(parts))
-        self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
-
-    def _on_token(self, request_id: str, text: str) -> None:
-        self.reply += text
-        self.view.moveCursor(self.view.textCursor().MoveOperation.End)
-        self.view.insertPlainText(text)
-
-    def _on_done(self, info: dict) -> None:
-        self.busy, self.stats, self.reply = False, info, info.get("text", self.reply)
-        rate = info.get("tokens_per_s")
-        self._set_status(f"TTFT {info.get('ttft_s', 0):.2f} s · "
-                         + (f"{rate:.1f} tok/s" if rate else "n/a tok/s")
-                         + f" · {info.get('tokens', 0)} tokens"
-                         + (" · stopped" if info.get("stopped") else ""))
-        self.finished.emit()
-
-    def _on_error(self, message: str, request_id: str) -> None:
-        self._set_status(f"error: {message}")
-        if self.busy:
-            self.busy = False
-            self.finished.emit()
-
-    def _on_crash(self, message: str) -> None:
-        self.busy = False
-        self._set_status(message.splitlines()[0] + " — pick the model again to restart it")
-        self.status.setToolTip(message)
-        self.finished.emit()
-
-    def _set_status(self, text: str) -> None:
-        self.status.setText(text)
+from ui.widgets.chat_pane import ChatPaneWidget
 
 
 class ComparePage(QWidget):
@@ -126,6 +46,7 @@ class ComparePage(QWidget):
         super().__init__(parent)
         self.context = context
         self.targets: list[Target] = []
+        self._defaults: list[str] = []  # the default pair last offered (base, newest tuned)
         self.history: list[dict[str, str]] = []
         self.turn = 0
         self.swapped = False
@@ -216,18 +137,25 @@ class ComparePage(QWidget):
 
     # ---- actions -----------------------------------------------------------------------
     def refresh_targets(self) -> None:
-        self.context.ops.run(chat_targets, on_success=self._show_targets, owner=self)
+        self.context.ops.run(compare.compare_targets, on_success=self._show_targets,
+                             owner=self)
 
-    def _show_targets(self, targets: list[Target]) -> None:
+    def _show_targets(self, found: tuple[list[Target], tuple[int, int] | None]) -> None:
+        """Fill the pickers; a new default pair (a newer tuned model) replaces the choice."""
+        targets, pair = found
         self.targets = targets
+        names = [t[0] for t in targets]
+        defaults = [names[i] for i in pair] if pair else names[:2]
+        renew = defaults != self._defaults
+        self._defaults = defaults
         for number, picker in enumerate(self.pickers):
             current = picker.currentText()
             picker.clear()
-            picker.addItems([t[0] for t in targets])
-            if current:
+            picker.addItems(names)
+            if (renew or not current) and len(defaults) > number:
+                picker.setCurrentText(defaults[number])
+            elif current:
                 picker.setCurrentText(current)
-            elif len(targets) > number:
-                picker.setCurrentIndex(number)
         self._update_buttons()
 
     def new_chat(self) -> None:
@@ -362,8 +290,3 @@ def _spin(spin: Any, low: float, high: float, value: float, tip: str) -> Any:
     spin.setValue(value)
     spin.setToolTip(tip)
     return spin
-
-
-def _html(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", "<br>"))

@@ -16,10 +16,12 @@ from typing import Any
 from PySide6.QtCore import QProcess, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -40,7 +42,50 @@ from ui.widgets.rounds_view import RoundsView
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created")
 NO_SELECTION = ("Select a model to see where it came from: its training run, the labels"
                 " snapshot it learned from, and its export self-check.")
-EXPORT_CHOICES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
+# Besides F16, which is always written and self-checked against transformers. Sizes are of F16.
+EXPORT_CHOICES = {"Q8_0": "54%; near-lossless", "Q6_K": "42%", "Q5_K_M": "37%",
+                  "Q4_K_M": "32%; the usual choice", "Q4_0": "29%; fastest on older CPUs"}
+DEFAULT_QUANTS = ("Q4_K_M",)
+
+
+class GGUFExportDialog(QDialog):
+    """Which GGUF files to write: F16 always, any quantizations, the adapter-only GGUF."""
+
+    def __init__(self, entry: models.ModelEntry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Export {entry.name} to GGUF")
+        layout = QVBoxLayout(self)
+        always = QCheckBox("F16 (always written, and self-checked against transformers)")
+        always.setChecked(True)
+        always.setEnabled(False)
+        layout.addWidget(always)
+        layout.addWidget(QLabel("Quantized copies (each checked against the F16 file):"))
+        self.quant_boxes: dict[str, QCheckBox] = {}
+        for quant, note in EXPORT_CHOICES.items():
+            size, _, hint = note.partition("; ")
+            box = QCheckBox(f"{quant}  (about {size} of F16's size{', ' + hint if hint else ''})")
+            box.setChecked(quant in DEFAULT_QUANTS)
+            self.quant_boxes[quant] = box
+            layout.addWidget(box)
+        self.lora_box = QCheckBox("Adapter-only GGUF (chat with base + adapter, unmerged)")
+        self.lora_box.setToolTip("A small file that llama.cpp applies on top of the base"
+                                 " model's GGUF at load time.")
+        self.lora_box.setChecked(entry.kind == "adapter")
+        self.lora_box.setEnabled(entry.kind == "adapter")
+        layout.addWidget(self.lora_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def quants(self) -> list[str]:
+        """The ticked quantizations; ``["F16"]`` (F16 alone) when none is ticked."""
+        return [q for q, box in self.quant_boxes.items() if box.isChecked()] or ["F16"]
+
+    def lora_gguf(self) -> bool:
+        return self.lora_box.isEnabled() and self.lora_box.isChecked()
 
 
 class ModelsPage(QWidget):
@@ -114,13 +159,13 @@ class ModelsPage(QWidget):
     def _item(self, node: models.ModelNode) -> QTreeWidgetItem:
         entry = node.entry
         check = entry.selfcheck or {}
-        verdict = "" if not check else (
-            f"{'✓' if check.get('passed') else '✗ mismatch'} {check.get('share', 0):.0%}"
-            f" vs {'HF' if check.get('reference') == 'hf' else 'F16'}")
+        verdict = _verdict(check) if check else ""
         kind = entry.kind + (" (LoRA)" if entry.meta.get("role") == "lora" else "")
         item = QTreeWidgetItem([entry.name, kind, entry.quant or "", _size(entry.size_bytes),
                                 verdict, entry.created_at[:16].replace("T", " ")])
         item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+        if check:
+            item.setToolTip(4, check_summary(check))
         if not entry.exists and not entry.is_hub:
             item.setToolTip(0, f"missing on disk: {entry.path}")
         for child in node.children:
@@ -156,7 +201,10 @@ class ModelsPage(QWidget):
         lines = [f"<h3>{esc(entry.name)}</h3>", f"<p><b>{entry.kind}</b> · {esc(entry.path)}</p>",
                  "<p>Lineage: " + " → ".join(esc(e.name) for e in details["lineage"]) + "</p>"]
         if entry.selfcheck:
-            lines.append("<p><b>Self-check</b></p>" + _facts(entry.selfcheck))
+            check = entry.selfcheck
+            color = "" if check.get("passed") else " style='color:#c0392b'"
+            lines.append(f"<p><b>Self-check</b></p><p{color}>{esc(check_summary(check))}</p>"
+                         + _facts({k: v for k, v in check.items() if k != "summary"}))
         for key in ("run", "snapshot"):
             if isinstance(details.get(key), dict):
                 lines.append(f"<p><b>{key.title()}</b></p>" + _facts(details[key]))
@@ -180,17 +228,18 @@ class ModelsPage(QWidget):
         if entry.kind not in ("base", "adapter", "merged"):
             self._say("Pick a base model, an adapter or a merged model to export.")
             return
-        quant, ok = QInputDialog.getItem(self, "Export to GGUF", "Quantization (F16 is always"
-                                         " written and self-checked):", EXPORT_CHOICES, 4, False)
-        if ok:
-            self.start_export(entry, [quant])
+        dialog = GGUFExportDialog(entry, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.start_export(entry, dialog.quants(), dialog.lora_gguf())
 
-    def start_export(self, entry: models.ModelEntry, quants: list[str]) -> None:
+    def start_export(self, entry: models.ModelEntry, quants: list[str],
+                     lora_gguf: bool = False) -> None:
         job = self.context.paths.exports / f"{entry.id}-{uuid.uuid4().hex[:6]}"
-        source = ["--adapter", entry.path, "--lora-gguf"] if entry.kind == "adapter" else [
-            "--model", entry.path]
-        args = ["-m", "backends.export", str(job), *source, "--db", str(self.context.paths.db),
-                "--parent-id", entry.id, *[a for q in quants for a in ("--quant", q)]]
+        source = ["--adapter", entry.path] if entry.kind == "adapter" else ["--model", entry.path]
+        lora = ["--lora-gguf"] if lora_gguf and entry.kind == "adapter" else []
+        args = ["-m", "backends.export", str(job), *source, *lora,
+                "--db", str(self.context.paths.db), "--parent-id", entry.id,
+                *[a for q in quants for a in ("--quant", q)]]
         process = QProcess(self)
         process.setProgram(sys.executable)
         process.setArguments(args)
@@ -281,6 +330,29 @@ class ModelsPage(QWidget):
             if not self.export_process.waitForFinished(10_000):
                 self.export_process.kill()
                 self.export_process.waitForFinished(3000)
+
+
+def _verdict(check: dict[str, Any]) -> str:
+    """The tree's short Self-check cell; the tooltip and the details say why in full."""
+    against = "HF" if check.get("reference") == "hf" else "F16"
+    if check.get("passed"):
+        return f"✓ {check.get('share', 0):.0%} vs {against}"
+    if not check.get("tokenizer_match", True):
+        return "✗ tokenizer differs"
+    if check.get("chat_template") is False:
+        return "✗ no chat template"
+    return f"✗ {check.get('share', 0):.0%} vs {against}"
+
+
+def check_summary(check: dict[str, Any]) -> str:
+    """The self-check in plain words: the backend's own summary (it says why a check failed);
+    for records written before it kept one, a line rebuilt from the numbers."""
+    if check.get("summary"):
+        return str(check["summary"])
+    against = "transformers" if check.get("reference") == "hf" else "the F16 GGUF"
+    verdict = "passed" if check.get("passed") else "MISMATCH"
+    why = "" if check.get("tokenizer_match", True) else " (the tokenizer differs)"
+    return f"{verdict}: {check.get('share', 0):.0%} of greedy tokens agree with {against}{why}"
 
 
 def _size(size: int | None) -> str:

@@ -25,7 +25,7 @@ class ChatRunner(QObject):
 
     loaded = Signal(dict)  # the loaded event's fields
     token = Signal(str, str)  # request id, text piece
-    done = Signal(dict)  # id, text, tokens, ttft_s, tokens_per_s, stopped...
+    done = Signal(dict)  # id, text, tokens, ttft_s, tokens_per_s, rate_kind, stopped...
     error = Signal(str, str)  # message, request id ("" when not about a request)
     crashed = Signal(str)  # why the worker is gone
 
