@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from backends.chat_decode import ChatDecoder, Decoded
 from backends.export_gguf_file import GGUFFileError, read_gguf
 from studio.events import EventWriter
 
@@ -83,6 +84,7 @@ class ChatWorker:
                  threads: int = 0) -> None:
         self.events, self.commands, self.threads = events, commands, threads
         self.llm: Any = None
+        self.decoder: Any = None
         self.pending: list[dict[str, Any]] = []
 
     def serve(self) -> None:
@@ -120,6 +122,7 @@ class ChatWorker:
         self.llm = open_llama(
             str(info.path), lora_path=lora, n_ctx=int(command.get("n_ctx") or 2048),
             n_threads=threads, n_gpu_layers=int(command.get("gpu_layers") or 0), verbose=False)
+        self.decoder = ChatDecoder(self.llm)
         self.events.emit("loaded", model=str(info.path), lora=lora, n_ctx=self.llm.n_ctx(),
                          architecture=info.architecture, size_bytes=info.size_bytes,
                          load_s=round(time.monotonic() - started, 3),
@@ -141,23 +144,20 @@ class ChatWorker:
         started = time.monotonic()
         first = last = None
         pieces: list[str] = []
-        finish, stopped = None, False
-        stream = self.llm.create_chat_completion(
-            messages=request.messages, temperature=request.temperature, top_p=request.top_p,
-            max_tokens=request.max_tokens, seed=request.seed, stream=True)
-        for chunk in stream:
-            choice = chunk["choices"][0]
-            finish = choice.get("finish_reason") or finish
-            text = choice["delta"].get("content")
-            if text:
-                last = time.monotonic()
-                first = first or last
-                pieces.append(text)
-                self.events.emit("token", id=request.id, text=text)
+        stopped = False
+        outcome = Decoded()
+        stream = self.decoder.stream(request.messages, request.temperature, request.top_p,
+                                     request.max_tokens, request.seed, outcome)
+        for text in stream:
+            last = time.monotonic()
+            first = first or last
+            pieces.append(text)
+            self.events.emit("token", id=request.id, text=text)
             if self._stop_requested():
-                stopped, finish = True, "stopped"
+                stopped = True
                 break
-        tokens, wall_s = len(pieces), time.monotonic() - started
+        finish = "stopped" if stopped else outcome.finish_reason
+        tokens, wall_s = outcome.tokens, time.monotonic() - started
         decode_s = (last - first) if first and last else 0.0
         rate, kind = reply_rate(tokens, decode_s, wall_s)
         self.events.emit(

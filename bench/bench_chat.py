@@ -1,6 +1,6 @@
 """Decode tokens/s and time-to-first-token: the chat worker (llama.cpp) vs transformers generate.
 
-    python bench/bench_chat.py MODEL_DIR GGUF [GGUF ...] [--tokens 64] [--repeats 3]
+    python bench/bench_chat.py MODEL_DIR GGUF [GGUF ...] [--tokens 256] [--repeats 3]
 
 Same model, same chat prompt, greedy. The worker is driven over its real JSON-lines protocol;
 transformers decodes with ``generate`` and a streamer to time the first token.
@@ -78,7 +78,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("ggufs", type=Path, nargs="+")
-    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--tokens", type=int, default=256,
+                        help="reply length; the chat default, long enough to time decoding")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     hf_rate, hf_ttft = hf_run(args.model_dir, args.tokens, args.repeats)

@@ -64,7 +64,9 @@ def test_stream_is_reproducible_and_stoppable(
         done = events[-1]
         assert done["text"] == "".join(e["text"] for e in tokens)
         assert done["ttft_s"] >= 0
-        assert done["tokens"] == len(tokens)
+        # Tokens, not pieces: a piece can hold several tokens (a multi-byte character, text
+        # held back while it might begin a stop string), and a token can decode to nothing.
+        assert done["tokens"] >= len(tokens)
         assert done["rate_kind"] in ("decode", "overall")
         assert 0 < done["tokens_per_s"] < 100_000
         replies.append(done["text"])
