@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backends.chat_decode import ChatDecoder, Decoded
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.events import EventWriter
 from studio.generation import GenerationConfig, pending_candidates, store_candidate
@@ -26,9 +27,12 @@ def make_parser() -> argparse.ArgumentParser:
     return make_job_parser(__doc__.splitlines()[0])
 
 
-def generate_one(llm: Any, messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
-    reply = llm.create_chat_completion(messages=messages, **sampling)
-    return str(reply["choices"][0]["message"]["content"] or "").strip()
+def generate_one(decoder: ChatDecoder, messages: list[dict[str, str]],
+                 sampling: dict[str, Any]) -> str:
+    """One candidate, decoded like the chat worker does (constant work per token)."""
+    pieces = decoder.stream(messages, sampling["temperature"], sampling["top_p"],
+                            sampling["max_tokens"], sampling["seed"], Decoded())
+    return "".join(pieces).strip()
 
 
 def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: StopFlag) -> None:
@@ -41,11 +45,13 @@ def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: S
     llm = open_llama(config.model_path, config.lora_path, n_ctx=config.n_ctx,
                      n_threads=config.threads or None, n_gpu_layers=config.gpu_layers,
                      verbose=False)
+    decoder = ChatDecoder(llm)
     start, counts = time.monotonic(), {"stored": 0, "empty": 0}
 
     def write_candidate(item: tuple[int, int]) -> None:
         prompt_id, index = item
-        text = generate_one(llm, store.prompt(prompt_id).conversation(), config.sampling(index))
+        text = generate_one(decoder, store.prompt(prompt_id).conversation(),
+                            config.sampling(index))
         if text:
             store_candidate(store, config, prompt_id, index, text)
         # an empty answer is nothing to label
