@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from studio.paths import APP_NAME, DataPaths
 from ui.ops import Ops
-from ui.qt_compat import emit
 
 SETTINGS_ENV = "TUNING_STUDIO_SETTINGS"
 
@@ -79,8 +78,8 @@ class AppContext(QObject):
         name = name.strip()
         if name and name != self.annotator:
             self.settings.setValue("annotator", name)
-            emit(self.annotator_changed, name)
-            emit(self.settings_changed)
+            self.annotator_changed.emit(name)
+            self.settings_changed.emit()
 
     @property
     def relabel_share(self) -> float:
@@ -91,11 +90,11 @@ class AppContext(QObject):
         share = max(0.0, min(0.5, share))
         if share != self.relabel_share:
             self.settings.setValue("label/relabel_share", share)
-            emit(self.settings_changed)
+            self.settings_changed.emit()
 
     # ---- changes -----------------------------------------------------------------------
     def announce(self, changes: Changes) -> None:
-        emit(self.changed, changes)
+        self.changed.emit(changes)
 
     def close(self) -> None:
         """Stop the store worker (waits for queued work) and flush settings."""

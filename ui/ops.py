@@ -26,7 +26,6 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.errors import StudioError
 from studio.store import Store
-from ui.qt_compat import emit
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class Task:
 
     def progress(self, done: int, total: int) -> None:
         # Emitted from the worker; Qt queues it to the UI thread.
-        emit(self._ops.progress, self.title, done, total)
+        self._ops.progress.emit(self.title, done, total)
 
 
 @dataclass
@@ -125,7 +124,7 @@ class Ops(QObject):
             raise RuntimeError("the store worker has stopped")
         self._pending += 1
         if self._pending == 1:
-            emit(self.busy_changed, True)
+            self.busy_changed.emit(True)
         self._queue.put(job)
 
     def _open(self) -> Store:
@@ -149,7 +148,7 @@ class Ops(QObject):
                 job.error = StudioError(f"cannot open the database {self._db_path}: {error}")
                 job.done.set()
                 if job.queued:
-                    emit(self.finished, job)
+                    self.finished.emit(job)
             return
         try:
             while (job := self._queue.get()) is not None:
@@ -167,12 +166,12 @@ class Ops(QObject):
             log.debug("operation failed:\n%s", traceback.format_exc())
         job.done.set()
         if job.queued:
-            emit(self.finished, job)
+            self.finished.emit(job)
 
     def _deliver(self, job: _Job) -> None:
         self._pending -= 1
         if self._pending == 0:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
         if job.owner is not None and not shiboken6.isValid(job.owner):
             return
         if job.error is None:
@@ -182,4 +181,4 @@ class Ops(QObject):
             job.on_failure(job.error)
         else:
             log.error("background operation failed: %s", job.error)
-            emit(self.failed, str(job.error))
+            self.failed.emit(str(job.error))

@@ -14,7 +14,6 @@ from studio.importing.importer import ImportReport
 from studio.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
-from ui.qt_compat import emit
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 STARTER = RESOURCES / "starter_prompts.jsonl"
@@ -47,16 +46,16 @@ def demo_responses_op(store: Store) -> int:
 
 def add_starter_prompts(context: AppContext, with_demo_responses: bool = False) -> None:
     def done(report: ImportReport) -> None:
-        emit(context.status_message,
+        context.status_message.emit(
             f"Added {report.prompts_added} starter prompts.")
         context.announce(Changes(prompts=True, responses=True, labels=True))
         if with_demo_responses:
             context.ops.run(demo_responses_op, on_success=demo_done, owner=context)
 
     def demo_done(added: int) -> None:
-        emit(context.status_message, f"Added {added} demo responses to label.")
+        context.status_message.emit(f"Added {added} demo responses to label.")
         context.announce(Changes(prompts=True, responses=True))
 
     context.ops.run_task("Adding starter prompts", starter_op, on_success=done,
-                         on_failure=lambda error: emit(context.status_message, str(error)),
+                         on_failure=lambda error: context.status_message.emit(str(error)),
                          owner=context)

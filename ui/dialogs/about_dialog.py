@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 from studio import __version__
 from studio.doctor import Check, Status, format_report
 from ui.context import AppContext
-from ui.qt_compat import emit
 from ui.runners.process_runner import ProcessRunner
 
 MARKS = {Status.OK: "✓", Status.WARNING: "!", Status.PROBLEM: "✗"}
@@ -118,7 +117,7 @@ class AboutDialog(QDialog):
         text = (f"Tuning Studio {__version__}\nData folder: {self.context.paths.root}\n\n"
                 + format_report(self.checks))
         QGuiApplication.clipboard().setText(text)
-        emit(self.context.status_message, "The installation report is on the clipboard.")
+        self.context.status_message.emit("The installation report is on the clipboard.")
 
     def reject(self) -> None:
         if self.runner.running:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 
 from studio.datasets import Snapshot, export_snapshot
 from ui.context import AppContext, Changes
-from ui.qt_compat import emit
 
 KIND_NOTES = {
     "sft": "SFT: gold answers and thumbs-up answers as conversations (messages).",
@@ -103,10 +102,10 @@ class ExportDialog(QDialog):
             f"Snapshot <b>{snapshot.id}</b>: {snapshot.counts['train']:,} train and"
             f" {snapshot.counts['eval']:,} eval examples in {snapshot.path}")
         self.context.announce(Changes(snapshots=True))
-        emit(self.exported, snapshot)
+        self.exported.emit(snapshot)
 
     def _failed(self, error: BaseException) -> None:
         self.export_button.setEnabled(True)
         self.result.setObjectName("ErrorText")
         self.result.setText(str(error))
-        emit(self.exported, error)
+        self.exported.emit(error)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 from studio.models import add_base_model
 from studio.store import Store
 from ui.context import Changes
-from ui.qt_compat import emit
 from ui.starter import add_starter_prompts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +125,7 @@ class FirstStartDialog(QDialog):
             self.close_button.setText("Close")
             return
         folder = self.context.paths.models / "demo"
-        emit(self.context.status_message, f"Demo model ready in {folder}")
+        self.context.status_message.emit(f"Demo model ready in {folder}")
         context = self.context
 
         def register(store: Store) -> None:

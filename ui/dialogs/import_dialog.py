@@ -28,7 +28,6 @@ from studio.importing.importer import ImportReport
 from studio.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
-from ui.qt_compat import emit
 
 PREVIEW_ROWS = 50
 
@@ -132,7 +131,7 @@ class ImportDialog(QDialog):
                      " nothing will be imported until they are fixed</span>")
         self.summary.setText(text)
         self.import_button.setEnabled(parsed.ok)
-        emit(self.parsed, parsed)
+        self.parsed.emit(parsed)
 
     def _show_error(self, error: BaseException) -> None:
         self.current = None
@@ -141,7 +140,7 @@ class ImportDialog(QDialog):
         self._fill_problems([str(p) for p in problems] if problems else [str(error)],
                             getattr(error, "total", 1))
         self.summary.setText(str(error))
-        emit(self.parsed, str(error))
+        self.parsed.emit(str(error))
 
     def _fill_preview(self, examples: list[tuple[str, Example]]) -> None:
         self.preview.setRowCount(len(examples))
@@ -189,7 +188,7 @@ class ImportDialog(QDialog):
             f"Imported {report.rows:,} rows: {report.prompts_added:,} new prompts,"
             f" {report.responses_added:,} new responses, {report.labels_added:,} new labels.")
         self.context.announce(Changes(prompts=True, responses=True, labels=True))
-        emit(self.finished_import, report)
+        self.finished_import.emit(report)
 
     def _import_failed(self, error: BaseException) -> None:
         self._finish()
@@ -200,7 +199,7 @@ class ImportDialog(QDialog):
         else:
             self.summary.setText(f"The import failed and nothing was stored: {error}")
         self.import_button.setEnabled(self.current is not None and self.current.ok)
-        emit(self.finished_import, error)
+        self.finished_import.emit(error)
 
     def _finish(self) -> None:
         self.context.ops.progress.disconnect(self._progress)

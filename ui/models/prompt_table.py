@@ -10,7 +10,6 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from studio import browse
 from studio.browse import BrowseQuery, PromptRow
 from ui.ops import Ops
-from ui.qt_compat import emit
 
 PAGE = 200
 MAX_PAGES = 30  # cached pages; older ones are dropped as the view scrolls far away
@@ -92,7 +91,7 @@ class PromptTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.total, self._pages, self._asked = total, {}, set()
         self.endResetModel()
-        emit(self.loaded)
+        self.loaded.emit()
 
     def _ask(self, number: int) -> None:
         if number in self._asked:
@@ -114,8 +113,8 @@ class PromptTableModel(QAbstractTableModel):
         first = number * PAGE
         last = min(first + PAGE, self.total) - 1
         if last >= first:
-            emit(self.dataChanged, self.index(first, 0), self.index(last, len(COLUMNS) - 1))
-        emit(self.loaded)
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        self.loaded.emit()
 
 
 def _cell(row: PromptRow, key: str) -> Any:

@@ -29,7 +29,6 @@ from studio.store import Store
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 from ui.models.prompt_table import PromptTableModel
-from ui.qt_compat import emit
 from ui.widgets.markdown_view import MarkdownView
 from ui.widgets.prompt_detail import detail_markdown
 from ui.widgets.readiness import ReadinessWidget, compute
@@ -254,11 +253,11 @@ class DataPage(QWidget):
             return accept_judge_labels(store, judge_suggestions(store, ids))
 
         self.context.ops.run(accept, on_success=lambda n: self._accepted(n, ids),
-                             on_failure=lambda error: emit(self.context.status_message,
+                             on_failure=lambda error: self.context.status_message.emit(
                                                            str(error)), owner=self)
 
     def _accepted(self, count: int, ids: list[int]) -> None:
-        emit(self.context.status_message, f"Accepted {count} judge label(s) as training data."
+        self.context.status_message.emit(f"Accepted {count} judge label(s) as training data."
              if count else "No judge suggestions to accept on the selected prompts.")
         if count:
             self.context.announce(Changes(labels=True, prompt_ids=frozenset(ids)))
@@ -325,7 +324,7 @@ class DataPage(QWidget):
         self.context.ops.run(
             lambda store: store.delete_prompt(prompt_id),
             on_success=lambda _: self.context.announce(Changes(True, True, True)),
-            on_failure=lambda error: emit(self.context.status_message, str(error)), owner=self)
+            on_failure=lambda error: self.context.status_message.emit(str(error)), owner=self)
 
 
 def judge_suggestions(store: Store, prompt_ids: list[int]) -> list[int]:

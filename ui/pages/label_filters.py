@@ -8,7 +8,6 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 from studio.queue import QueueFilter, response_models
 from studio.store import Store
 from ui.context import AppContext
-from ui.qt_compat import emit
 
 ANY = "Any"
 PAIRINGS = {"All pairs": "all", "Adjacent pairs": "adjacent"}
@@ -92,4 +91,4 @@ class LabelFilterWidget(QWidget):
                 box.setCurrentText(current if current in values else ANY)
 
     def _changed(self) -> None:
-        emit(self.changed)
+        self.changed.emit()

@@ -27,7 +27,6 @@ from ui.pages.label_keys import ACTIONS, COMMON, HELP, HINTS, MODE_KEYS, MODE_NA
 from ui.pages.label_session import LabelSession, Overview
 from ui.pages.label_text import empty_text
 from ui.pages.label_view import LabelItemView
-from ui.qt_compat import emit
 from ui.widgets.empty_state import EmptyStateWidget
 from ui.widgets.help_overlay import HelpOverlay
 
@@ -169,7 +168,7 @@ class LabelPage(QWidget):
         else:
             self.body.setCurrentIndex(1)
             self.view.draw(item, self.session.shown_value(item))
-        emit(self.item_drawn, item)
+        self.item_drawn.emit(item)
 
     def _draw_empty(self) -> None:
         self.body.setCurrentIndex(0)
@@ -249,7 +248,7 @@ class LabelPage(QWidget):
     def save_gold(self) -> None:
         text = self.editor.toPlainText()
         if not text.strip():
-            emit(self.context.status_message, "A gold answer cannot be empty.")
+            self.context.status_message.emit("A gold answer cannot be empty.")
             return
         self.setFocus()
         self.session.label("gold", text=text)

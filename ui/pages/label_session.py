@@ -16,7 +16,6 @@ from studio.model import Label
 from studio.queue import LabelQueue, QueueFilter, QueueItem, labeled_today
 from studio.store import Store
 from ui.context import AppContext, Changes
-from ui.qt_compat import emit
 
 
 @dataclass
@@ -77,7 +76,7 @@ class LabelSession(QObject):
         self.history, self.position, self.prefetched = [], -1, None
         self.prefetch_ready, self._fetching = False, False
         self.waiting = True
-        emit(self.item_changed, None)
+        self.item_changed.emit(None)
         self._fetch_next()
         self.refresh_overview()
 
@@ -96,8 +95,8 @@ class LabelSession(QObject):
 
     def _on_overview(self, overview: Overview) -> None:
         self.today, self.remaining = overview.today, overview.remaining
-        emit(self.overview_changed, overview)
-        emit(self.progress_changed, self.today, self.remaining)
+        self.overview_changed.emit(overview)
+        self.progress_changed.emit(self.today, self.remaining)
 
     def _new_queue(self) -> LabelQueue:
         return LabelQueue(None, self.context.annotator, self.mode, self.filter,  # type: ignore[arg-type]
@@ -135,23 +134,23 @@ class LabelSession(QObject):
         self.position = len(self.history)
         if item is None:
             self.waiting = True  # the queue is empty: the page says so
-            emit(self.item_changed, None)
+            self.item_changed.emit(None)
             return
         self.waiting = False
         self.history.append(item)
-        emit(self.item_changed, item)
+        self.item_changed.emit(item)
         self._fetch_next()
 
     def _forward(self) -> None:
         if self.position < len(self.history) - 1:
             self.position += 1
-            emit(self.item_changed, self.current)
+            self.item_changed.emit(self.current)
         elif self.prefetch_ready:
             self._advance_live()
         else:
             self.waiting = True
             self.position = len(self.history)
-            emit(self.item_changed, None)
+            self.item_changed.emit(None)
             self._fetch_next()
 
     def poll(self) -> None:
@@ -164,7 +163,7 @@ class LabelSession(QObject):
     def back(self) -> None:
         if self.position > 0:
             self.position = min(self.position, len(self.history)) - 1
-            emit(self.item_changed, self.current)
+            self.item_changed.emit(self.current)
 
     def next(self) -> None:
         """Move on without a label (a skip when at the live end of the queue)."""
@@ -220,14 +219,14 @@ class LabelSession(QObject):
         if was_new:
             self.today += 1
             self.remaining = max(0, self.remaining - 1)
-            emit(self.progress_changed, self.today, self.remaining)
-        emit(self.labeled, label)
+            self.progress_changed.emit(self.today, self.remaining)
+        self.labeled.emit(label)
         self.context.announce(Changes(labels=True, responses=item.mode == "edit",
                                       prompt_ids=frozenset({item.prompt.id}), origin=self))
 
     def _write_failed(self, error: BaseException, item: QueueItem) -> None:
         self.values.pop(item.target, None)
-        emit(self.error, f"The label was not saved: {error}")
+        self.error.emit(f"The label was not saved: {error}")
         self._show_item(item)
 
     def undo(self) -> None:
@@ -256,7 +255,7 @@ class LabelSession(QObject):
         self.values[item.target] = event.value
         self.remaining = max(0, self.remaining + remaining_delta)
         self.today = max(0, self.today - remaining_delta)
-        emit(self.progress_changed, self.today, self.remaining)
+        self.progress_changed.emit(self.today, self.remaining)
         self.context.announce(Changes(labels=True, prompt_ids=frozenset({item.prompt.id}),
                                       origin=self))
         self._show_item(item)
@@ -271,10 +270,10 @@ class LabelSession(QObject):
             self.history.append(item)
             self.position = len(self.history) - 1
         self.waiting = False
-        emit(self.item_changed, item)
+        self.item_changed.emit(item)
 
     def _fail(self, error: BaseException) -> None:
-        emit(self.error, str(error))
+        self.error.emit(str(error))
 
 
 def _local_midnight_iso() -> str:

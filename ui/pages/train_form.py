@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from studio.train_config import ConfigError, TrainConfig
-from ui.qt_compat import emit
 
 PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir"})
 TRISTATE = ("auto", "on", "off")
@@ -84,12 +83,12 @@ class ConfigFormWidget(QWidget):
         if choices or str(spec.type).startswith("bool"):
             combo = QComboBox()
             combo.addItems(list(choices or TRISTATE))
-            combo.currentIndexChanged.connect(lambda _index: emit(self.edited))
+            combo.currentIndexChanged.connect(lambda _index: self.edited.emit())
             return combo
         line = QLineEdit()
         if "None" in str(spec.type):
             line.setPlaceholderText("auto")
-        line.textEdited.connect(lambda _text: emit(self.edited))
+        line.textEdited.connect(lambda _text: self.edited.emit())
         return line
 
     def set_config(self, config: TrainConfig) -> None:

@@ -17,7 +17,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from studio.events import Event, EventFormatError, parse_line
-from ui.qt_compat import emit
 from ui.runners.process_runner import GRACE_MS, ProcessRunner
 
 TAIL_LINES = 12  # non-event output kept to explain a crash
@@ -74,29 +73,29 @@ class JobRunner(QObject):
             self._tail.append(line)  # llama.cpp's own logging, or a traceback
             return
         if event.event == "progress":
-            emit(self.progress, event)
+            self.progress.emit(event)
         elif event.is_terminal:
             self.last = event
 
     def _on_exit(self, code: int, crashed: bool) -> None:
         last = self.last
         if last is not None and last.event == "finished":
-            emit(self.finished, last)
+            self.finished.emit(last)
         elif last is not None and last.event == "cancelled":
-            emit(self.cancelled, last)
+            self.cancelled.emit(last)
         elif last is not None and last.event == "failed":
-            emit(self.failed, str(last.get("message") or "the job failed"))
+            self.failed.emit(str(last.get("message") or "the job failed"))
         elif self._cancelling:
-            emit(self.cancelled, None)  # killed after the grace period
+            self.cancelled.emit(None)  # killed after the grace period
         else:
             how = "crashed" if crashed else f"exited with code {code}"
             tail = "\n".join(self._tail)
-            emit(self.failed, f"the {self.backend} job {how}" + (f":\n{tail}" if tail else ""))
-        emit(self.ended)
+            self.failed.emit(f"the {self.backend} job {how}" + (f":\n{tail}" if tail else ""))
+        self.ended.emit()
 
     def _on_failed_to_start(self, message: str) -> None:
-        emit(self.failed, f"the {self.backend} job could not start: {message}")
-        emit(self.ended)
+        self.failed.emit(f"the {self.backend} job could not start: {message}")
+        self.ended.emit()
 
 
 def eta_text(seconds: float | None) -> str:

@@ -23,7 +23,6 @@ from PySide6.QtCore import (
 )
 
 from studio.events import Event, EventFormatError, EventTail
-from ui.qt_compat import emit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GRACE_MS = 5000
@@ -91,18 +90,18 @@ class ProcessRunner(QObject):
         self._buffer += bytes(self.process.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for raw in lines:
-            emit(self.line, raw.decode("utf-8", errors="replace").rstrip("\r"))
+            self.line.emit(raw.decode("utf-8", errors="replace").rstrip("\r"))
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read()
         if self._buffer:
-            emit(self.line, self._buffer.decode("utf-8", errors="replace"))
+            self.line.emit(self._buffer.decode("utf-8", errors="replace"))
             self._buffer = b""
-        emit(self.finished, code, status == QProcess.ExitStatus.CrashExit)
+        self.finished.emit(code, status == QProcess.ExitStatus.CrashExit)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self.process is not None:
-            emit(self.failed_to_start, self.process.errorString())
+            self.failed_to_start.emit(self.process.errorString())
 
 
 def start_detached(arguments: list[str], log: Path) -> int | None:
@@ -155,10 +154,10 @@ class EventTailer(QObject):
         try:
             new = self.tail.read_new()
         except EventFormatError as error:
-            emit(self.problem, str(error))
+            self.problem.emit(str(error))
             return []
         if new:
-            emit(self.events, new)
+            self.events.emit(new)
         return new
 
     def stop(self) -> None:

@@ -26,7 +26,6 @@ from studio import models
 from studio.round_board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
 from studio.rounds import Round
 from ui.context import AppContext, Changes
-from ui.qt_compat import emit
 
 
 class RoundsView(QWidget):
@@ -122,7 +121,7 @@ class RoundsView(QWidget):
 
     def _begun(self, start: RoundStart) -> None:
         self.refresh()
-        emit(self.context.status_message, f"Round {start.round.number} started.")
+        self.context.status_message.emit(f"Round {start.round.number} started.")
         self.open_generate(start)
 
     def open_generate(self, start: RoundStart) -> Any:
