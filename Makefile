@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo "==> installing Tuning Studio (builds llama-cpp-python once; pip caches the wheel)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev]"
 	@echo "==> preparing llama.cpp's GGUF converter for the installed llama-cpp-python"
-	$(BIN)/python -m studio.converter prepare
+	$(BIN)/python -m studio.registry.converter prepare
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -21,7 +21,7 @@ from backends.export_merge import (
     PreTokenizerError,
     UnsupportedArchitectureError,
 )
-from studio.converter import convert_command, convert_lora_command, converter_env
+from studio.registry.converter import convert_command, convert_lora_command, converter_env
 
 # The quantizations offered, most faithful first. F16 is the converter's own output.
 QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")

@@ -25,8 +25,8 @@ from backends.export_merge import (
 )
 from backends.export_register import register_outputs
 from backends.export_selfcheck import DEFAULT_PROMPTS, check_gguf, hf_greedy, render_prompts
-from studio.converter import prepare_converter
 from studio.events import EventWriter
+from studio.registry.converter import prepare_converter
 
 # Bytes of a quantized file per byte of F16, for the free-space estimate.
 QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0": 0.29}

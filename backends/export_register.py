@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from backends.export import ExportConfig
-from studio import models
-from studio.store import Store
+from studio.labels.store import Store
+from studio.registry import models
 
 
 def register_outputs(config: ExportConfig, source: Path, result: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@
 ``DIR/config.json`` holds ``{"hub_id": ..., "revision": null}``. Only what training, export
 and chat need is fetched (config, safetensors weights, tokenizer files, chat template).
 ``progress`` events carry bytes done/total; ``finished`` gives the snapshot folder and the id
-of the base model registered for it (``studio.train_preflight.resolve_model_dir`` also finds
+of the base model registered for it (``studio.registry.locate.resolve_model_dir`` also finds
 it by the hub id). Offline, or for an unknown id, a ``failed`` event says so in plain words.
 """
 
@@ -21,10 +21,10 @@ from typing import Any
 from backends.jobs import StopFlag, make_job_parser, run_store_job
 from studio.errors import StudioError
 from studio.events import EventWriter
-from studio.hub_models import FetchConfig
-from studio.jobconfig import load_config
-from studio.models import add_base_model
-from studio.store import Store
+from studio.jobs.config import load_config
+from studio.labels.store import Store
+from studio.registry.hub import FetchConfig
+from studio.registry.models import add_base_model
 
 MODEL_FILES = ["*.json", "*.safetensors", "tokenizer.model", "*.tiktoken", "*.txt", "*.jinja"]
 EMIT_EVERY_S = 0.5  # enough for a smooth progress bar without flooding the pipe

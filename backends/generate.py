@@ -2,8 +2,9 @@
 
     python -m backends.generate --job-dir DIR --db PATH
 
-Reads ``DIR/config.json`` (``studio.generation.GenerationConfig``), stores each candidate in
-the database as soon as it is written, and appends ``progress`` / ``finished`` / ``failed`` /
+Reads ``DIR/config.json`` (``studio.candidates.generation.GenerationConfig``), stores each
+candidate in the database as soon as it is written, and appends ``progress`` / ``finished`` /
+``failed`` /
 ``cancelled`` events to ``DIR/events.jsonl`` (echoed on stdout). SIGTERM or SIGINT stops after
 the candidate in progress; what was finished stays, and a re-run does only what is missing.
 """
@@ -18,9 +19,9 @@ from typing import Any
 
 from backends.chat_decode import ChatDecoder, Decoded
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from studio.candidates.generation import GenerationConfig, pending_candidates, store_candidate
 from studio.events import EventWriter
-from studio.generation import GenerationConfig, pending_candidates, store_candidate
-from studio.store import Store
+from studio.labels.store import Store
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -18,19 +18,27 @@ from types import FrameType
 from typing import TypeVar
 
 from studio.events import EventWriter
-from studio.store import Store
+from studio.jobs.launch import stop_requested
+from studio.labels.store import Store
 
 
 class StopFlag:
-    """Set by SIGTERM/SIGINT; jobs check it between items and stop cleanly."""
+    """The job side of the one stop mechanism (:func:`studio.jobs.launch.request_stop`): set by
+    SIGTERM/SIGINT or by a ``stop`` file in the job folder; jobs check it between items (or
+    steps) and stop cleanly."""
 
-    def __init__(self) -> None:
-        self.stop = False
+    def __init__(self, job_dir: Path | None = None) -> None:
+        self.job_dir = job_dir
+        self._signalled = False
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
 
+    @property
+    def stop(self) -> bool:
+        return self._signalled or (self.job_dir is not None and stop_requested(self.job_dir))
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.stop = True
+        self._signalled = True
 
 
 Work = Callable[[Path, Store, EventWriter, StopFlag], None]
@@ -65,7 +73,7 @@ def make_job_parser(description: str) -> argparse.ArgumentParser:
 
 def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
     """Run ``work`` with the store open; a failure becomes a ``failed`` event and a log."""
-    flag = StopFlag()
+    flag = StopFlag(args.job_dir)
     events = EventWriter.stdout(args.job_dir / "events.jsonl")
     store = None
     try:

@@ -2,8 +2,8 @@
 
     python -m backends.judge --job-dir DIR --db PATH
 
-Reads ``DIR/config.json`` (``studio.judge.JudgeConfig``). The judge answers a yes/no (thumb)
-or A/B (pair) question; instead of sampling, its next-token probabilities of the two answers
+Reads ``DIR/config.json`` (``studio.candidates.judge.JudgeConfig``). The judge answers a yes/no
+(thumb) or A/B (pair) question; instead of sampling, its next-token probabilities of the two answers
 are compared, which is deterministic and gives a confidence. Pairs are asked in both orders
 and averaged, so a judge that always says "A" produces ties, not labels. Each verdict is
 stored at once as a judge label; events go to ``DIR/events.jsonl`` and stdout.
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from studio.candidates.judge import JudgeConfig
 from studio.events import EventWriter
-from studio.judge import JudgeConfig
-from studio.store import Store
+from studio.labels.store import Store
 
 if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestMessage

@@ -2,7 +2,7 @@
 
     python -m backends.train --run-dir DIR [--data-dir DATA]
 
-Reads ``DIR/config.json`` (a studio.train_config.TrainConfig), trains SFT, DPO or KTO on
+Reads ``DIR/config.json`` (a studio.training.config.TrainConfig), trains SFT, DPO or KTO on
 ``DIR/snapshot``, and writes the adapter in PEFT format to ``DIR/adapter``. Progress goes to
 ``DIR/events.jsonl`` and stdout as studio.events JSON lines. SIGTERM or SIGINT saves a
 checkpoint and exits 0 with a ``cancelled`` event; running again resumes from the last
@@ -24,9 +24,9 @@ from backends.export_merge import copy_tokenizer_files
 from backends.train_callbacks import StopRequest, make_events_callback
 from studio.errors import StudioError
 from studio.events import EventWriter
-from studio.runs import RunDir
-from studio.train_config import TrainConfig
-from studio.train_preflight import preflight, require_ok
+from studio.training.config import TrainConfig
+from studio.training.preflight import preflight, require_ok
+from studio.training.runs import RunDir
 
 log = logging.getLogger("backends.train")
 
@@ -145,8 +145,8 @@ def _path(checkpoint: Path | None) -> str | None:
 def _registry(data_dir: Path | None) -> Any:
     if data_dir is None:
         return None
+    from studio.labels.store import Store
     from studio.paths import DataPaths
-    from studio.store import Store
 
     paths = DataPaths.at(data_dir)
     return paths, Store.open(paths.db)
@@ -180,7 +180,7 @@ def _notify_start(registry: Any, run: RunDir) -> None:
     if registry is None:
         return
     from studio.errors import NotFoundError
-    from studio.runs import mark_started
+    from studio.training.runs import mark_started
 
     try:
         mark_started(registry[1], run.path.name, os.getpid())
@@ -193,7 +193,7 @@ def _notify_end(registry: Any, run: RunDir) -> None:
     if registry is None:
         return
     from studio.errors import NotFoundError
-    from studio.runs import record_outcome, start_next
+    from studio.training.runs import record_outcome, start_next
 
     paths, store = registry
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
-from studio.train_config import TrainConfig, kto_weights
-from studio.train_preflight import resolve_model_dir
+from studio.registry.locate import resolve_model_dir
+from studio.training.config import TrainConfig, kto_weights
 
 
 class SetupError(StudioError):
@@ -23,13 +23,13 @@ class SetupError(StudioError):
 
 
 @dataclass(frozen=True)
-class Hardware:
+class TrainDevice:
     device: str  # cuda | mps | cpu
     precision: str  # bf16 | fp16 | fp32
     name: str
 
 
-def resolve_hardware(config: TrainConfig) -> Hardware:
+def resolve_hardware(config: TrainConfig) -> TrainDevice:
     """CUDA (bf16 where supported, else fp16), then Apple MPS (fp32), then CPU (fp32)."""
     import torch
 
@@ -48,7 +48,7 @@ def resolve_hardware(config: TrainConfig) -> Hardware:
     if precision in {"bf16", "fp16"} and device == "cpu":
         raise SetupError(f"precision: {precision} training needs a GPU; use fp32 on CPU")
     name = torch.cuda.get_device_name(0) if device == "cuda" else device
-    return Hardware(device, precision, name)
+    return TrainDevice(device, precision, name)
 
 
 def load_tokenizer(config: TrainConfig) -> Any:
@@ -60,7 +60,7 @@ def load_tokenizer(config: TrainConfig) -> Any:
     return tokenizer
 
 
-def load_model(config: TrainConfig, hardware: Hardware) -> Any:
+def load_model(config: TrainConfig, hardware: TrainDevice) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -85,7 +85,7 @@ def load_model(config: TrainConfig, hardware: Hardware) -> Any:
     return model
 
 
-def _bnb_config(hardware: Hardware) -> Any:
+def _bnb_config(hardware: TrainDevice) -> Any:
     import importlib.util
 
     if hardware.device != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
@@ -132,7 +132,7 @@ def planned_steps(config: TrainConfig, train_rows: int) -> int:
     return max(1, math.ceil(per_epoch * config.num_epochs))
 
 
-def common_args(config: TrainConfig, hardware: Hardware, output_dir: Path, train_rows: int,
+def common_args(config: TrainConfig, hardware: TrainDevice, output_dir: Path, train_rows: int,
                 has_eval: bool) -> dict[str, Any]:
     """TrainingArguments shared by the three methods."""
     every = config.eval_steps or max(1, planned_steps(config, train_rows) // 10)

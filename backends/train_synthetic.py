@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 import re
 
-from studio.datasets import export_snapshot
+from studio.data.snapshots import export_snapshot
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.runs import Run, create_run
-from studio.store import Store
-from studio.train_config import TrainConfig
+from studio.training.config import TrainConfig
+from studio.training.runs import Run, create_run
 
 THINGS = ("sky", "grass", "snow", "coal", "sun", "blood", "sea", "leaf", "milk", "ink",
           "rose", "lemon", "cloud", "night", "fire", "ice", "sand", "plum", "mint", "ash",

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio.datasets import export_snapshot
-from studio.importing import import_path
-from studio.store import Store
+from studio.data.importing import import_path
+from studio.data.snapshots import export_snapshot
+from studio.labels.store import Store
 
 
 def write_rows(path: Path, count: int) -> None:

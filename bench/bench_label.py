@@ -32,9 +32,9 @@ HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "llama_cpp", "accel
 
 
 def build_database(folder: Path, prompts: int, per_prompt: int) -> Path:
-    from studio.model import now_iso, prompt_hash, text_hash
+    from studio.labels.records import now_iso, prompt_hash, text_hash
+    from studio.labels.store import Store
     from studio.paths import DataPaths
-    from studio.store import Store
 
     paths = DataPaths.at(folder)
     store = Store.open(paths.db)

@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from backends.train_synthetic import populate, synthetic_run  # noqa: E402
 from studio.events import read_events  # noqa: E402
+from studio.labels.store import Store  # noqa: E402
 from studio.paths import DataPaths  # noqa: E402
-from studio.runs import start_next, sync_run  # noqa: E402
-from studio.store import Store  # noqa: E402
+from studio.training.runs import start_next, sync_run  # noqa: E402
 
 
 def plain_trl(method: str, model: str, snapshot: str, steps: int, out: str) -> None:

@@ -152,7 +152,7 @@ function Find-Python {
 function Get-Hardware {
     Start-Step "Detecting hardware"
     $env:PYTHONPATH = $Repo
-    $r = Invoke-Native $script:Py @("-m", "studio.hardware", "--json")
+    $r = Invoke-Native $script:Py @("-m", "studio.system.hardware", "--json")
     Remove-Item Env:\PYTHONPATH
     if ($r.Code -ne 0) { Stop-Install "hardware detection failed: $($r.Output)" }
     $script:Plan = $r.Output | ConvertFrom-Json
@@ -266,12 +266,12 @@ function Install-App {
 
 function Initialize-Converter {
     Start-Step "Preparing llama.cpp's GGUF converter"
-    if ($DryRun) { Complete-Step "would run: python -m studio.converter prepare"; return }
-    if (-not $Force -and (Invoke-Native $VenvPy @("-m", "studio.converter", "path")).Code -eq 0) {
+    if ($DryRun) { Complete-Step "would run: python -m studio.registry.converter prepare"; return }
+    if (-not $Force -and (Invoke-Native $VenvPy @("-m", "studio.registry.converter", "path")).Code -eq 0) {
         Complete-Step "already prepared"; return
     }
     Write-Info "downloading the llama-cpp-python sdist (76 MB) to take the converter from"
-    $r = Invoke-Native $VenvPy @("-m", "studio.converter", "prepare")
+    $r = Invoke-Native $VenvPy @("-m", "studio.registry.converter", "prepare")
     if ($r.Code -ne 0) { Stop-Install "could not prepare the converter: $($r.Output)" }
     Complete-Step "ready in $($r.Output.Trim())"
 }
@@ -295,7 +295,7 @@ function Add-Shortcut {
 function Invoke-Doctor {
     Start-Step "Checking the installation (tuning-studio doctor)"
     if ($DryRun) { Complete-Step "would run it"; return }
-    $r = Invoke-Native $VenvPy @("-m", "studio.cli_doctor")
+    $r = Invoke-Native $VenvPy @("-m", "studio.cli.doctor")
     foreach ($line in ($r.Output -split "`n")) { Write-Info $line }
     if ($r.Code -eq 0) { Complete-Step "healthy" } else { Complete-Step "installed, with the problems above" }
 }

@@ -183,7 +183,7 @@ Install it: sudo apt-get install python$minor-venv"
 detect_hardware() {
   begin "Detecting hardware"
   local fields
-  fields="$(PYTHONPATH="$REPO" "$PY" -m studio.hardware --shell)" || die "hardware detection failed"
+  fields="$(PYTHONPATH="$REPO" "$PY" -m studio.system.hardware --shell)" || die "hardware detection failed"
   eval "$fields"
   info "$TS_DESCRIPTION"
   info "torch: $TS_TORCH_SPEC ($TS_TORCH_VARIANT build) from ${TS_TORCH_INDEX_URL:-the default index}"
@@ -297,13 +297,13 @@ install_app() {
 
 prepare_converter() {
   begin "Preparing llama.cpp's GGUF converter"
-  if [ "$DRY_RUN" = 1 ]; then finish "would run: python -m studio.converter prepare"; return; fi
-  if "$VENV_PY" -m studio.converter path >/dev/null 2>&1 && [ "$FORCE" = 0 ]; then
+  if [ "$DRY_RUN" = 1 ]; then finish "would run: python -m studio.registry.converter prepare"; return; fi
+  if "$VENV_PY" -m studio.registry.converter path >/dev/null 2>&1 && [ "$FORCE" = 0 ]; then
     finish "already prepared"; return
   fi
   local where
   info "downloading the llama-cpp-python sdist (76 MB) to take the converter from"
-  where="$("$VENV_PY" -m studio.converter prepare)" \
+  where="$("$VENV_PY" -m studio.registry.converter prepare)" \
     || die "could not prepare the converter (see above); GGUF export needs it. Re-run when online."
   finish "ready in $where"
 }
@@ -379,7 +379,7 @@ run_doctor() {
   begin "Checking the installation (tuning-studio doctor)"
   if [ "$DRY_RUN" = 1 ]; then finish "would run it"; return; fi
   local status=0
-  "$VENV_PY" -m studio.cli_doctor | sed 's/^/      /' || status=$?
+  "$VENV_PY" -m studio.cli.doctor | sed 's/^/      /' || status=$?
   if [ "$status" = 0 ]; then finish "healthy"; else finish "installed, with the problems above"; fi
 }
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from studio.labels.store import Store
 from studio.paths import DATA_DIR_ENV, DataPaths
-from studio.store import Store
 
 
 @pytest.fixture(autouse=True)
@@ -57,10 +57,27 @@ def demo_gguf(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """The demo model as an F16 GGUF, converted once per test run by llama.cpp's converter."""
     import subprocess
 
-    from studio.converter import convert_command, converter_env, prepare_converter
+    from studio.registry.converter import convert_command, converter_env, prepare_converter
 
     prepare_converter()
     out = tmp_path_factory.mktemp("demo-gguf") / "demo-f16.gguf"
     subprocess.run(convert_command(demo_model_dir, out, "f16"), env=converter_env(),
                    check=True, capture_output=True, timeout=300)
     return out
+
+
+@pytest.fixture(scope="session")
+def real_model_dir() -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder (converted from its GGUF once, cached
+    between runs). Treat it as read-only: copy it before changing anything in it."""
+    from tests.real_model import smollm2_hf
+
+    return smollm2_hf()
+
+
+@pytest.fixture(scope="session")
+def real_gguf() -> Path:
+    """The original SmolLM2-135M-Instruct Q4_1 GGUF from the package registry (read-only)."""
+    from tests.real_model import smollm2_gguf
+
+    return smollm2_gguf()

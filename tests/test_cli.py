@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from studio.cli import main, make_parser
+from studio.cli.main import main, make_parser
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "studio.cli.main", *args], capture_output=True,
                           text=True, check=False, timeout=120)
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from studio import compare
-from studio.datasets import export_snapshot
+from studio.data.snapshots import export_snapshot
 from studio.errors import InvalidLabelError
-from studio.store import Store
+from studio.labels.store import Store
+from studio.rounds import compare
 
 CONVERSATION = [{"role": "system", "content": "Be brief."},
                 {"role": "user", "content": "Name a colour."}]

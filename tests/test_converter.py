@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from backends.demo_model import build_demo_model
-from studio import converter
-from studio.converter import (
+from studio.paths import CACHE_DIR_ENV
+from studio.registry import converter
+from studio.registry.converter import (
     ConverterArchiveError,
     ConverterUnavailableError,
     convert_command,
@@ -29,7 +30,6 @@ from studio.converter import (
     is_prepared,
     prepare_converter,
 )
-from studio.paths import CACHE_DIR_ENV
 
 VENDOR = "llama_cpp_python-9.9.9/vendor/llama.cpp"
 MINIMAL_SDIST = {
@@ -157,7 +157,7 @@ def test_a_failed_download_says_why(tmp_cache: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_commands_need_a_prepared_converter(tmp_cache: Path) -> None:
-    with pytest.raises(ConverterUnavailableError, match=r"studio\.converter prepare"):
+    with pytest.raises(ConverterUnavailableError, match=r"studio\.registry\.converter prepare"):
         convert_command("model", "out.gguf")
 
 
@@ -186,7 +186,7 @@ def test_commands_and_environment(tmp_path: Path, tmp_cache: Path) -> None:
 
 def test_version_is_read_without_importing_llama_cpp() -> None:
     code = (
-        "import sys; from studio.converter import installed_llama_cpp_version as v; "
+        "import sys; from studio.registry.converter import installed_llama_cpp_version as v; "
         "print(v()); assert 'llama_cpp' not in sys.modules and 'torch' not in sys.modules"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -337,7 +337,7 @@ def test_lora_adapter_converts_and_matches_the_merged_model(
 def test_prepare_cli_reports_the_folder(real_converter: Path) -> None:
     env = {**os.environ, CACHE_DIR_ENV: str(real_converter)}
     out = subprocess.run(
-        [sys.executable, "-m", "studio.converter", "prepare"],
+        [sys.executable, "-m", "studio.registry.converter", "prepare"],
         capture_output=True,
         text=True,
         check=True,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.datasets import export_snapshot, load_manifest, readiness
+from studio.data.snapshots import export_snapshot, load_manifest, readiness
 from studio.errors import EmptyDatasetError
-from studio.store import Store
+from studio.labels.store import Store
 
 
 def pairs_in(folder: Path, split: str = "train") -> list[tuple[str, str]]:

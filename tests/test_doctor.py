@@ -11,10 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from studio.cli_doctor import add_doctor_command, run_doctor_command
-from studio.converter import REQUIRED, VERSION_MARKER, installed_llama_cpp_version, is_prepared
-from studio.doctor import (
-    Check,
+from studio.cli.doctor import add_doctor_command, run_doctor_command
+from studio.paths import CACHE_DIR_ENV, DataPaths
+from studio.registry.converter import (
+    REQUIRED,
+    VERSION_MARKER,
+    installed_llama_cpp_version,
+    is_prepared,
+)
+from studio.system.doctor import (
+    HealthCheck,
     Probe,
     Status,
     converter_check,
@@ -27,8 +33,7 @@ from studio.doctor import (
     run_probes,
     torch_check,
 )
-from studio.hardware import Gpu, Hardware, NvidiaDriver
-from studio.paths import CACHE_DIR_ENV, DataPaths
+from studio.system.hardware import Gpu, Hardware, NvidiaDriver
 
 GIB = 1024**3
 CUDA_HW = Hardware("Linux", "x86_64", NvidiaDriver("580.95.05", (13, 0), (Gpu("NVIDIA H200",
@@ -45,7 +50,7 @@ CUDA_INFO = ("CUDA : ARCHS = 900 | USE_GRAPHS = 1 | PEER_MAX_BATCH_SIZE = 128 | 
 METAL_INFO = "Metal : EMBED_LIBRARY = 1 | CPU : NEON = 1 | ARM_FMA = 1 | ACCELERATE = 1 | "
 
 
-def by_name(checks: list[Check]) -> dict[str, Check]:
+def by_name(checks: list[HealthCheck]) -> dict[str, HealthCheck]:
     return {check.name: check for check in checks}
 
 
@@ -67,7 +72,7 @@ def test_this_installation_is_healthy(data_paths: DataPaths) -> None:
 
 
 def test_the_doctor_never_imports_the_ml_stack() -> None:
-    code = ("import sys, studio.doctor, studio.cli_doctor; "
+    code = ("import sys, studio.system.doctor, studio.cli.doctor; "
             "print([m for m in ('torch', 'llama_cpp', 'transformers') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -153,7 +158,7 @@ def test_converter_missing_stale_and_ready(tmp_path: Path, monkeypatch: pytest.M
     missing = converter_check(version, tmp_path)
     assert missing.status is Status.PROBLEM
     assert missing.fix is not None
-    assert "-m studio.converter prepare" in missing.fix
+    assert "-m studio.registry.converter prepare" in missing.fix
 
     (tmp_path / "llama.cpp-0.3.1").mkdir()
     assert "found only for 0.3.1" in converter_check(version, tmp_path).summary
@@ -189,8 +194,8 @@ def test_old_python() -> None:
 
 
 def test_report_lists_each_fix_and_a_verdict() -> None:
-    checks = [Check("torch", Status.OK, "2.13.0+cpu"),
-              Check("Data folder", Status.PROBLEM, "/x, 0.5 GiB free", "free space")]
+    checks = [HealthCheck("torch", Status.OK, "2.13.0+cpu"),
+              HealthCheck("Data folder", Status.PROBLEM, "/x, 0.5 GiB free", "free space")]
     report = format_report(checks)
     assert "problem  Data folder  /x, 0.5 GiB free" in report
     assert "fix: free space" in report
@@ -207,4 +212,4 @@ def test_cli_command(data_paths: DataPaths, capsys: pytest.CaptureFixture[str]) 
     checks = json.loads(capsys.readouterr().out)
     assert {c["name"] for c in checks} >= {"torch", "llama.cpp", "GGUF converter"}
     assert code == (1 if any(c["status"] == "problem" for c in checks) else 0)
-    assert [Check.from_dict(c).as_dict() for c in checks] == checks
+    assert [HealthCheck.from_dict(c).as_dict() for c in checks] == checks

@@ -24,11 +24,11 @@ from backends.export_merge import (
     save_or_disk_full,
 )
 from backends.export_pipeline import run_export as run_pipeline
-from studio import models
-from studio.converter import prepare_converter
 from studio.events import EventWriter
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
+from studio.registry import models
+from studio.registry.converter import prepare_converter
 
 
 def test_adapter_export_registers_checked_ggufs(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.converter import prepare_converter
+from studio.registry.converter import prepare_converter
 
 
 def cached(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:

@@ -11,9 +11,9 @@ from test_ui_support import context
 
 from backends.fetch_model import progress_bar_class
 from studio.events import EventWriter, read_events
-from studio.hub_models import create_fetch_job, needs_download
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
+from studio.registry.hub import create_fetch_job, needs_download
 
 __all__ = ["context"]  # the fixture
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from studio.candidates.generation import GenerationConfig, GenerationConfigError, create_job
 from studio.events import read_events
-from studio.generation import GenerationConfig, GenerationConfigError, create_job
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
 
 
 def run_generate(job: Path, db: Path) -> subprocess.CompletedProcess[str]:

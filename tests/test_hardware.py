@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.hardware import (
+from studio.system.hardware import (
     DEFAULT_TORCH_SPEC,
     LLAMA_BASE_CMAKE_ARGS,
     Gpu,
@@ -267,7 +267,7 @@ def test_shell_output_round_trips_through_bash() -> None:
     """The installers eval ``--shell``; quoting must survive spaces and newlines."""
     env = {**os.environ, "PYTHONPATH": str(REPO),
            "TUNING_STUDIO_LLAMA_CMAKE_ARGS": "-DA=1 -DB='x y'"}
-    script = (f'eval "$({sys.executable} -m studio.hardware --shell)"; '
+    script = (f'eval "$({sys.executable} -m studio.system.hardware --shell)"; '
               'printf "%s|%s" "$TS_LLAMA_CMAKE_ARGS" "$TS_TORCH_SPEC"')
     out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
                          check=True).stdout
@@ -276,7 +276,7 @@ def test_shell_output_round_trips_through_bash() -> None:
 
 def test_hardware_module_uses_only_the_standard_library() -> None:
     """The installers run it with the system Python, before any package is installed."""
-    code = ("import sys; before = set(sys.modules); import studio.hardware; "
+    code = ("import sys; before = set(sys.modules); import studio.system.hardware; "
             "extra = {m.split('.')[0] for m in set(sys.modules) - before}; "
             "print(sorted(extra - set(sys.stdlib_module_names) - {'studio'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from studio.importing import import_path, parse_path
-from studio.store import Store
+from studio.data.importing import import_path, parse_path
+from studio.labels.store import Store
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

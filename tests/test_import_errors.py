@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from studio.data.importing import import_path
 from studio.errors import ImportFormatError
-from studio.importing import import_path
-from studio.store import Store
+from studio.labels.store import Store
 
 GOOD_LINE = json.dumps({"prompt": "fine", "chosen": "a", "rejected": "b"})
 

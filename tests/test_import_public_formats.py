@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from studio.importing import import_path
-from studio.store import Store
+from studio.data.importing import import_path
+from studio.labels.store import Store
 
 U, A = "user", "assistant"
 

@@ -272,13 +272,13 @@ def test_installed_launcher_is_valid(installed: Installed) -> None:
 
 
 def test_installed_doctor_reports_a_healthy_cpu_setup(installed: Installed) -> None:
-    from studio.cli import make_parser
+    from studio.cli.main import make_parser
 
     commands = next(a for a in make_parser()._actions if a.dest == "command").choices or {}
     if "doctor" in commands:
         command = [str(installed.venv / "bin" / "tuning-studio"), "doctor"]
     else:  # until studio/cli.py adds the hook, the same report through its own module
-        command = [str(installed.venv / "bin" / "python"), "-m", "studio.cli_doctor"]
+        command = [str(installed.venv / "bin" / "python"), "-m", "studio.cli.doctor"]
     done = subprocess.run(command, env=installed.env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

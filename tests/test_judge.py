@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.datasets import export_snapshot
-from studio.errors import EmptyDatasetError
-from studio.events import read_events
-from studio.judge import (
+from studio.candidates.judge import (
     JudgeConfig,
     JudgeConfigError,
     accept_judge_labels,
@@ -19,8 +16,11 @@ from studio.judge import (
     judge_agreement,
     pairs_for_prompts,
 )
+from studio.data.snapshots import export_snapshot
+from studio.errors import EmptyDatasetError
+from studio.events import read_events
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
 
 
 def run_judge(folder: Path, config: JudgeConfig, db: Path) -> list:

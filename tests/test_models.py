@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from studio import models
 from studio.errors import NotFoundError
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
+from studio.registry import models
 
 
 def _hf_folder(path: Path) -> Path:

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from studio.judge import pairs_for_prompts
-from studio.queue import LabelQueue, QueueFilter, judge_suggestion, response_models
-from studio.store import Store
+from studio.candidates.judge import pairs_for_prompts
+from studio.labels.queue import LabelQueue, QueueFilter, judge_suggestion, response_models
+from studio.labels.store import Store
 
 
 def _seed(store: Store, candidates: int = 4) -> list[int]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from studio.errors import NotFoundError
-from studio.rounds import (
+from studio.labels.store import Store
+from studio.rounds.rounds import (
     chain,
     get_round,
     list_rounds,
@@ -14,7 +15,6 @@ from studio.rounds import (
     start_round,
     update_round,
 )
-from studio.store import Store
 
 
 def test_rounds_chain_from_the_previous_adapter(store: Store) -> None:

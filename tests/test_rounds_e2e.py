@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from backends.train_synthetic import format_ok, good_answer, prompts, synthetic_run_config
-from studio import models, rounds
-from studio.datasets import export_snapshot
-from studio.generation import GenerationConfig, create_job
+from studio.candidates.generation import GenerationConfig, create_job
+from studio.data.snapshots import export_snapshot
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.runs import Run, create_run, get_run, launch_command, sync_run
-from studio.store import Store
+from studio.registry import models
+from studio.rounds import rounds
+from studio.training.runs import Run, create_run, get_run, launch_command, sync_run
 
 REPO = Path(__file__).resolve().parent.parent
 LABELER = "rule"

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.datasets import export_snapshot
-from studio.importing import import_path
-from studio.store import Store
+from studio.data.importing import import_path
+from studio.data.snapshots import export_snapshot
+from studio.labels.store import Store
 
 text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),

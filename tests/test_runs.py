@@ -11,11 +11,12 @@ import psutil
 import pytest
 
 from backends.train_synthetic import populate, synthetic_run
-from studio.datasets import export_snapshot
+from studio.data.snapshots import export_snapshot
 from studio.events import EventWriter
-from studio.models import list_models
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.runs import (
+from studio.registry.models import list_models
+from studio.training.runs import (
     RunError,
     cancel_run,
     claim_next,
@@ -26,7 +27,6 @@ from studio.runs import (
     sync_all,
     sync_run,
 )
-from studio.store import Store
 
 
 @pytest.fixture

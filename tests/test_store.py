@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from studio.errors import InvalidLabelError, NotFoundError
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ import pytest
 
 from backends.train_synthetic import populate, synthetic_run
 from studio.events import read_events
-from studio.models import get_model, list_models
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.runs import (
+from studio.registry.models import get_model, list_models
+from studio.training.runs import (
     Run,
     cancel_run,
     get_run,
@@ -24,7 +25,6 @@ from studio.runs import (
     start_next,
     sync_run,
 )
-from studio.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -135,8 +135,8 @@ def test_a_run_survives_its_launcher(labeled: Store, data_paths: DataPaths,
     # The launching process starts the run and exits at once, as the app does when closed.
     launcher = subprocess.run(
         [*launch_command(run.run_dir, data_paths.root)[:1], "-c",
-         "import sys; from studio.paths import DataPaths; from studio.store import Store;"
-         " from studio.runs import start_next;"
+         "import sys; from studio.paths import DataPaths; from studio.labels.store import Store;"
+         " from studio.training.runs import start_next;"
          " p = DataPaths.at(sys.argv[1]); print(start_next(Store.open(p.db), p).pid)",
          str(data_paths.root)], cwd=REPO, capture_output=True, text=True, check=True)
     pid = int(launcher.stdout.strip())

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from backends.train_synthetic import populate
-from studio.cli_train import add_train_commands, run_train_command
+from studio.cli.train import add_train_commands, run_train_command
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.runs import list_runs
-from studio.store import Store
-from studio.train_config import ConfigError
-from studio.train_preflight import PreflightError
+from studio.training.config import ConfigError
+from studio.training.preflight import PreflightError
+from studio.training.runs import list_runs
 
 
 def cli(store: Store, paths: DataPaths, *argv: str) -> int | None:

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 
 from backends.train_synthetic import populate
-from studio.datasets import export_snapshot
+from studio.data.snapshots import export_snapshot
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
-from studio.train_config import (
+from studio.training.config import (
     PRESETS,
     ConfigError,
     TrainConfig,
     field_help,
     kto_weights,
 )
-from studio.train_memory import GB
-from studio.train_preflight import Check, PreflightError, preflight, require_ok
+from studio.training.memory import GB
+from studio.training.preflight import Check, PreflightError, preflight, require_ok
 
 PLENTY = ("cpu", 64 * GB)
 

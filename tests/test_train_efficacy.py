@@ -11,9 +11,9 @@ import pytest
 
 from backends.train_synthetic import format_ok, populate, synthetic_run
 from studio.events import read_events
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.runs import Run, launch_command
-from studio.store import Store
+from studio.training.runs import Run, launch_command
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_export_helpers import shared_exports
 
-from studio import models
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
+from studio.registry import models
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -111,7 +111,7 @@ def test_default_pair_is_base_then_newest_tuned(
     qtbot, context, store: Store, demo_model_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from studio.compare import compare_targets
+    from studio.rounds.compare import compare_targets
     from ui.context import Changes
     from ui.pages.compare_page import ComparePage
 

@@ -8,14 +8,14 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context, seed
 
+from studio.data.importing.importer import ImportReport
 from studio.errors import ImportCancelledError
-from studio.importing.importer import ImportReport
-from studio.store import Store
+from studio.labels.store import Store
 from ui.context import AppContext
 from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.import_dialog import ImportDialog
 from ui.dialogs.prompt_dialog import PromptDialog
-from ui.models.prompt_table import PAGE, PromptTableModel
+from ui.item_models.prompt_table import PAGE, PromptTableModel
 from ui.pages.data_page import DataPage
 
 __all__ = ["context"]
@@ -164,7 +164,7 @@ def test_new_prompt_by_hand(context: AppContext, store: Store, qtbot: QtBot) -> 
 
 def test_starter_prompts_and_demo_responses_make_every_mode_labelable(
         context: AppContext, store: Store, qtbot: QtBot) -> None:
-    from studio.queue import LabelQueue
+    from studio.labels.queue import LabelQueue
     from ui.starter import add_starter_prompts
 
     with qtbot.waitSignal(context.changed, timeout=10000), \

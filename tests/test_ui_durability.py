@@ -15,8 +15,8 @@ from pathlib import Path
 
 from test_ui_support import seed
 
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
 
 CHILD = textwrap.dedent("""
     import sys

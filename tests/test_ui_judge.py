@@ -11,8 +11,8 @@ from PySide6.QtCore import QItemSelectionModel
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio import models
-from studio.store import Store
+from studio.labels.store import Store
+from studio.registry import models
 from ui.context import AppContext
 from ui.dialogs.generate_dialog import PromptScope
 from ui.dialogs.judge_dialog import JudgeDialog

@@ -8,8 +8,8 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import seed
 
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
 from ui.context import AppContext
 from ui.main_window import PAGES, MainWindow
 from ui.widgets.empty_state import EmptyStateWidget

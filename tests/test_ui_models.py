@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from test_export_helpers import shared_adapter, shared_exports
 
-from studio import models
-from studio.converter import prepare_converter
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
+from studio.registry import models
+from studio.registry.converter import prepare_converter
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.store import Store
 from ui.context import AppContext
 
 

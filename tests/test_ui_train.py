@@ -11,10 +11,10 @@ from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
 from backends.train_synthetic import populate
-from studio import runs as registry
 from studio.events import read_events
-from studio.models import list_models
-from studio.store import Store
+from studio.labels.store import Store
+from studio.registry.models import list_models
+from studio.training import runs as registry
 from ui.context import AppContext
 from ui.pages.train_page import TrainPage
 

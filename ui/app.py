@@ -8,8 +8,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from studio.labels.store import Store
 from studio.paths import DataPaths, resources_dir
-from studio.store import Store
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.theme import follow_system

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     wants_gui, data_dir = _gui_data_dir(args)
     if not wants_gui:
-        from studio.cli import main as cli_main
+        from studio.cli.main import main as cli_main
 
         return cli_main(args)
     from ui.app import run_app

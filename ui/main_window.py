@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.store import Store
+from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.pages.compare_page import ComparePage
 from ui.pages.data_page import DataPage

@@ -25,7 +25,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from studio.errors import StudioError
-from studio.store import Store
+from studio.labels.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.importing import import_path
-from studio.importing.importer import ImportReport
-from studio.store import Store
+from studio.data.importing import import_path
+from studio.data.importing.importer import ImportReport
+from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
 

@@ -1,7 +1,7 @@
 """About Tuning Studio: the version, the data folder, and the installation check.
 
-The check (``studio.doctor.run_checks``) takes a second or two because it imports torch in a
-child process, so it runs as ``python -m studio.cli_doctor --json`` in a QProcess: neither the
+The check (``studio.system.doctor.run_checks``) takes a second or two because it imports torch in a
+child process, so it runs as ``python -m studio.cli.doctor --json`` in a QProcess: neither the
 UI thread nor the store worker waits for it. "Copy report" puts the plain-text report on the
 clipboard, for a bug report.
 """
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import __version__
-from studio.doctor import Check, Status, format_report
+from studio.system.doctor import HealthCheck, Status, format_report
 from ui.context import AppContext
 from ui.runners.process_runner import ProcessRunner
 
@@ -32,15 +32,15 @@ MARKS = {Status.OK: "✓", Status.WARNING: "!", Status.PROBLEM: "✗"}
 COLORS = {Status.OK: "#2e7d32", Status.WARNING: "#b26a00", Status.PROBLEM: "#c62828"}
 
 
-def parse_report(output: str) -> list[Check]:
+def parse_report(output: str) -> list[HealthCheck]:
     """The checks from ``cli_doctor --json`` output (library chatter before it is skipped)."""
     start = output.find("[")
     if start < 0:
         raise ValueError("the check printed no report")
-    return [Check.from_dict(item) for item in json.loads(output[start:])]
+    return [HealthCheck.from_dict(item) for item in json.loads(output[start:])]
 
 
-def report_html(checks: list[Check]) -> str:
+def report_html(checks: list[HealthCheck]) -> str:
     rows = []
     for check in checks:
         fix = f"<br><i>Fix:</i> {html.escape(check.fix)}" if check.fix else ""
@@ -55,7 +55,7 @@ class AboutDialog(QDialog):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.checks: list[Check] = []
+        self.checks: list[HealthCheck] = []
         self._output: list[str] = []
         self.setWindowTitle("About Tuning Studio")
         self.resize(640, 460)
@@ -91,7 +91,7 @@ class AboutDialog(QDialog):
             return
         self._output.clear()
         self.again_button.setEnabled(False)
-        self.runner.start(["-m", "studio.cli_doctor", "--json", "--data-dir",
+        self.runner.start(["-m", "studio.cli.doctor", "--json", "--data-dir",
                            str(self.context.paths.root)], program=sys.executable)
 
     def _finished(self, _code: int, crashed: bool) -> None:

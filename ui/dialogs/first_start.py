@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.models import add_base_model
-from studio.store import Store
+from studio.labels.store import Store
+from studio.registry.models import add_base_model
 from ui.context import Changes
 from ui.starter import add_starter_prompts
 

@@ -1,6 +1,6 @@
 """Generate candidates: N answers per prompt from a registered model, to label by hand.
 
-The dialog collects a :class:`studio.generation.GenerationConfig` (tooltips come from its
+The dialog collects a :class:`studio.candidates.generation.GenerationConfig` (tooltips come from its
 field help), writes the job folder under ``<data>/jobs`` and runs ``backends.generate`` as a
 child process with a progress bar, ETA and Cancel. Candidates are committed one by one by the
 backend; when it ends the dialog announces the new responses so the pages refresh.
@@ -27,14 +27,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.candidates.generation import (
+    MAX_CANDIDATES,
+    GenerationConfig,
+    create_job,
+    pending_candidates,
+)
 from studio.events import Event
-from studio.generation import MAX_CANDIDATES, GenerationConfig, create_job, pending_candidates
-from studio.models import chat_targets
-from studio.store import Store
+from studio.labels.store import Store
+from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner, JobStrip
 
-Target = tuple[str, str, str | None]  # label, model GGUF, LoRA GGUF (studio.models.chat_targets)
+# label, model GGUF, LoRA GGUF (studio.registry.models.chat_targets)
+Target = tuple[str, str, str | None]
 NO_TARGETS = ("No chat-ready model yet: export a model to GGUF on the <b>Models</b> page"
               " (Export to GGUF…), then come back.")
 

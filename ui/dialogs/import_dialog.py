@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.data.importing import SHAPES, Example, ParsedFile, import_path, parse_path
+from studio.data.importing.importer import ImportReport
 from studio.errors import ImportCancelledError, StudioError
-from studio.importing import SHAPES, Example, ParsedFile, import_path, parse_path
-from studio.importing.importer import ImportReport
-from studio.store import Store
+from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
 

@@ -1,7 +1,8 @@
 """Judge pre-labels: a registered GGUF model scores responses (thumbs) or pairs with a rubric.
 
-The dialog builds a :class:`studio.judge.JudgeConfig` from the chosen prompts, writes the job
-folder under ``<data>/jobs`` and runs ``backends.judge`` with progress, ETA and Cancel. Judge
+The dialog builds a :class:`studio.candidates.judge.JudgeConfig` from the chosen prompts, writes
+the job folder under ``<data>/jobs`` and runs ``backends.judge`` with progress, ETA and Cancel.
+Judge
 labels are suggestions: the Label page shows them on each item, exports leave them out until
 they are accepted here (or on the Data page), and the judge's agreement with the people on
 shared items says how far to trust it.
@@ -25,18 +26,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.agreement import Agreement
-from studio.events import Event
-from studio.judge import (
+from studio.candidates.judge import (
     DEFAULT_RUBRIC,
     JudgeConfig,
     accept_judge_labels,
     judge_agreement,
     pairs_for_prompts,
 )
-from studio.models import chat_targets
-from studio.queue import response_models
-from studio.store import Store
+from studio.events import Event
+from studio.labels.agreement import Agreement
+from studio.labels.queue import response_models
+from studio.labels.store import Store
+from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, field_help, scope_picker
 from ui.runners.job_runner import JobRunner, JobStrip

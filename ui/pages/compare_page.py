@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import compare
-from studio.compare import Target
+from studio.rounds import compare
+from studio.rounds.compare import Target
 from ui.context import AppContext, Changes
 from ui.widgets.chat_pane import ChatPaneWidget
 

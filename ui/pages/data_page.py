@@ -22,19 +22,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import browse
-from studio.browse import BrowseQuery, LabelView
-from studio.judge import accept_judge_labels
-from studio.store import Store
+from studio.candidates.judge import accept_judge_labels
+from studio.labels import browse
+from studio.labels.browse import BrowseQuery, LabelView
+from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
-from ui.models.prompt_table import PromptTableModel
+from ui.item_models.prompt_table import PromptTableModel
 from ui.widgets.markdown_view import MarkdownView
 from ui.widgets.prompt_detail import detail_markdown
 from ui.widgets.readiness import ReadinessWidget, compute
 
 ANY = "Any"
-JUDGE_PREFIX = "judge:"  # studio.judge.JudgeConfig.annotator
+JUDGE_PREFIX = "judge:"  # studio.candidates.judge.JudgeConfig.annotator
 
 
 class DataPage(QWidget):
@@ -157,7 +157,7 @@ class DataPage(QWidget):
         values = {key: (box.currentText() if box.currentText() != ANY else None)
                   for key, box in self.boxes.items()}
         sort_column = self.table.horizontalHeader().sortIndicatorSection()
-        from ui.models.prompt_table import COLUMNS
+        from ui.item_models.prompt_table import COLUMNS
 
         return BrowseQuery(
             search=self.search.text(), source=values["source"], tag=values["tag"],

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.queue import QueueFilter, QueueItem, filter_prompt_ids
+from studio.labels.queue import QueueFilter, QueueItem, filter_prompt_ids
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 from ui.pages.label_filters import LabelFilterWidget

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.agreement import mark_relabel
-from studio.model import Label
-from studio.queue import LabelQueue, QueueFilter, QueueItem, labeled_today
-from studio.store import Store
+from studio.labels.agreement import mark_relabel
+from studio.labels.queue import LabelQueue, QueueFilter, QueueItem, labeled_today
+from studio.labels.records import Label
+from studio.labels.store import Store
 from ui.context import AppContext, Changes
 
 

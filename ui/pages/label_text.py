@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.queue import QueueItem
+from studio.labels.queue import QueueItem
 from ui.pages.label_keys import MODE_NAMES
 from ui.pages.label_session import Overview
 

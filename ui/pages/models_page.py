@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import models
 from studio.events import EventFormatError, parse_line
+from studio.registry import models
 from ui.context import AppContext, Changes
 from ui.runners.chat_runner import PROJECT_ROOT
 from ui.widgets.rounds_view import RoundsView

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.train_config import ConfigError, TrainConfig
+from studio.training.config import ConfigError, TrainConfig
 
 PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir"})
 TRISTATE = ("auto", "on", "off")

@@ -30,15 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import runs as registry
-from studio.cli_train import describe
-from studio.datasets import export_snapshot
+from studio.cli.train import describe
+from studio.data.snapshots import export_snapshot
 from studio.errors import StudioError
 from studio.events import Event, read_events
-from studio.models import list_models
-from studio.store import Store
-from studio.train_config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
-from studio.train_preflight import Check, hf_cache_dirs, preflight
+from studio.labels.store import Store
+from studio.registry.locate import hf_cache_dirs
+from studio.registry.models import list_models
+from studio.training import runs as registry
+from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
+from studio.training.preflight import Check, preflight
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget, align_labels
 from ui.runners.process_runner import EventTailer, start_detached

@@ -107,8 +107,8 @@ class ProcessRunner(QObject):
 def start_detached(arguments: list[str], log: Path) -> int | None:
     """Launch ``arguments`` (program first) in its own session, output appended to ``log``.
 
-    Usable as a studio.runs launcher. Returns None: Qt's member ``startDetached`` does not give
-    the pid here, and the training process writes its own pid file first thing."""
+    Usable as a studio.training.runs launcher. Returns None: Qt's member ``startDetached`` does
+    not give the pid here, and the training process writes its own pid file first thing."""
     process = QProcess()
     process.setProgram(arguments[0])
     process.setArguments(arguments[1:])

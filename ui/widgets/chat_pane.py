@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QElapsedTimer, Signal
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from studio.compare import Target
+from studio.rounds.compare import Target
 from ui.runners.chat_runner import ChatRunner
 
 # A decode speed from fewer tokens or less time than this is noise (a burst once read 27848.6

@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
 from studio.events import Event
-from studio.hub_models import create_fetch_job, needs_download
+from studio.registry.hub import create_fetch_job, needs_download
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner, JobStrip
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.browse import LabelView
-from studio.model import Prompt, Response
+from studio.labels.browse import LabelView
+from studio.labels.records import Prompt, Response
 from ui.widgets.markdown_view import conversation_markdown
 
 VALUE_WORDS = {

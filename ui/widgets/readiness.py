@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QWidget
 
-from studio.datasets import RECOMMENDED, Readiness, readiness
-from studio.store import Store
+from studio.data.snapshots import RECOMMENDED, Readiness, readiness
+from studio.labels.store import Store
 
 METHOD_NAMES = {"sft": "SFT", "dpo": "DPO", "kto": "KTO"}
 

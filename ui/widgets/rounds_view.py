@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import models
-from studio.round_board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
-from studio.rounds import Round
+from studio.registry import models
+from studio.rounds.board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
+from studio.rounds.rounds import Round
 from ui.context import AppContext, Changes
 
 
@@ -125,7 +125,7 @@ class RoundsView(QWidget):
         self.open_generate(start)
 
     def open_generate(self, start: RoundStart) -> Any:
-        from studio.queue import QueueFilter, filter_prompt_ids
+        from studio.labels.queue import QueueFilter, filter_prompt_ids
         from ui.dialogs.generate_dialog import GenerateDialog, PromptScope
 
         scopes = [PromptScope("All prompts", lambda store: filter_prompt_ids(store,

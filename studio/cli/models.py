@@ -1,0 +1,106 @@
+"""``tuning-studio export-model``: export a registered (or any) model to GGUF from the shell.
+
+Runs ``python -m backends.export`` as a child process, like the app does, and prints its
+progress; the backend registers the results in the data folder's registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError
+from studio.labels.store import Store
+from studio.paths import DataPaths
+from studio.registry import models
+
+QUANTS = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
+
+
+def add_model_commands(subparsers: Any) -> None:
+    export = subparsers.add_parser(
+        "export-model", help="merge an adapter and export it (or a model) to GGUF for llama.cpp")
+    export.add_argument("source", help="a registered model id, an adapter folder or a model folder")
+    export.add_argument("--quant", action="append", choices=QUANTS,
+                        help="quantization besides F16; repeat for several (default Q4_K_M)")
+    export.add_argument("--lora-gguf", action="store_true",
+                        help="also write an adapter-only GGUF (adapters only)")
+    export.add_argument("--out", type=Path, default=None,
+                        help="job folder (default: a new folder under the data folder's exports/)")
+    models_cmd = subparsers.add_parser("models", help="list the registered models as a tree")
+    models_cmd.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+
+
+def run_model_command(args: argparse.Namespace, store: Store, paths: DataPaths) -> int | None:
+    """Run a command added by :func:`add_model_commands`; None if it is not one of them."""
+    if args.command == "export-model":
+        return _export(args, store, paths)
+    if args.command == "models":
+        _print_tree(models.model_tree(store), args.json)
+        return 0
+    return None
+
+
+def _export(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
+    source, parent_id = _resolve(store, args.source)
+    is_adapter = (source / "adapter_config.json").is_file()
+    job = args.out or paths.exports / f"export-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "backends.export", str(job),
+               "--adapter" if is_adapter else "--model", str(source), "--db", str(paths.db)]
+    for quant in args.quant or ["Q4_K_M"]:
+        command += ["--quant", quant]
+    if parent_id:
+        command += ["--parent-id", parent_id]
+    if args.lora_gguf and is_adapter:
+        command.append("--lora-gguf")
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            _report(json.loads(line) if line.startswith("{") else {"event": "log"})
+    return process.returncode
+
+
+def _resolve(store: Store, source: str) -> tuple[Path, str | None]:
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path.resolve(), None
+    entry = models.get_model(store, source)  # NotFoundError names the id
+    if entry.kind not in ("base", "adapter", "merged") or not Path(entry.path).is_dir():
+        raise StudioError(f"model {source} ({entry.kind}) has no local folder to export")
+    return Path(entry.path), entry.id
+
+
+def _report(event: dict[str, Any]) -> None:
+    if event["event"] == "progress":
+        _out(f"[{event['done'] + 1}/{event['total']}] {event['message']}")
+    elif event["event"] == "finished":
+        for output in event["outputs"]:
+            check = output["selfcheck"]
+            _out(f"{output['quant']:7} {output['path']}  self-check:"
+                  f" {'ok' if check['passed'] else 'MISMATCH'} {check['share']:.0%}")
+        _out(event["selfcheck_summary"])
+    elif event["event"] in ("failed", "cancelled"):
+        sys.stderr.write(f"error: {event['message']}\n")
+
+
+def _print_tree(roots: list[models.ModelNode], as_json: bool) -> None:
+    def show(node: models.ModelNode, depth: int) -> None:
+        entry = node.entry
+        _out(f"{'  ' * depth}{entry.id}  {entry.kind:7} {entry.quant or '':7} {entry.name}")
+        for child in node.children:
+            show(child, depth + 1)
+
+    if as_json:
+        _out(json.dumps([n.entry.__dict__ for r in roots for n in r.walk()], indent=1))
+        return
+    for root in roots:
+        show(root, 0)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(f"{text}\n")

@@ -1,0 +1,205 @@
+"""``tuning-studio train`` and ``tuning-studio runs``: headless training and the run list.
+
+    tuning-studio train --kind dpo --model ./my-model            # snapshot the labels, train
+    tuning-studio train --config run.json --detach               # start in the background
+    tuning-studio train --method sft --model M --snapshot DIR --set max_steps=50
+    tuning-studio runs [--json] [--cancel ID | --resume ID]
+
+A foreground run prints one line per event; Ctrl+C checkpoints and stops it (resume later with
+``runs --resume ID``). ``--detach`` starts it in its own session and returns at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from studio.data.snapshots import KINDS, export_snapshot
+from studio.events import Event, parse_line
+from studio.labels.store import Store
+from studio.paths import DataPaths
+from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
+from studio.training.preflight import preflight, require_ok
+from studio.training.runs import (
+    cancel_run,
+    claim_next,
+    create_run,
+    launch_command,
+    list_runs,
+    resume_run,
+    start_next,
+    sync_all,
+    sync_run,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_train_commands(subparsers: Any) -> None:
+    train = subparsers.add_parser("train", help="train SFT/DPO/KTO on the labels (headless)")
+    train.add_argument("--config", type=Path, help="a config.json (TrainConfig fields) to run")
+    train.add_argument("--method", choices=METHODS, help="sft, dpo or kto (default: --kind)")
+    train.add_argument("--model", help="base model folder or cached hub id")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--snapshot", type=Path, help="an exported snapshot folder to train on")
+    source.add_argument("--kind", choices=KINDS,
+                        help="snapshot the current labels of this kind and train on them")
+    train.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                       help="quick, balanced or thorough (default: balanced)")
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override a config field, e.g. --set max_steps=50 (repeatable)")
+    train.add_argument("--detach", action="store_true",
+                       help="start in the background and return; it survives this terminal")
+    runs = subparsers.add_parser("runs", help="list training runs; cancel or resume one")
+    runs.add_argument("--json", action="store_true", help="print the runs as JSON")
+    action = runs.add_mutually_exclusive_group()
+    action.add_argument("--cancel", metavar="RUN_ID", help="checkpoint and stop a run")
+    action.add_argument("--resume", metavar="RUN_ID",
+                        help="continue a cancelled or failed run from its last checkpoint")
+
+
+def run_train_command(args: argparse.Namespace, store: Store, paths: DataPaths) -> int | None:
+    """Handle ``train`` and ``runs``; None for any other command."""
+    if args.command == "train":
+        return _train(args, store, paths)
+    if args.command == "runs":
+        return _runs(args, store, paths)
+    return None
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def build_config(args: argparse.Namespace, store: Store, paths: DataPaths) -> TrainConfig:
+    """The run's config from --config and/or flags; --kind exports a fresh snapshot."""
+    if args.config:
+        data = TrainConfig.load(args.config).to_dict()
+        data.update(PRESETS[args.preset] if args.preset else {})
+    else:
+        method = args.method or args.kind
+        if not method:
+            raise ConfigError("train: give --method, --kind or --config")
+        data = TrainConfig.for_method(method, "", args.preset or "balanced").to_dict()
+    data["method"] = args.method or args.kind or data["method"]
+    data["model"] = args.model or data["model"]
+    data["preset"] = args.preset or data["preset"]
+    known = {f.name for f in fields(TrainConfig)}
+    for item in args.set:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in known:
+            raise ConfigError(f"--set {item}: expected FIELD=VALUE with a TrainConfig field")
+        data[name] = _parse_value(raw)
+    if args.kind:
+        data["snapshot_dir"] = str(export_snapshot(store, args.kind,
+                                                   paths.snapshots / f"{args.kind}-latest").path)
+    elif args.snapshot:
+        data["snapshot_dir"] = str(args.snapshot)
+    if not data.get("snapshot_dir"):
+        raise ConfigError("train: give --snapshot DIR, --kind KIND or a config with"
+                          " snapshot_dir")
+    return TrainConfig.from_dict(data, "train")
+
+
+def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
+    config = build_config(args, store, paths)
+    checks = preflight(config)
+    for check in checks:
+        _out(str(check))
+    require_ok(checks)
+    run = create_run(store, paths, config)
+    _out(f"run {run.id} created in {run.run_dir}")
+    if args.detach:
+        started = start_next(store, paths)
+        if started is not None and started.id == run.id:
+            _out(f"training in the background (pid {started.pid}); follow it with"
+                 f" 'tuning-studio runs' or {run.dir.events}")
+        else:
+            _out("another run is training; this one is queued and starts after it")
+        return 0
+    sync_all(store)
+    if claim_next(store, run.id) is None:
+        _out("another run is training; this one is queued and starts after it")
+        return 0
+    return _foreground(run.run_dir, paths)
+
+
+def _foreground(run_dir: Path, paths: DataPaths) -> int:
+    with (run_dir / "train.log").open("ab") as log:
+        process = subprocess.Popen(launch_command(run_dir, paths.root), stdout=subprocess.PIPE,
+                                   stderr=log, text=True, cwd=str(REPO_ROOT))
+        try:
+            for line in process.stdout or []:
+                if line.strip():
+                    _out(describe(parse_line(line, "backend stdout")))
+        except KeyboardInterrupt:
+            _out("stopping: saving a checkpoint ...")  # the child got the same SIGINT
+        return process.wait()
+
+
+def describe(event: Event) -> str:
+    """One human line per event."""
+    name = event.event
+    if name == "started":
+        counts = event.get("counts") or {}
+        return (f"started on {event.get('device')} ({event.get('precision')}):"
+                f" {counts.get('train')} train / {counts.get('eval')} eval examples,"
+                f" {event.get('max_steps')} steps")
+    if name in {"step", "eval"}:
+        keys = ("loss", "eval_loss", "rewards/accuracies", "eval_rewards/accuracies",
+                "learning_rate")
+        values = " ".join(f"{k}={event.get(k):.4g}" for k in keys
+                          if isinstance(event.get(k), (int, float)))
+        return f"{name} {event.get('step')}/{event.get('max_steps')} {values}"
+    if name == "checkpoint":
+        return f"checkpoint at step {event.get('step')}"
+    if name == "finished":
+        return f"finished: adapter in {event.get('adapter')} ({event.get('wall_s')} s)"
+    if name == "cancelled":
+        return f"cancelled at step {event.get('step')}; resume with 'tuning-studio runs --resume'"
+    if name == "failed":
+        return f"failed: {event.get('message')} (details in {event.get('log')})"
+    return f"{name} {event.fields}"
+
+
+def _runs(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
+    sync_all(store)
+    if args.cancel:
+        run = cancel_run(store, args.cancel)
+        _out(f"run {run.id}: {run.status}" + (" (stopping at the next step)"
+                                              if run.status == "running" else ""))
+        return 0
+    if args.resume:
+        resume_run(store, args.resume)
+        started = start_next(store, paths)
+        _out(f"run {args.resume} " + ("resumed in the background" if started is not None
+                                      and started.id == args.resume else "queued"))
+        return 0
+    runs = [sync_run(store, run.id) for run in list_runs(store)]
+    if args.json:
+        _out(json.dumps([{"id": r.id, "method": r.method, "status": r.status,
+                          "model": r.base_model, "metrics": r.metrics, "error": r.error,
+                          "run_dir": str(r.run_dir)} for r in runs], indent=2))
+        return 0
+    for run in runs:
+        summary = run.error or " ".join(
+            f"{k}={v:.3g}" for k, v in run.metrics.items()
+            if k in {"eval_loss", "eval_rewards/accuracies", "train_loss"}
+            and isinstance(v, (int, float)))
+        _out(f"{run.id}  {run.method:<3}  {run.status:<9}  {summary}")
+    if not runs:
+        _out("no runs yet; start one with 'tuning-studio train'")
+    return 0

@@ -1,0 +1,195 @@
+"""TRL-ready dataset snapshots: files plus a manifest that says exactly what went in.
+
+A snapshot folder holds ``train.jsonl``, ``eval.jsonl`` (conversational TRL formats),
+``provenance.jsonl`` (the prompt, responses and label ids behind each line) and
+``manifest.json`` (counts, label ids, derivation rules and a content hash). The split is
+deterministic and grouped by prompt, so no prompt is on both sides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.data.derive import Derivation, derive
+from studio.errors import EmptyDatasetError, NotFoundError
+from studio.labels.records import Prompt, now_iso
+from studio.labels.store import Store
+
+KINDS = ("sft", "dpo", "kto")
+MANIFEST_VERSION = 1
+# Minimums from the smol course / TRL docs: below these a run rarely changes behaviour.
+RECOMMENDED = {"sft": 1000, "dpo": 500, "kto": 500}
+
+
+@dataclass
+class Snapshot:
+    id: str
+    kind: str
+    path: Path
+    content_hash: str
+    counts: dict[str, int]
+    label_ids: list[int]
+
+
+def _split(prompt: Prompt, eval_fraction: float, seed: int) -> str:
+    bucket = int(hashlib.sha256(f"{seed}:{prompt.hash}".encode()).hexdigest()[:8], 16)
+    return "eval" if bucket % 10_000 < eval_fraction * 10_000 else "train"
+
+
+def _assistant(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+def _records(store: Store, kind: str, derivation: Derivation
+             ) -> list[tuple[Prompt, dict[str, Any], dict[str, Any]]]:
+    """(prompt, TRL record, provenance) for each example of the kind."""
+    # Each kind's rows start (prompt id, response id...); the tails differ in type.
+    by_kind: dict[str, Sequence[tuple[Any, ...]]] = {
+        "sft": derivation.sft, "dpo": derivation.dpo, "kto": derivation.kto}
+    examples = by_kind[kind]
+    prompts = store.prompts_by_id(example[0] for example in examples)
+    width = 2 if kind == "dpo" else 1  # dpo rows hold chosen and rejected ids
+    response_ids = [rid for example in examples for rid in example[1:1 + width]]
+    responses = store.responses_by_id(response_ids)
+
+    def prompt(prompt_id: int) -> Prompt:
+        return prompts[prompt_id]
+
+    def text(response_id: int) -> str:
+        return responses[response_id].text
+
+    out = []
+    if kind == "sft":
+        for pid, rid, ids in derivation.sft:
+            record: dict[str, Any] = {
+                "messages": prompt(pid).conversation() + _assistant(text(rid))}
+            out.append((prompt(pid), record, {"response_ids": [rid], "label_ids": list(ids)}))
+    elif kind == "dpo":
+        for pid, chosen, rejected, ids in derivation.dpo:
+            record = {"prompt": prompt(pid).conversation(), "chosen": _assistant(text(chosen)),
+                      "rejected": _assistant(text(rejected))}
+            out.append((prompt(pid), record,
+                        {"response_ids": [chosen, rejected], "label_ids": list(ids)}))
+    else:
+        for pid, rid, desirable, ids in derivation.kto:
+            record = {"prompt": prompt(pid).conversation(), "completion": _assistant(text(rid)),
+                      "label": desirable}
+            out.append((prompt(pid), record, {"response_ids": [rid], "label_ids": list(ids)}))
+    return out
+
+
+def _ensure_eval(rows: list[tuple[str, Prompt, dict, dict]], eval_fraction: float) -> None:
+    """With few prompts the hash split can leave eval empty: move the first prompt over."""
+    prompt_ids = {prompt.id for _, prompt, _, _ in rows}
+    if eval_fraction <= 0 or len(prompt_ids) < 5 or any(s == "eval" for s, *_ in rows):
+        return
+    chosen = min(prompt.hash for _, prompt, _, _ in rows)
+    for index, (_, prompt, record, provenance) in enumerate(rows):
+        if prompt.hash == chosen:
+            rows[index] = ("eval", prompt, record, provenance)
+
+
+def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction: float = 0.1,
+                    seed: int = 0) -> Snapshot:
+    """Write a snapshot of the current labels into ``out_dir`` and register it."""
+    if kind not in KINDS:
+        raise NotFoundError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
+    derivation = derive(store)
+    records = _records(store, kind, derivation)
+    if not records:
+        raise EmptyDatasetError(f"there are no {kind.upper()} examples in the labels yet")
+    rows = [(_split(p, eval_fraction, seed), p, r, prov) for p, r, prov in records]
+    _ensure_eval(rows, eval_fraction)
+    out = Path(out_dir)
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    digest, counts, label_ids = _write_files(staging, kind, rows)
+    snapshot = Snapshot(f"{kind}-{digest[:12]}", kind, out, digest, counts, label_ids)
+    manifest = {
+        "version": MANIFEST_VERSION, "id": snapshot.id, "kind": kind, "created_at": now_iso(),
+        "content_hash": digest, "counts": counts, "eval_fraction": eval_fraction, "seed": seed,
+        "conflicts_dropped": derivation.conflicts, "label_ids": label_ids,
+        "format": "conversational", "rules": "see studio/derive.py",
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(staging, out)
+    _register(store, snapshot)
+    return snapshot
+
+
+def _write_files(folder: Path, kind: str, rows: list[tuple[str, Prompt, dict, dict]]
+                 ) -> tuple[str, dict[str, int], list[int]]:
+    digest = hashlib.sha256(kind.encode())
+    counts = {"train": 0, "eval": 0, "prompts": len({p.id for _, p, _, _ in rows})}
+    label_ids: set[int] = set()
+    with (folder / "train.jsonl").open("w", encoding="utf-8") as train, \
+            (folder / "eval.jsonl").open("w", encoding="utf-8") as evaluation, \
+            (folder / "provenance.jsonl").open("w", encoding="utf-8") as provenance:
+        for split, prompt, record, prov in rows:
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            digest.update(f"{split}\n{line}".encode())
+            (train if split == "train" else evaluation).write(line)
+            provenance.write(json.dumps({"split": split, "line": counts[split] + 1,
+                                         "prompt_id": prompt.id, **prov}) + "\n")
+            counts[split] += 1
+            label_ids.update(prov["label_ids"])
+    if kind == "kto":
+        counts["desirable"] = sum(1 for _, _, r, _ in rows if r["label"])
+        counts["undesirable"] = len(rows) - counts["desirable"]
+    return digest.hexdigest(), counts, sorted(label_ids)
+
+
+def _register(store: Store, snapshot: Snapshot) -> None:
+    with store.atomic():
+        store.db.execute(
+            "INSERT OR REPLACE INTO snapshots (id, kind, path, content_hash, counts, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [snapshot.id, snapshot.kind, str(snapshot.path), snapshot.content_hash,
+             json.dumps(snapshot.counts), now_iso()],
+        )
+
+
+def load_manifest(folder: Path | str) -> dict[str, Any]:
+    path = Path(folder) / "manifest.json"
+    if not path.exists():
+        raise NotFoundError(f"{folder} is not a snapshot (no manifest.json)")
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Readiness:
+    """What the labels can train now, against the recommended minimums."""
+
+    sft: int
+    dpo: int
+    kto_up: int
+    kto_down: int
+    conflicts: int
+    recommended: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def readiness(store: Store) -> Readiness:
+    derivation = derive(store)
+    up = sum(1 for item in derivation.kto if item[2])
+    down = len(derivation.kto) - up
+    share = {
+        "dpo": len(derivation.dpo) / RECOMMENDED["dpo"],
+        "kto": (up + down) / RECOMMENDED["kto"] if up and down else 0.0,
+        "sft": len(derivation.sft) / RECOMMENDED["sft"],
+    }
+    best = max(share, key=lambda kind: share[kind])
+    return Readiness(len(derivation.sft), len(derivation.dpo), up, down, derivation.conflicts,
+                     best if share[best] > 0 else None)

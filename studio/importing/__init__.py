@@ -1,6 +1,0 @@
-"""Import of datasets in the common fine-tuning formats, all-or-nothing."""
-
-from studio.importing.importer import ImportReport, ParsedFile, import_path, parse_path
-from studio.importing.shapes import SHAPES, Example
-
-__all__ = ["SHAPES", "Example", "ImportReport", "ParsedFile", "import_path", "parse_path"]

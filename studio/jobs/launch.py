@@ -1,0 +1,142 @@
+"""The one way a child process starts, is followed and is stopped.
+
+Every job (train, export, generate, judge, fetch, eval, GGUF import, demo model) is a config
+dataclass written to a job folder, then started as::
+
+    python -m backends.<module> --job-dir <absolute job folder>
+
+with an argument list (never a shell line), stdin closed (so no library can ever prompt,
+e.g. transformers' "trust remote code? [y/N]"), and stdout/stderr appended to
+``<job folder>/<module>.log``. The job appends its events to ``events.jsonl``: the one event
+stream, tailed by the UI and the CLI alike, so a job never depends on its parent's pipes and
+survives the parent being killed.
+
+Stopping is one mechanism too: :func:`request_stop` writes ``stop`` into the job folder and
+(where the OS has signals) sends SIGTERM to wake the job up; the job's ``StopFlag`` checks
+both, finishes or checkpoints the item in progress and writes ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studio.events import Event, EventTail
+from studio.jobs.config import save_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EVENTS = "events.jsonl"
+STOP_FILE = "stop"
+PID_FILE = "pid"
+TERMINAL = frozenset({"finished", "failed", "cancelled"})
+
+
+def job_command(module: str, job_dir: Path) -> list[str]:
+    """The argument list that starts ``backends.<module>`` on ``job_dir`` (made absolute)."""
+    return [sys.executable, "-m", f"backends.{module}", "--job-dir", str(Path(job_dir).resolve())]
+
+
+def job_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: ours, plus the project on PYTHONPATH and unbuffered output."""
+    env = dict(os.environ if base is None else base)
+    path = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + path if path else "")
+    env["PYTHONUNBUFFERED"] = "1"
+    # Never let a hub library wait on a prompt or a network that is not there for long.
+    env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    return env
+
+
+def new_job_dir(jobs_root: Path, kind: str) -> Path:
+    """A fresh, uniquely named job folder ``<jobs_root>/<kind>-<time>-<random>``."""
+    folder = Path(jobs_root).resolve() / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-" \
+        f"{secrets.token_hex(3)}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def write_job(config: Any, jobs_root: Path, kind: str) -> Path:
+    """Create a job folder and write ``config`` (a dataclass) to its ``config.json``."""
+    folder = new_job_dir(jobs_root, kind)
+    save_config(config, folder)
+    return folder
+
+
+def spawn(module: str, job_dir: Path, detached: bool = False) -> subprocess.Popen[bytes]:
+    """Start the job: stdin closed, output to the job's log file; ``detached`` puts it in its
+    own session so it outlives the caller (training)."""
+    job_dir = Path(job_dir).resolve()
+    flags = 0
+    if detached and sys.platform == "win32":
+        flags = getattr(subprocess, "DETACHED_PROCESS", 0) | \
+            getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+    with (job_dir / f"{module}.log").open("ab") as log:
+        return subprocess.Popen(job_command(module, job_dir), stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, cwd=str(PROJECT_ROOT),
+                                env=job_environment(), start_new_session=detached,
+                                creationflags=flags)
+
+
+def follow(job_dir: Path, process: subprocess.Popen[bytes] | None,
+           on_event: Callable[[Event], None], poll_s: float = 0.2,
+           is_alive: Callable[[], bool] | None = None) -> Event | None:
+    """Tail ``events.jsonl`` and call ``on_event`` for each event until the job has ended;
+    returns its terminal event, or None when it died without one (a crash: see its log)."""
+    tail = EventTail(Path(job_dir) / EVENTS)
+    alive = is_alive or (lambda: process is not None and process.poll() is None)
+    last: Event | None = None
+    while True:
+        running = alive()
+        for event in tail.read_new():
+            on_event(event)
+            if event.event in TERMINAL:
+                last = event
+        if not running:
+            return last
+        time.sleep(poll_s)
+
+
+def run_foreground(module: str, job_dir: Path, on_event: Callable[[Event], None]) -> Event | None:
+    """Start a job and follow it to the end (the CLI's way). Ctrl+C asks the job to stop and
+    keeps following until it has written ``cancelled``."""
+    process = spawn(module, job_dir)
+    while True:
+        try:
+            return follow(job_dir, process, on_event)
+        except KeyboardInterrupt:
+            request_stop(job_dir, process.pid)
+
+
+def request_stop(job_dir: Path, pid: int | None = None) -> None:
+    """Ask a job to stop: the ``stop`` file (every OS) and SIGTERM (where there are signals)."""
+    job_dir = Path(job_dir)
+    (job_dir / STOP_FILE).write_text(str(time.time()))
+    pid = pid if pid is not None else read_pid(job_dir)
+    if pid is not None and sys.platform != "win32":
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass  # already gone: the stop file still tells a resumed job nothing wrong
+
+
+def stop_requested(job_dir: Path) -> bool:
+    return (Path(job_dir) / STOP_FILE).exists()
+
+
+def write_pid(job_dir: Path) -> None:
+    """Called by the job itself as its first act, so a re-attaching app can find it."""
+    (Path(job_dir) / PID_FILE).write_text(str(os.getpid()))
+
+
+def read_pid(job_dir: Path) -> int | None:
+    try:
+        return int((Path(job_dir) / PID_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None

@@ -1,0 +1,187 @@
+"""Votes from the Compare page become preference data, and blind votes become win-rates.
+
+A vote stores the conversation as a prompt, both replies as model responses (the model's name
+on each), and one pairwise label with source ``compare`` and the sides as shown: the same DPO
+data the Label page makes. An edited winner is stored as a gold response too (SFT data). Which
+votes were blind is kept in ``compare_votes``; :func:`win_rates` counts only those, with a 95%
+Wilson interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.errors import InvalidLabelError
+from studio.labels.records import Label, now_iso
+from studio.labels.store import Store
+from studio.registry import models
+
+SOURCE = "compare"
+# What the person clicks → the stored pair value (A is the left pane, B the right).
+VOTES = {"a": "left", "b": "right", "tie": "tie", "both_bad": "both_bad"}
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One pane's reply: its text, the model that wrote it, and the sampling settings."""
+
+    text: str
+    model: str
+    gen_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Vote:
+    label: Label
+    left_id: int
+    right_id: int
+    prompt_id: int
+    gold: Label | None = None
+
+
+def record_vote(
+    store: Store, conversation: list[dict[str, str]], left: Reply, right: Reply, vote: str,
+    annotator: str, blind: bool, swapped: bool = False, edited_winner: str | None = None,
+) -> Vote:
+    """Store one vote as a pair label (and the edited winner as gold), in one transaction.
+
+    ``conversation`` is what both models answered: the messages up to the last user turn,
+    a system message first if any. ``swapped`` records that blind mode put the models on
+    the sides opposite to the pickers.
+    """
+    if vote not in VOTES:
+        raise InvalidLabelError(f"a vote is one of {', '.join(VOTES)}, not {vote!r}")
+    if not conversation or conversation[-1].get("role") != "user":
+        raise InvalidLabelError("a compared conversation ends with the user's turn")
+    if left.text == right.text:
+        raise InvalidLabelError("both replies are identical: there is nothing to prefer")
+    system = conversation[0]["content"] if conversation[0].get("role") == "system" else None
+    messages = conversation[1:] if system is not None else conversation
+    with store.atomic():
+        prompt_id = store.add_prompt(messages, system=system, source=SOURCE)
+        left_id, right_id = (
+            store.add_response(prompt_id, reply.text, origin="model", model=reply.model,
+                               gen_params=reply.gen_params or None, source=SOURCE)
+            for reply in (left, right))
+        label = store.label_pair(left_id, right_id, VOTES[vote], annotator, source=SOURCE)
+        store.db.table("compare_votes").insert({
+            "label_id": label.id, "target": label.target, "blind": int(blind),
+            "swapped": int(swapped), "created_at": now_iso()})
+        gold = None
+        if edited_winner is not None and vote in ("a", "b"):
+            winner = left_id if vote == "a" else right_id
+            if edited_winner.strip() and edited_winner != store.response(winner).text:
+                gold = store.label_gold(prompt_id, edited_winner, annotator, parent_id=winner,
+                                        source=SOURCE)
+    return Vote(label, left_id, right_id, prompt_id, gold)
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (sound at small n and at 0 or n)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class PairStats:
+    """Blind votes between two models (``model_a`` sorts first)."""
+
+    model_a: str
+    model_b: str
+    wins_a: int = 0
+    wins_b: int = 0
+    ties: int = 0
+    both_bad: int = 0
+
+    @property
+    def votes(self) -> int:
+        return self.wins_a + self.wins_b + self.ties + self.both_bad
+
+    @property
+    def decisive(self) -> int:
+        return self.wins_a + self.wins_b
+
+    @property
+    def win_rate_a(self) -> float | None:
+        """Share of decisive votes won by ``model_a`` (ties and both-bad are counted apart)."""
+        return self.wins_a / self.decisive if self.decisive else None
+
+    @property
+    def interval_a(self) -> tuple[float, float]:
+        return wilson_interval(self.wins_a, self.decisive)
+
+    def describe(self) -> str:
+        if not self.decisive:
+            return f"{self.model_a} vs {self.model_b}: no decisive vote yet ({self.votes} votes)"
+        low, high = self.interval_a
+        return (f"{self.model_a} wins {self.win_rate_a:.0%} (95% CI {low:.0%} to {high:.0%}) of"
+                f" {self.decisive} decisive votes vs {self.model_b};"
+                f" {self.ties} ties, {self.both_bad} both bad")
+
+
+def win_rates(store: Store, blind_only: bool = True) -> list[PairStats]:
+    """Per model pair, the standing Compare votes (undone ones excluded), blind ones only."""
+    blind_by_target = {row["target"]: bool(row["blind"]) for row in store.db.query(
+        "SELECT target, blind FROM compare_votes ORDER BY label_id")}
+    labels = [lb for lb in store.current_labels(kind="pair") if lb.source == SOURCE
+              and lb.target in blind_by_target
+              and (blind_by_target[lb.target] or not blind_only)]
+    responses = store.responses_by_id(
+        i for lb in labels for i in (lb.left_id, lb.right_id) if i is not None)
+    tallies: dict[tuple[str, str], dict[str, int]] = {}
+    for label in labels:
+        left = responses[label.left_id].model or "?"  # type: ignore[index]
+        right = responses[label.right_id].model or "?"  # type: ignore[index]
+        if left == right:
+            continue
+        key = (min(left, right), max(left, right))
+        tally = tallies.setdefault(key, {"a": 0, "b": 0, "tie": 0, "both_bad": 0})
+        if label.value in ("tie", "both_bad"):
+            tally[label.value] += 1
+        else:
+            winner = left if label.value == "left" else right
+            tally["a" if winner == key[0] else "b"] += 1
+    return [PairStats(a, b, t["a"], t["b"], t["tie"], t["both_bad"])
+            for (a, b), t in sorted(tallies.items())]
+
+
+Target = tuple[str, str, str | None]  # label, model GGUF, LoRA GGUF
+
+
+def compare_targets(store: Store) -> tuple[list[Target], tuple[int, int] | None]:
+    """What the panes can load, and the default pair: (a base model, the newest tuned one).
+
+    Tuned means base + adapter GGUF, or a GGUF with an adapter in its lineage; the newest is the
+    last registered (base + LoRA: on the F16 base). Its partner is a GGUF of the same base
+    model, F16 first. ``None`` when the registry holds no such pair.
+    """
+    targets = models.chat_targets(store)
+    by_path = {g.path: g for g in models.list_models(store, "gguf")}
+    tuned: list[tuple[str, bool, int]] = []
+    plain: list[tuple[int, models.ModelEntry]] = []
+    for index, (_, model_path, lora_path) in enumerate(targets):
+        entry = by_path.get(lora_path or model_path)
+        if entry is None:
+            continue
+        chain = models.lineage(store, entry.id)
+        if lora_path or any(e.kind == "adapter" for e in chain):
+            on_f16 = by_path[model_path].quant == "F16" if model_path in by_path else False
+            tuned.append((entry.created_at, on_f16, index))
+        else:
+            plain.append((index, entry))
+    if not tuned:
+        return targets, None
+    newest = max(tuned)[2]  # the last registered; base + LoRA on the F16 base first
+    newest_entry = by_path[targets[newest][2] or targets[newest][1]]
+    root = models.base_of(store, newest_entry.id).id
+    partners = [(e.quant != "F16", index) for index, e in plain
+                if models.base_of(store, e.id).id == root]
+    return targets, ((min(partners)[1], newest) if partners else None)

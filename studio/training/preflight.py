@@ -1,0 +1,181 @@
+"""Pre-flight checks of a training run, before any process is launched.
+
+Each check gives a :class:`Check` with a level (error blocks the launch; warning is shown) and
+a message that says what to fix. The checks read only small files and need no ML libraries:
+the model's ``config.json`` and ``tokenizer.json``, and the snapshot's JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from studio.registry.locate import resolve_model_dir
+from studio.training.checks import Check, PreflightError
+from studio.training.config import TrainConfig
+from studio.training.memory import estimate_memory, free_memory
+
+# Below these a run is not worth launching; above them see datasets.RECOMMENDED.
+MIN_TRAIN = {"sft": 4, "dpo": 4, "kto": 4}
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+# ChatML-style wrappers add a few tokens per message around its text.
+TOKENS_PER_MESSAGE = 5
+
+
+def check_model(model: str) -> tuple[list[Check], dict[str, Any] | None, Path | None]:
+    """Checks of the base model, its parsed config.json and its folder (when usable)."""
+    folder = resolve_model_dir(model)
+    if folder is None:
+        return [Check("error", "model", f"model '{model}' is neither a local folder nor in the"
+                      " Hugging Face cache; download it first or pick a folder")], None, None
+    if not folder.is_dir():
+        return [Check("error", "model", f"model folder {folder} does not exist")], None, None
+    config_path = folder / "config.json"
+    if not config_path.exists():
+        return [Check("error", "model", f"{folder} has no config.json: not a Hugging Face"
+                      " model folder")], None, None
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        return [Check("error", "model", f"{config_path}, line {error.lineno}: not JSON")], \
+            None, None
+    architectures = config.get("architectures") or []
+    if not any(str(name).endswith("ForCausalLM") for name in architectures):
+        return [Check("error", "model", f"{folder.name} is a {architectures or 'model'} without"
+                      " a causal-LM head; pick a text-generation model")], None, None
+    if not any((folder / name).exists() for name in WEIGHT_FILES):
+        return [Check("error", "model", f"{folder} has no weights (model.safetensors or"
+                      " pytorch_model.bin)")], None, None
+    return [], config, folder
+
+
+def read_split(path: Path) -> tuple[list[dict[str, Any]], list[Check]]:
+    rows: list[dict[str, Any]] = []
+    checks: list[Check] = []
+    if not path.exists():
+        return rows, [Check("error", "dataset", f"{path} is missing")]
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                checks.append(Check("error", "dataset", f"{path.name}, line {number}: not JSON"
+                                    f" ({error.msg})"))
+                break
+    return rows, checks
+
+
+def check_dataset(method: str, snapshot: Path) -> tuple[list[Check], list[dict[str, Any]]]:
+    """Checks of the snapshot for the method; returns them and the training rows."""
+    if not (snapshot / "manifest.json").exists():
+        return [Check("error", "dataset", f"{snapshot} is not a dataset snapshot (no"
+                      " manifest.json)")], []
+    kind = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    if kind != method:
+        return [Check("error", "dataset", f"the snapshot holds {str(kind).upper()} data but the"
+                      f" method is {method.upper()}; export a {method.upper()} snapshot")], []
+    train, checks = read_split(snapshot / "train.jsonl")
+    evaluation, eval_checks = read_split(snapshot / "eval.jsonl")
+    checks += eval_checks
+    if not train:
+        return [*checks, Check("error", "dataset", f"there are no {method.upper()} training"
+                               " examples; label more first")], train
+    if len(train) < MIN_TRAIN[method]:
+        checks.append(Check("error", "dataset", f"only {len(train)} training examples; "
+                            f"{method.upper()} needs at least {MIN_TRAIN[method]}"))
+    if not evaluation:
+        checks.append(Check("warning", "dataset", "no held-out examples: the run will report"
+                            " no eval loss or reward accuracy"))
+    checks += _method_checks(method, train)
+    return checks, train
+
+
+def _method_checks(method: str, train: list[dict[str, Any]]) -> list[Check]:
+    if method == "kto":
+        up = sum(1 for row in train if row.get("label"))
+        if up == 0 or up == len(train):
+            missing = "thumbs-down" if up else "thumbs-up"
+            return [Check("error", "dataset", f"KTO needs both thumbs up and down; the"
+                          f" training split has no {missing} examples")]
+    if method == "dpo":
+        same = [number for number, row in enumerate(train, start=1)
+                if row.get("chosen") == row.get("rejected")]
+        if same:
+            lines = ", ".join(map(str, same[:5])) + (" ..." if len(same) > 5 else "")
+            return [Check("error", "dataset", f"train.jsonl line(s) {lines}: chosen and"
+                          " rejected are identical, so the pair teaches nothing")]
+    return []
+
+
+def _text(messages: Any) -> list[str]:
+    if isinstance(messages, str):
+        return [messages]
+    return [str(m.get("content", "")) for m in messages or [] if isinstance(m, dict)]
+
+
+def example_lengths(method: str, rows: list[dict[str, Any]], count: Any) -> list[int]:
+    """Token length of each example as trained (prompt + its longest completion)."""
+    def size(parts: list[str]) -> int:
+        return sum(count(text) + TOKENS_PER_MESSAGE for text in parts)
+
+    if method == "sft":
+        return [size(_text(row.get("messages"))) for row in rows]
+    if method == "dpo":
+        return [size(_text(row.get("prompt"))) + max(size(_text(row.get("chosen"))),
+                                                       size(_text(row.get("rejected"))))
+                for row in rows]
+    return [size(_text(row.get("prompt"))) + size(_text(row.get("completion"))) for row in rows]
+
+
+def token_counter(model_dir: Path | None) -> tuple[Any, bool]:
+    """A text -> token count function, and whether it is exact (the model's own tokenizer)."""
+    tokenizer_file = model_dir / "tokenizer.json" if model_dir else None
+    if tokenizer_file is not None and tokenizer_file.exists():
+        import tokenizers  # the Rust tokenizer alone: light, and exact for our counts
+
+        tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
+        return (lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)), True
+    return (lambda text: max(1, round(len(text) / 3.5))), False
+
+
+def check_lengths(config: TrainConfig, rows: list[dict[str, Any]],
+                  model_dir: Path | None) -> list[Check]:
+    count, exact = token_counter(model_dir)
+    lengths = example_lengths(config.method, rows, count)
+    over = sum(1 for n in lengths if n > config.max_length)
+    if not over:
+        return []
+    how = "" if exact else " (estimated without the tokenizer)"
+    return [Check("warning", "length", f"{over} of {len(rows)} training examples are longer"
+                  f" than max_length {config.max_length} tokens{how} and will be truncated;"
+                  f" the longest has {max(lengths)}")]
+
+
+def preflight(config: TrainConfig, snapshot_dir: Path | str | None = None,
+              free_bytes: tuple[str, int] | None = None, memory: bool = True) -> list[Check]:
+    """Every check of a run; ``free_bytes`` (device, bytes) overrides the memory probe, and
+    ``memory=False`` skips the memory estimate."""
+    checks = [Check("error", "config", f"{name}: {message}")
+              for name, message in config.problems()]
+    if checks and any(name in {"method", "adapter"} for name, _ in config.problems()):
+        return checks
+    model_checks, model_config, model_dir = check_model(config.model)
+    checks += model_checks
+    snapshot = Path(snapshot_dir or config.snapshot_dir)
+    data_checks, rows = check_dataset(config.method, snapshot)
+    checks += data_checks
+    if rows:
+        checks += check_lengths(config, rows, model_dir)
+    if model_config is not None and memory:
+        device, free = free_bytes or free_memory(config.device)
+        checks.append(estimate_memory(config, model_config, device).check(free, device))
+    return checks
+
+
+def require_ok(checks: list[Check]) -> None:
+    if any(check.level == "error" for check in checks):
+        raise PreflightError(checks)
