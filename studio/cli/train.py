@@ -37,7 +37,7 @@ from studio.training.runs import (
     sync_run,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def add_train_commands(subparsers: Any) -> None:

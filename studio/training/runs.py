@@ -45,7 +45,7 @@ STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 RESUMABLE = frozenset({"failed", "cancelled"})
 # A run claimed by the queue has this long to write its pid file before it counts as lost.
 START_GRACE_S = 60.0
-REPO_ROOT = Path(__file__).resolve().parent.parent  # backends run as `python -m` from here
+REPO_ROOT = Path(__file__).resolve().parents[2]  # backends run as `python -m` from here
 
 
 class RunError(StudioError):
