@@ -110,7 +110,9 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
 
 def _finish(trainer: Any, tokenizer: Any, run: RunDir, writer: EventWriter, eval_set: Any,
             wall: float) -> str:
-    trainer.save_model(str(run.adapter))
+    trainer.save_model(str(run.adapter))  # writes on the main process only
+    if not trainer.is_world_process_zero():
+        return "finished"
     tokenizer.save_pretrained(str(run.adapter))
     base = Path(str(tokenizer.name_or_path))
     if base.is_dir():
@@ -152,9 +154,16 @@ def _registry(data_dir: Path | None) -> Any:
     return paths, Store.open(paths.db)
 
 
+def process_rank() -> int:
+    """This process's global rank under ``torchrun``/``accelerate launch`` (0 when alone)."""
+    return int(os.environ.get("RANK", "0") or 0)
+
+
 def main(args: argparse.Namespace) -> int:
     stop = StopRequest().install()  # first: a cancel during the slow imports still counts
     run = RunDir(Path(args.run_dir).resolve())
+    if process_rank() != 0:
+        return _worker_rank(run, stop)
     other = run.read_pid()
     if other not in (None, os.getpid()) and run.is_alive():
         sys.stderr.write(f"run {run.path.name} is already being trained by process {other}\n")
@@ -174,6 +183,20 @@ def main(args: argparse.Namespace) -> int:
     log.info("run ended: %s", outcome)
     _notify_end(registry, run)
     return code
+
+
+def _worker_rank(run: RunDir, stop: StopRequest) -> int:
+    """A non-zero rank of a multi-process run trains its share and writes nothing of the run
+    folder's protocol: rank 0 alone owns the pid file, events, adapter and registry row."""
+    rank = process_rank()
+    handler = logging.FileHandler(run.path / f"train.rank{rank}.log", encoding="utf-8")
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    try:
+        train(TrainConfig.load(run.config), run, EventWriter(None), stop)
+    except Exception:  # the process boundary: rank 0 reports the run's failure
+        log.exception("training failed on rank %d", rank)
+        return 1
+    return 0
 
 
 def _notify_start(registry: Any, run: RunDir) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio import __version__
+from studio.cli.bundle import add_bundle_commands, run_bundle_command
 from studio.cli.doctor import add_doctor_command, run_doctor_command
 from studio.cli.models import add_model_commands, run_model_command
 from studio.cli.train import add_train_commands, run_train_command
@@ -57,6 +58,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_doctor_command(commands)
     add_train_commands(commands)
+    add_bundle_commands(commands)
     return parser
 
 
@@ -75,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor
     store = Store.open(paths.db)
     try:
-        result = run_model_command(args, store, paths)
+        result = run_bundle_command(args, store, paths)
+        if result is None:
+            result = run_model_command(args, store, paths)
         if result is None:
             result = run_train_command(args, store, paths)
         return result if result is not None else _run(args, store)

@@ -59,6 +59,8 @@ def add_train_commands(subparsers: Any) -> None:
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     action = runs.add_mutually_exclusive_group()
     action.add_argument("--cancel", metavar="RUN_ID", help="checkpoint and stop a run")
+    action.add_argument("--import", dest="import_dir", metavar="DIR",
+                        help="register a run bundle's run (see 'bundle'), its metrics and adapter")
     action.add_argument("--resume", metavar="RUN_ID",
                         help="continue a cancelled or failed run from its last checkpoint")
 
