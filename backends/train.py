@@ -74,15 +74,21 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
     from transformers import PrinterCallback
 
     from backends import train_setup as setup
+    from backends import train_speed
 
     _quiet_progress_bars()
     hardware = setup.resolve_hardware(config)
+    plan = train_speed.plan_run(config, hardware.device, config.precision)
+    if plan.qlora and config.adapter == "lora":  # the model would not fit otherwise
+        config = TrainConfig.from_dict({**config.to_dict(), "adapter": "qlora"})
     tokenizer = setup.load_tokenizer(config)
     train_set = setup.load_dataset(run.snapshot / "train.jsonl")
     eval_set = setup.load_dataset(run.snapshot / "eval.jsonl")
     args = setup.common_args(config, hardware, run.checkpoints, len(train_set),
                              eval_set is not None)
+    train_speed.apply(plan, config.method, args)
     model = setup.load_model(config, hardware)
+    train_speed.apply_to_model(plan, model)
     trainer, extra = setup.BUILDERS[config.method](config, model, tokenizer, train_set,
                                                    eval_set, args)
     resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
@@ -91,7 +97,8 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
     counts = {"train": len(train_set), "eval": len(eval_set) if eval_set is not None else 0}
     callback = make_events_callback(writer, stop, {
         "config": resolved, "device": hardware.device, "device_name": hardware.name,
-        "precision": hardware.precision, "counts": counts, "pid": os.getpid()})
+        "precision": hardware.precision, "counts": counts, "pid": os.getpid(),
+        "speed": plan.as_dict()})
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(callback)
     checkpoint = run.latest_checkpoint()
