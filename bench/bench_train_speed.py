@@ -16,6 +16,7 @@ Without ``--model`` it uses SmolLM2-135M-Instruct (converted once; see tests/rea
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import resource
@@ -109,7 +110,7 @@ def child_plain(method: str, model: str, snapshot: str, lora: dict[str, Any], st
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     times = result["step_times"]
-    gaps = [b - a for a, b in zip(times[1:], times[2:])]  # the first step warms up
+    gaps = [b - a for a, b in itertools.pairwise(times[1:])]  # the first step warms up
     span = times[-1] - times[0]
     per_step_tokens = (result["tokens"] or 0) / max(len(times), 1)
     return {"step_s": round(statistics.median(gaps), 3) if gaps else None,
