@@ -3,7 +3,7 @@
     python -m backends.chat [--threads N]
 
 Commands, one JSON object per line:
-  {"cmd": "load", "model": "m.gguf", "lora": null, "n_ctx": 2048, "threads": 0, "gpu_layers": 0}
+  {"cmd": "load", "model": "m.gguf", "lora": null, "n_ctx": 2048, "threads": 0, "gpu_layers": -1}
   {"cmd": "chat", "id": "r1", "messages": [{"role": "user", "content": "Hi"}],
    "temperature": 0.7, "top_p": 0.95, "max_tokens": 256, "seed": 0}
   {"cmd": "stop"}      ends the reply being streamed (its ``done`` says stopped: true)
@@ -30,6 +30,7 @@ from typing import Any
 
 from backends.chat_decode import ChatDecoder, Decoded
 from backends.export_gguf_file import GGUFFileError, read_gguf
+from backends.llama_device import ALL_LAYERS, decode_backend
 from studio.events import EventWriter
 
 SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed")
@@ -71,6 +72,7 @@ def open_llama(model_path: str, lora_path: str | None = None, **kwargs: Any) -> 
         return params
 
     llama_module.llama_cpp.llama_model_default_params = safe_defaults
+    kwargs.setdefault("n_gpu_layers", ALL_LAYERS)  # a CPU-only build ignores it
     try:
         return llama_cpp.Llama(model_path=model_path, lora_path=lora_path, **kwargs)
     finally:
@@ -121,9 +123,10 @@ class ChatWorker:
         threads = int(command.get("threads") or self.threads) or None
         self.llm = open_llama(
             str(info.path), lora_path=lora, n_ctx=int(command.get("n_ctx") or 2048),
-            n_threads=threads, n_gpu_layers=int(command.get("gpu_layers") or 0), verbose=False)
+            n_threads=threads, n_gpu_layers=int(command.get("gpu_layers", -1)), verbose=False)
         self.decoder = ChatDecoder(self.llm)
         self.events.emit("loaded", model=str(info.path), lora=lora, n_ctx=self.llm.n_ctx(),
+                         backend=decode_backend(),
                          architecture=info.architecture, size_bytes=info.size_bytes,
                          load_s=round(time.monotonic() - started, 3),
                          chat_template=bool(info.chat_template))

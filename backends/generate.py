@@ -38,11 +38,12 @@ def generate_one(decoder: ChatDecoder, messages: list[dict[str, str]],
 
 def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: StopFlag) -> None:
     from backends.chat import open_llama
+    from backends.llama_device import decode_backend
 
     todo = pending_candidates(store, config)
     total = len(todo)
-    events.emit("progress", stage="load", message=f"loading {config.model_name}",
-                done=0, total=total)
+    events.emit("progress", stage="load", done=0, total=total, backend=decode_backend(),
+                message=f"loading {config.model_name} (decoding on {decode_backend()})")
     llm = open_llama(config.model_path, config.lora_path, n_ctx=config.n_ctx,
                      n_threads=config.threads or None, n_gpu_layers=config.gpu_layers,
                      verbose=False)

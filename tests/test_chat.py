@@ -53,6 +53,8 @@ def test_stream_is_reproducible_and_stoppable(
     worker.send(cmd="load", model=str(exports["tuned_q4"]), n_ctx=512)
     (loaded,) = worker.until("loaded")
     assert loaded["architecture"] == "llama"
+    # Every layer is asked for on the GPU; this CPU-only build says where it decodes.
+    assert loaded["backend"] == "cpu"
     chat = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 16, "seed": 7}
     replies = []
     for request in ("r1", "r2"):

@@ -49,8 +49,9 @@ class GenerationConfig:
         "help": "Base seed; candidate i uses seed + i, so a re-run reproduces the same set."})
     n_ctx: int = field(default=2048, metadata={"help": "Context window for prompt + answer."})
     threads: int = field(default=0, metadata={"help": "CPU threads (0: all cores)."})
-    gpu_layers: int = field(default=0, metadata={
-        "help": "Layers to offload to the GPU (llama.cpp built with CUDA/Metal; -1: all)."})
+    gpu_layers: int = field(default=-1, metadata={
+        "help": "Layers to offload to the GPU when llama.cpp was built with CUDA or Metal"
+        " (-1: all of them; 0: decode on the CPU)."})
 
     def validate(self) -> None:
         if not 1 <= self.n <= MAX_CANDIDATES:

@@ -63,7 +63,7 @@ class ChatRunner(QObject):
 
     # ---- commands ----------------------------------------------------------------------
     def load(self, model: str, lora: str | None = None, n_ctx: int = 2048,
-             threads: int = 0, gpu_layers: int = 0) -> None:
+             threads: int = 0, gpu_layers: int = -1) -> None:
         self._send({"cmd": "load", "model": model, "lora": lora, "n_ctx": n_ctx,
                     "threads": threads, "gpu_layers": gpu_layers})
 
