@@ -241,6 +241,21 @@ function Install-Llama {
     Complete-Step "installed"
 }
 
+function Install-Extras {
+    # Optional speed-ups for this hardware (Liger kernels on CUDA); training works without them.
+    $p = $script:Plan
+    if (-not $p.TS_EXTRA_PACKAGES) { return }
+    Start-Step "Installing speed-ups: $($p.TS_EXTRA_PACKAGES)"
+    if (Test-Stamp "extras" $p.TS_EXTRA_PACKAGES) { Complete-Step "already installed"; return }
+    if ($DryRun) { Complete-Step "would run: pip install $($p.TS_EXTRA_PACKAGES)"; return }
+    if (Invoke-Pip (@("install") + ($p.TS_EXTRA_PACKAGES -split " "))) {
+        Write-Stamp "extras" $p.TS_EXTRA_PACKAGES
+        Complete-Step "installed"
+    } else {
+        Complete-Step "skipped: pip could not install them; training runs without them"
+    }
+}
+
 function Install-App {
     Start-Step "Installing Tuning Studio from $Repo"
     $key = (Invoke-Native $script:Py @((Join-Path $Repo "installers\source_hash.py"), $Repo)).Output.Trim()
@@ -334,6 +349,7 @@ New-Venv
 Install-Torch
 Install-Llama
 Install-App
+Install-Extras
 Initialize-Converter
 Add-Shortcut
 Invoke-Doctor

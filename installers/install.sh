@@ -295,6 +295,21 @@ install_app() {
   finish "installed $("$VENV_PY" -c 'import studio; print(studio.__version__)')"
 }
 
+install_extras() {
+  # Optional speed-ups for this hardware (Liger kernels on CUDA); training works without them.
+  [ -n "${TS_EXTRA_PACKAGES:-}" ] || return 0
+  begin "Installing speed-ups: $TS_EXTRA_PACKAGES"
+  if stamp_ok extras "$TS_EXTRA_PACKAGES"; then finish "already installed"; return; fi
+  if [ "$DRY_RUN" = 1 ]; then finish "would run: pip install $TS_EXTRA_PACKAGES"; return; fi
+  # shellcheck disable=SC2086  # a space-separated list of package names
+  if run_long pip_quiet install $TS_EXTRA_PACKAGES; then
+    stamp_write extras "$TS_EXTRA_PACKAGES"
+    finish "installed"
+  else
+    finish "skipped: pip could not install them; training runs without them"
+  fi
+}
+
 prepare_converter() {
   begin "Preparing llama.cpp's GGUF converter"
   if [ "$DRY_RUN" = 1 ]; then finish "would run: python -m studio.registry.converter prepare"; return; fi
@@ -419,6 +434,7 @@ main() {
   install_torch
   install_llama
   install_app
+  install_extras
   prepare_converter
   add_launcher
   run_doctor

@@ -116,6 +116,7 @@ def test_cuda_12_4_linux_gets_cu126_torch_and_cuda_llama() -> None:
     assert plan.llama_cmake_args == f"{LLAMA_BASE_CMAKE_ARGS} -DGGML_CUDA=on"
     assert plan.llama_backend == "cuda"
     assert plan.min_free_gb == 10
+    assert plan.extra_packages == ("liger-kernel",)  # CUDA's fused training kernels
 
 
 def test_cuda_12_8_gets_cu128() -> None:
@@ -144,6 +145,7 @@ def test_driver_too_old_falls_back_to_cpu_with_a_note() -> None:
     assert plan.torch_variant == "cpu"
     assert plan.llama_backend == "cpu"
     assert any("CUDA 11.4" in note and "Update the driver" in note for note in plan.notes)
+    assert plan.extra_packages == ()
 
 
 def test_missing_cuda_toolkit_builds_llama_for_cpu_but_keeps_cuda_torch() -> None:

@@ -99,6 +99,8 @@ class InstallPlan:
     llama_backend: str  # what llama.cpp is built for: "cuda", "metal" or "cpu"
     min_free_gb: float
     notes: tuple[str, ...] = ()
+    # Speed-ups that only the CUDA build can use (Liger's fused kernels need triton).
+    extra_packages: tuple[str, ...] = ()
 
 
 def _gpu_text(gpu: Gpu) -> str:
@@ -267,6 +269,7 @@ def plan_install(
         llama_backend=backend,
         min_free_gb=float(env.get(MIN_FREE_ENV) or (10 if cuda_torch else 4)),
         notes=tuple(notes),
+        extra_packages=("liger-kernel",) if cuda_torch else (),
     )
 
 
@@ -359,6 +362,7 @@ def plan_fields(hw: Hardware, plan: InstallPlan, problems: Sequence[ToolProblem]
     """The plan as flat ``TS_*`` strings, the form both installers read."""
     fields = {f"TS_{k.upper()}": v for k, v in dataclasses.asdict(plan).items()}
     fields["TS_NOTES"] = "\n".join(plan.notes)
+    fields["TS_EXTRA_PACKAGES"] = " ".join(plan.extra_packages)
     fields["TS_TORCH_INDEX_URL"] = plan.torch_index_url or ""
     fields["TS_MIN_FREE_GB"] = f"{plan.min_free_gb:.10g}"
     fields["TS_DESCRIPTION"] = hw.describe()
