@@ -53,3 +53,22 @@ class HubUnavailableError(StudioError):
 
 class EmptyDatasetError(StudioError):
     """An export that would contain no examples."""
+
+
+class StoreBusyError(StudioError):
+    """Another process held the database's write lock for longer than a person would wait."""
+
+
+class DiskFullError(StudioError):
+    """A write ran out of disk space; the partial output was removed."""
+
+    @classmethod
+    def at(cls, path: Path | str, doing: str) -> DiskFullError:
+        import shutil  # only needed on this rare path
+
+        probe = Path(path)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        free_mb = shutil.disk_usage(probe).free / 2**20
+        return cls(f"the disk is full ({free_mb:.0f} MB free on {probe}) while {doing}; free"
+                   " some space and try again. The partial output was removed.")

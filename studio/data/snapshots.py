@@ -8,17 +8,20 @@ deterministic and grouped by prompt, so no prompt is on both sides.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from studio.data.derive import Derivation, derive
-from studio.errors import EmptyDatasetError, NotFoundError
+from studio.errors import DiskFullError, EmptyDatasetError, NotFoundError
 from studio.labels.records import Prompt, now_iso
 from studio.labels.store import Store
 
@@ -108,23 +111,50 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
     rows = [(_split(p, eval_fraction, seed), p, r, prov) for p, r, prov in records]
     _ensure_eval(rows, eval_fraction)
     out = Path(out_dir)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    digest, counts, label_ids = _write_files(staging, kind, rows)
-    snapshot = Snapshot(f"{kind}-{digest[:12]}", kind, out, digest, counts, label_ids)
-    manifest = {
-        "version": MANIFEST_VERSION, "id": snapshot.id, "kind": kind, "created_at": now_iso(),
-        "content_hash": digest, "counts": counts, "eval_fraction": eval_fraction, "seed": seed,
-        "conflicts_dropped": derivation.conflicts, "label_ids": label_ids,
-        "format": "conversational", "rules": "see studio/derive.py",
-    }
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(staging, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A unique staging folder per call: two exports to the same place never share one.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        digest, counts, label_ids = _write_files(staging, kind, rows)
+        snapshot = Snapshot(f"{kind}-{digest[:12]}", kind, out, digest, counts, label_ids)
+        manifest = {
+            "version": MANIFEST_VERSION, "id": snapshot.id, "kind": kind,
+            "created_at": now_iso(), "content_hash": digest, "counts": counts,
+            "eval_fraction": eval_fraction, "seed": seed,
+            "conflicts_dropped": derivation.conflicts, "label_ids": label_ids,
+            "format": "conversational", "rules": "see studio/derive.py",
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _move_into_place(staging, out)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if error.errno == errno.ENOSPC:
+            raise DiskFullError.at(out.parent, "exporting the snapshot") from error
+        raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     _register(store, snapshot)
     return snapshot
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Rename the finished folder to ``out``; readers see the old or the new one, never half.
+    A concurrent export of the same place may win the race in between: then try again."""
+    for _ in range(20):
+        try:
+            os.rename(staging, out)
+            return
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(out, old)
+        except FileNotFoundError:
+            continue  # the other export moved it away first
+        shutil.rmtree(old, ignore_errors=True)
+    raise OSError(errno.EBUSY, f"{out} kept being replaced by another export; try again")
 
 
 def _write_files(folder: Path, kind: str, rows: list[tuple[str, Prompt, dict, dict]]

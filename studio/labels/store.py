@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from studio.errors import InvalidLabelError, NotFoundError
+from studio.errors import InvalidLabelError, NotFoundError, StoreBusyError
 from studio.labels.records import (
     PAIR_VALUES,
     THUMB_VALUES,
@@ -31,6 +32,10 @@ from studio.labels.records import (
 from studio.labels.schema import migrations
 
 HUMAN = "human"
+# SQLite's own busy handler waits this long per attempt; a write then retries BEGIN IMMEDIATE
+# until WRITE_PATIENCE_S, so a short import batch or a second labeler never fails a label.
+BUSY_TIMEOUT_S = 10.0
+WRITE_PATIENCE_S = 120.0
 
 
 class Store:
@@ -39,14 +44,21 @@ class Store:
     def __init__(self, db: Database):
         self.db = db
         self.db.execute("PRAGMA foreign_keys = ON")
-        migrations.apply(self.db)
+        if migrations.pending(self.db):
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Create or upgrade the schema while holding the write lock, so a second process
+        opening a new data folder at the same moment waits, then finds nothing pending."""
+        with self.atomic():
+            migrations.apply(self.db)  # its own transactions become savepoints in ours
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
         # check_same_thread=False: the UI's single store worker thread owns the connection.
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         db = Database(conn)
-        db.enable_wal()
+        _retry_locked(db.enable_wal)  # switching to WAL needs a moment of exclusive access
         # FULL makes each label commit durable even across a power cut, at ~1 fsync per label.
         db.execute("PRAGMA synchronous = FULL")
         return cls(db)
@@ -59,8 +71,14 @@ class Store:
         self.db.close()
 
     def atomic(self) -> AbstractContextManager[Database]:
-        """One transaction for a multi-row write (a savepoint when nested): all or nothing."""
-        return self.db.atomic()
+        """One write transaction (a savepoint when nested): all or nothing.
+
+        It starts with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes fails at
+        once with "database is locked" when another process wrote in between, whatever the
+        busy timeout."""
+        if self.db.conn.in_transaction:
+            return self.db.atomic()
+        return _immediate(self.db)
 
     # ---- prompts -----------------------------------------------------------------------
     def add_prompt(
@@ -78,13 +96,15 @@ class Store:
         if existing is not None:
             return existing
         with self.atomic():
-            cursor = self.db.execute(
-                "INSERT INTO prompts (hash, messages, system, text, tags, source, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # OR IGNORE: another process may have stored the same prompt since the check.
+            self.db.execute(
+                "INSERT OR IGNORE INTO prompts (hash, messages, system, text, tags, source,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [digest, json.dumps(messages, ensure_ascii=False), system,
                  _last_user_text(messages), json.dumps(list(tags)), source, now_iso()],
             )
-        return int(cursor.lastrowid or 0)
+            found = self._id_by_hash("prompts", digest)
+        return int(found or 0)
 
     def prompt(self, prompt_id: int) -> Prompt:
         row = self._row("prompts", prompt_id)
@@ -146,13 +166,16 @@ class Store:
         if row:
             return int(row[0])
         with self.atomic():
-            cursor = self.db.execute(
-                "INSERT INTO responses (prompt_id, hash, text, origin, model, gen_params,"
+            self.db.execute(
+                "INSERT OR IGNORE INTO responses (prompt_id, hash, text, origin, model, gen_params,"
                 " source, parent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [prompt_id, digest, text, origin, model,
                  json.dumps(gen_params) if gen_params else None, source, parent_id, now_iso()],
             )
-        return int(cursor.lastrowid or 0)
+            found = self.db.execute(
+                "SELECT id FROM responses WHERE prompt_id = ? AND hash = ?", [prompt_id, digest]
+            ).fetchone()
+        return int(found[0])
 
     def response(self, response_id: int) -> Response:
         return Response.from_row(self._row("responses", response_id))
@@ -310,6 +333,35 @@ class Store:
     def _id_by_hash(self, table: str, digest: str) -> int | None:
         row = self.db.execute(f"SELECT id FROM {table} WHERE hash = ?", [digest]).fetchone()
         return int(row[0]) if row else None
+
+
+@contextmanager
+def _immediate(db: Database) -> Iterator[Database]:
+    _retry_locked(lambda: db.conn.execute("BEGIN IMMEDIATE"))
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    _retry_locked(db.conn.commit)
+
+
+def _retry_locked(action: Any) -> None:
+    """Run ``action``, retrying while another process holds the write lock."""
+    deadline = time.monotonic() + WRITE_PATIENCE_S
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() > deadline:
+                raise StoreBusyError(
+                    f"the database stayed locked by another process for {WRITE_PATIENCE_S:.0f}"
+                    " s; close the other Tuning Studio window or job and try again"
+                ) from error
+            time.sleep(0.05)
 
 
 def _last_user_text(messages: list[dict[str, str]]) -> str:
