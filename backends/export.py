@@ -27,6 +27,7 @@ from typing import Any
 
 from backends.export_gguf import QUANT_TYPES
 from backends.export_merge import ExportCancelledError, ExportError
+from studio.errors import StudioError
 from studio.events import EventWriter
 
 log = logging.getLogger("backends.export")
@@ -120,14 +121,19 @@ def main(args: argparse.Namespace) -> int:
                                   " registered")
         _discard(out, keep_logs=False)
         return 130
-    except (ExportError, OSError, RuntimeError, ValueError) as error:
-        log.error("export failed\n%s", traceback.format_exc())
-        _discard(out, keep_logs=True)
-        events.emit("failed", message=str(error) or type(error).__name__,
-                    log=str(out / "export.log"))
-        return 1
+    except (ExportError, StudioError, OSError, RuntimeError, ValueError) as error:
+        return _failed(out, events, str(error) or type(error).__name__)
+    except Exception as error:  # noqa: BLE001 - the process boundary: any failure is an event
+        return _failed(out, events, f"{type(error).__name__}: {error}"[:400])
     events.emit("finished", wall_s=round(time.monotonic() - started, 2), **result)
     return 0
+
+
+def _failed(out: Path, events: EventWriter, message: str) -> int:
+    log.error("export failed\n%s", traceback.format_exc())
+    _discard(out, keep_logs=True)
+    events.emit("failed", message=message, log=str(out / "export.log"))
+    return 1
 
 
 def _discard(out: Path, keep_logs: bool) -> None:

@@ -22,6 +22,7 @@ from backends.export_merge import (
     UnsupportedArchitectureError,
 )
 from studio.registry.converter import convert_command, convert_lora_command, converter_env
+from studio.registry.safety import check_model_folder
 
 # The quantizations offered, most faithful first. F16 is the converter's own output.
 QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
@@ -82,6 +83,8 @@ def converter_error(output: str, log_path: Path) -> ExportError:
 def convert_model(model_dir: Path, outfile: Path, log_path: Path,
                   poll: Callable[[], None]) -> Path:
     """Convert a saved HF model to an F16 GGUF at ``outfile``."""
+    # The converter passes trust_remote_code=True for some tokenizers: never on a refused folder.
+    check_model_folder(model_dir)
     partial = partial_path(outfile)
     run_converter(convert_command(model_dir, partial, "f16"), log_path, poll)
     read_gguf(partial)  # a converter that exits 0 but wrote a damaged file is still a failure
@@ -91,6 +94,8 @@ def convert_model(model_dir: Path, outfile: Path, log_path: Path,
 def convert_lora(base_dir: Path, adapter_dir: Path, outfile: Path, log_path: Path,
                  poll: Callable[[], None]) -> Path:
     """Convert a PEFT LoRA adapter to an adapter-only GGUF (F16)."""
+    check_model_folder(base_dir)
+    check_model_folder(adapter_dir, "adapter")
     partial = partial_path(outfile)
     run_converter(convert_lora_command(base_dir, adapter_dir, partial, "f16"), log_path, poll)
     read_gguf(partial)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
+from studio.registry.safety import check_model_folder
 
 # Copied verbatim from the tokenizer's source folder into the merged folder.
 TOKENIZER_FILES = (
@@ -141,7 +142,11 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path) -> Any:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype="auto")
+    check_model_folder(base_dir)
+    check_model_folder(adapter_dir, "adapter")
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype="auto", trust_remote_code=False,
+                                                use_safetensors=True)
+    # PEFT reads adapter_model.safetensors first; the check above refused pickle-only folders.
     model = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
     model.eval()
     # The converter reads the weights as saved; float32 LoRA math keeps the merge exact.

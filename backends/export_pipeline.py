@@ -27,6 +27,7 @@ from backends.export_register import register_outputs
 from backends.export_selfcheck import DEFAULT_PROMPTS, check_gguf, hf_greedy, render_prompts
 from studio.events import EventWriter
 from studio.registry.converter import prepare_converter
+from studio.registry.safety import check_model_folder
 
 # Bytes of a quantized file per byte of F16, for the free-space estimate.
 QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0": 0.29}
@@ -49,8 +50,11 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
     total = 4 + len(quants) + int(config.lora_gguf) + int(config.db is not None)
     steps = Steps(events, total)
     steps.start("check", "checking the model and the converter")
-    converter = prepare_converter()
     source = config.model or config.base or adapter_base_dir(_need(config.adapter))
+    check_model_folder(source)  # before transformers or the converter touch it
+    if config.adapter is not None:
+        check_model_folder(config.adapter, "adapter")
+    converter = prepare_converter()
     check_architecture(source, converter)
     check_tokenizer_files(tokenizer_source(config.adapter, source))
     check_free_space(out, _needed_bytes(source, quants, config.adapter is not None))
@@ -160,13 +164,16 @@ def _threads(threads: int) -> None:
 def _load(model_dir: Path) -> Any:
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto").eval()
+    check_model_folder(model_dir)
+    return AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto", trust_remote_code=False,
+                                                use_safetensors=True).eval()
 
 
 def _tokenizer(model_dir: Path) -> Any:
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(model_dir)
+    check_model_folder(model_dir)
+    return AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
 
 
 def _no_op() -> None:

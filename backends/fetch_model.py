@@ -25,6 +25,7 @@ from studio.jobs.config import load_config
 from studio.labels.store import Store
 from studio.registry.hub import FetchConfig
 from studio.registry.models import add_base_model
+from studio.registry.safety import UnsafeModelError, check_model_folder
 
 MODEL_FILES = ["*.json", "*.safetensors", "tokenizer.model", "*.tiktoken", "*.txt", "*.jinja"]
 EMIT_EVERY_S = 0.5  # enough for a smooth progress bar without flooding the pipe
@@ -84,6 +85,11 @@ def fetch(hub_id: str, revision: str | None, events: EventWriter) -> Path:
     from huggingface_hub import HfApi, snapshot_download
 
     info = HfApi().model_info(hub_id, revision=revision, files_metadata=True)
+    names = [s.rfilename for s in info.siblings or []]
+    if not any(n.endswith(".safetensors") for n in names) and any(
+            n.endswith((".bin", ".pt", ".pth")) for n in names):
+        raise UnsafeModelError(f"'{hub_id}' has only pickle weights, which can run code;"
+                               " pick a model published as safetensors")
     wanted = [s for s in info.siblings or [] if _wanted(s.rfilename)]
     total = sum(s.size or 0 for s in wanted)
     events.emit("progress", stage="download", done=0, total=total // 2**20,
@@ -134,6 +140,7 @@ def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> No
         raise FetchError(f"cannot download '{config.hub_id}': the Hugging Face hub is not"
                          f" reachable ({type(error).__name__}). Connect to the internet, or"
                          " pick a local model folder instead.") from error
+    check_model_folder(folder)  # a config whose auto_map names code is refused, not registered
     entry = add_base_model(store, config.hub_id)
     events.emit("finished", path=str(folder), hub_id=config.hub_id, model_id=entry.id,
                 wall_s=round(time.monotonic() - start, 1))

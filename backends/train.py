@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backends.checkpoints import resumable_checkpoint
 from backends.export_merge import copy_tokenizer_files
 from backends.train_callbacks import StopRequest, make_events_callback
 from studio.errors import StudioError
@@ -101,7 +102,12 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
         "speed": plan.as_dict()})
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(callback)
-    checkpoint = run.latest_checkpoint()
+    checkpoint, skipped = resumable_checkpoint(run.checkpoints)
+    for line in skipped:
+        writer.emit("progress", stage="resume", message=line)
+    if skipped:
+        resumed = f"resuming from {checkpoint.name}" if checkpoint else "starting from step 0"
+        writer.emit("progress", stage="resume", message=resumed)
     if stop.requested:  # cancelled while loading: nothing new to save
         writer.emit("cancelled", step=_step(checkpoint), checkpoint=_path(checkpoint))
         return "cancelled"

@@ -15,6 +15,7 @@ from typing import Any
 
 from studio.errors import StudioError
 from studio.registry.locate import resolve_model_dir
+from studio.registry.safety import check_model_folder
 from studio.training.config import TrainConfig, kto_weights
 
 
@@ -54,7 +55,9 @@ def resolve_hardware(config: TrainConfig) -> TrainDevice:
 def load_tokenizer(config: TrainConfig) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_dir(config.model)))
+    folder = str(resolve_model_dir(config.model))
+    check_model_folder(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -67,12 +70,16 @@ def load_model(config: TrainConfig, hardware: TrainDevice) -> Any:
     # fp16 AMP needs fp32 master weights for the weights it trains (full fine-tuning).
     dtype = {"bf16": torch.bfloat16, "fp32": torch.float32,
              "fp16": torch.float32 if config.adapter == "full" else torch.float16}
-    kwargs: dict[str, Any] = {"dtype": dtype[hardware.precision]}
+    kwargs: dict[str, Any] = {"dtype": dtype[hardware.precision], "trust_remote_code": False,
+                              "use_safetensors": True}
     if config.adapter == "qlora":
         kwargs["quantization_config"] = _bnb_config(hardware)
         kwargs["device_map"] = {"": 0}
-    model: Any = AutoModelForCausalLM.from_pretrained(str(resolve_model_dir(config.model)),
-                                                      **kwargs)
+    folder = str(resolve_model_dir(config.model))
+    check_model_folder(folder)
+    if config.init_adapter:
+        check_model_folder(config.init_adapter, "adapter")
+    model: Any = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     if config.adapter == "qlora":
         from peft import prepare_model_for_kbit_training
 
