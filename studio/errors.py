@@ -28,7 +28,13 @@ class RowProblem:
 
     def __str__(self) -> str:
         where = f"{self.location}, field '{self.field}'" if self.field else self.location
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """Text from an input file made safe to show: control characters (terminal escape
+    sequences among them) are written as escapes instead of being echoed raw."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 class ImportFormatError(StudioError):

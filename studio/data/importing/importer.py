@@ -13,7 +13,13 @@ from typing import Any
 
 from studio.data.importing.hub import fetch_hub_dataset
 from studio.data.importing.readers import FileError, RowError, file_kind, read_rows
-from studio.data.importing.shapes import SHAPE_NAMES, Example, detect_shape, to_example
+from studio.data.importing.shapes import (
+    SHAPE_NAMES,
+    SHAPES,
+    Example,
+    detect_shape,
+    to_example,
+)
 from studio.errors import ImportCancelledError, ImportFormatError, RowProblem
 from studio.labels.records import now_iso, pair_target, prompt_hash, text_hash
 from studio.labels.store import Store
@@ -35,6 +41,11 @@ class ParsedFile:
     problems: list[RowProblem] = field(default_factory=list)
     problem_count: int = 0
     rows: int = 0
+    # auto mode: where each detected shape was seen (first MAX_PROBLEMS rows of each)
+    seen: dict[str, list[tuple[int, str, set[str]]]] = field(default_factory=dict)
+    seen_count: dict[str, int] = field(default_factory=dict)
+    example_shapes: list[str] = field(default_factory=list)
+    problem_rows: list[int] = field(default_factory=list)  # row number of each problem
 
     @property
     def ok(self) -> bool:
@@ -73,6 +84,8 @@ def parse_path(spec: str | Path, shape: str = "auto") -> ParsedFile:
     try:
         parsed = ParsedFile(path, file_kind(path), None if shape == "auto" else shape)
         _parse_rows(parsed)
+        if shape == "auto":
+            _check_one_shape(parsed)
     except FileError as error:
         raise ImportFormatError(path, [RowProblem("file", None, str(error))]) from error
     if parsed.rows == 0 and not parsed.problem_count:
@@ -95,27 +108,66 @@ def _parse_rows(parsed: ParsedFile) -> None:
 
 
 def _parse_row(parsed: ParsedFile, location: str, data: dict[str, Any]) -> None:
-    if parsed.shape is None:
-        parsed.shape = detect_shape(data)
-        if parsed.shape is None:
-            fields = ", ".join(sorted(data)) or "none"
+    shape = parsed.shape
+    if shape is None or parsed.seen_count:  # auto: every row's own shape, checked at the end
+        shape = detect_shape(data)
+        if shape is None:
             _problem(parsed, RowProblem(location, None, f"unrecognized row shape (fields:"
-                                        f" {fields}); expected e.g. prompt, messages,"
-                                        " conversations, instruction or chosen/rejected"))
+                                        f" {_field_names(data)}); expected e.g. prompt,"
+                                        " messages, conversations, instruction or"
+                                        " chosen/rejected"))
             return
+        parsed.seen_count[shape] = parsed.seen_count.get(shape, 0) + 1
+        where = parsed.seen.setdefault(shape, [])
+        if len(where) < MAX_PROBLEMS:
+            where.append((parsed.rows, location, {k for k, v in data.items() if v is not None}))
     try:
-        parsed.examples.append((location, to_example(data, parsed.shape, location)))
+        parsed.examples.append((location, to_example(data, shape, location)))
+        parsed.example_shapes.append(shape)
     except RowError as error:
         _problem(parsed, RowProblem(error.location, error.field, error.message))
     except KeyError as error:
         _problem(parsed, RowProblem(location, str(error.args[0]),
-                                    f"missing (the format is {parsed.shape})"))
+                                    f"missing (the format is {shape})"))
 
 
-def _problem(parsed: ParsedFile, problem: RowProblem) -> None:
+def _field_names(data: dict[str, Any]) -> str:
+    """The row's non-empty fields, for messages (escaped when printed: see RowProblem)."""
+    return ", ".join(sorted(k for k, v in data.items() if v is not None)) or "none"
+
+
+def _check_one_shape(parsed: ParsedFile) -> None:
+    """A file has one shape. The shape is taken from every row, so a first row with a null
+    field cannot make the other rows lose their answers; rows that disagree are named."""
+    if not parsed.seen_count:
+        return
+    majority = max(parsed.seen_count, key=lambda name: parsed.seen_count[name])
+    parsed.shape = majority
+    needed = next(fields for name, fields, _ in SHAPES if name == majority)
+    for shape, where in parsed.seen.items():
+        if shape == majority:
+            continue
+        for row, location, keys in where:
+            missing = sorted(needed - keys)
+            problem = RowProblem(location, missing[0], f"missing (the format is {majority})") \
+                if missing else RowProblem(
+                    location, None, f"this row looks like '{shape}' (fields:"
+                    f" {', '.join(sorted(keys))}) but {parsed.seen_count[majority]} rows are"
+                    f" '{majority}'")
+            _problem(parsed, problem, row)
+        parsed.problem_count += parsed.seen_count[shape] - len(where)
+    parsed.examples = [example for example, shape
+                       in zip(parsed.examples, parsed.example_shapes, strict=True)
+                       if shape == majority]
+    order = sorted(range(len(parsed.problems)), key=lambda i: parsed.problem_rows[i])
+    parsed.problems = [parsed.problems[i] for i in order]
+
+
+def _problem(parsed: ParsedFile, problem: RowProblem, row: int | None = None) -> None:
     parsed.problem_count += 1
     if len(parsed.problems) < MAX_PROBLEMS:
         parsed.problems.append(problem)
+        parsed.problem_rows.append(parsed.rows if row is None else row)
 
 
 def import_path(

@@ -8,15 +8,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 MAX_ROW_BYTES = 8 * 1024 * 1024  # a single example this large is a broken file, not data
+# A .json or .csv file is parsed whole; beyond this, JSON Lines streams row by row instead.
+MAX_WHOLE_FILE_BYTES = 1024 * 1024 * 1024
 FILE_KINDS = ("jsonl", "json", "csv", "parquet", "txt", "arrow-folder")
 # Columns that CSV files commonly carry as JSON text.
 JSON_COLUMNS = {"messages", "conversations", "chosen", "rejected", "prompt", "completion", "tags"}
+
+
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -40,6 +46,7 @@ class FileError(Exception):
 
 
 def file_kind(path: Path) -> str:
+    _require_regular(path)
     if path.is_dir():
         if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
             return "arrow-folder"
@@ -55,6 +62,18 @@ def file_kind(path: Path) -> str:
     )
 
 
+def _require_regular(path: Path) -> None:
+    """Refuse devices, pipes and sockets (also behind a symlink): /dev/zero never ends and a
+    named pipe blocks for ever."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise FileError(f"{path.name}: cannot be read ({error.strerror})") from error
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise FileError(f"{path.name}: not a regular file (a device, pipe or socket); import a"
+                        " file saved on disk")
+
+
 def read_rows(path: Path) -> Iterator[SourceRow]:
     """Rows of any supported file or folder, in order."""
     kind = file_kind(path)
@@ -68,8 +87,7 @@ def read_rows(path: Path) -> Iterator[SourceRow]:
 def _decode(raw: bytes, location: str) -> str:
     if len(raw) > MAX_ROW_BYTES:
         raise RowError(
-            location, f"the row is {len(raw) / 1e6:.1f} MB, over the {MAX_ROW_BYTES // 2**20} MB"
-            " limit for one example"
+            location, f"the row is over the {MAX_ROW_BYTES // 2**20} MB limit for one example"
         )
     try:
         return raw.decode("utf-8")
@@ -79,39 +97,76 @@ def _decode(raw: bytes, location: str) -> str:
         ) from error
 
 
-def _read_jsonl(path: Path) -> Iterator[SourceRow]:
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Lines, each read with a bound: a line over the limit is refused before it is held."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            location = f"line {number}"
-            text = _decode(raw, location).strip()
-            if not text:
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise RowError(location, f"invalid JSON ({error.msg} at column {error.colno})") \
-                    from error
-            yield SourceRow(location, _as_object(value, location))
+        number = 0
+        while raw := handle.readline(MAX_ROW_BYTES + 1):
+            number += 1
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM):]
+            if len(raw) > MAX_ROW_BYTES:
+                _refuse_long_line(handle, len(raw), number)
+            yield number, raw
+
+
+def _refuse_long_line(handle: BinaryIO, size: int, number: int) -> None:
+    """Measure the rest of the line in bounded chunks, to say how big it is, then refuse."""
+    while not (chunk := handle.readline(1 << 20)).endswith(b"\n") and chunk:
+        size += len(chunk)
+    size += len(chunk)
+    raise RowError(f"line {number}", f"the row is {size / 1e6:.1f} MB, over the"
+                   f" {MAX_ROW_BYTES // 2**20} MB limit for one example")
+
+
+def _read_jsonl(path: Path) -> Iterator[SourceRow]:
+    for number, raw in _lines(path):
+        location = f"line {number}"
+        text = _decode(raw, location).strip()
+        if not text:
+            continue
+        value = _loads(text, location)
+        yield SourceRow(location, _as_object(value, location))
+
+
+def _loads(text: str, location: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        where = location if location != "file" else f"line {error.lineno}"
+        raise RowError(where, f"invalid JSON ({error.msg} at column {error.colno})") from error
+    except RecursionError as error:
+        raise RowError(location, "the JSON is nested too deeply to be an example") from error
 
 
 def _read_json(path: Path) -> Iterator[SourceRow]:
-    text = _decode(path.read_bytes(), "file") if path.stat().st_size <= MAX_ROW_BYTES \
-        else _read_large_text(path)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RowError(f"line {error.lineno}", f"invalid JSON ({error.msg})") from error
+    value = _loads(_read_whole_text(path), "file")
     items = _json_items(value)
     for index, item in enumerate(items, start=1):
         location = f"item {index}"
-        yield SourceRow(location, _as_object(item, location))
+        row = _as_object(item, location)
+        # The same per-example limit as JSON Lines, where each example is one line.
+        size = len(json.dumps(row, ensure_ascii=False).encode("utf-8"))
+        if size > MAX_ROW_BYTES:
+            raise RowError(location, f"the example is {size / 1e6:.1f} MB, over the"
+                           f" {MAX_ROW_BYTES // 2**20} MB limit for one example")
+        yield SourceRow(location, row)
 
 
-def _read_large_text(path: Path) -> str:
+def _read_whole_text(path: Path) -> str:
+    """The whole file as text (BOM dropped), refusing it before reading when it is too big."""
+    size = path.stat().st_size
+    if size > MAX_WHOLE_FILE_BYTES:
+        raise FileError(f"{path.name} is {size / 1e9:.1f} GB; files over"
+                        f" {MAX_WHOLE_FILE_BYTES / 1e9:.0f} GB must be JSON Lines (.jsonl),"
+                        " which is read one example at a time")
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_WHOLE_FILE_BYTES + 1)  # bounded even if the file grows
     try:
-        return path.read_text(encoding="utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RowError("file", f"not valid UTF-8 (byte {error.start})") from error
+        raise RowError("file", f"not valid UTF-8 (byte {error.start}); save the file as UTF-8") \
+            from error
 
 
 def _json_items(value: Any) -> list[Any]:
@@ -127,26 +182,48 @@ def _json_items(value: Any) -> list[Any]:
 
 def _as_object(value: Any, location: str) -> dict[str, Any]:
     if isinstance(value, str):
-        return {"prompt": value}
+        value = {"prompt": value}
     if not isinstance(value, dict):
         raise RowError(location, f"expected a JSON object, got {type(value).__name__}")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        # JSON allows "\ud800" escapes that are not text; SQLite would refuse them later.
+        raise RowError(location, "contains a lone surrogate escape (like \\ud800), which is"
+                       " not valid Unicode text") from error
+    except RecursionError as error:
+        raise RowError(location, "the JSON is nested too deeply to be an example") from error
     return value
 
 
 def _read_txt(path: Path) -> Iterator[SourceRow]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            text = _decode(raw, f"line {number}").rstrip("\r\n")
-            if text.strip():
-                yield SourceRow(f"line {number}", {"prompt": text})
+    for number, raw in _lines(path):
+        text = _decode(raw, f"line {number}").rstrip("\r\n")
+        if text.strip():
+            yield SourceRow(f"line {number}", {"prompt": text})
 
 
 def _read_csv(path: Path) -> Iterator[SourceRow]:
-    text = _read_large_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return
-    for row in reader:
+    text = _read_whole_text(path)
+    # The default 128 kB cell limit refuses valid long answers; one example's limit applies.
+    csv.field_size_limit(MAX_ROW_BYTES)
+    # strict: an unbalanced quote is an error, not a cell that swallows the following rows.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        if not reader.fieldnames:  # reads the header, so line numbers below are right
+            return
+    except csv.Error as error:
+        raise RowError("line 1", f"broken CSV quoting in the header ({error})") from error
+    rows = iter(reader)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise RowError(f"line {start}", f"broken CSV quoting ({error}): a quote opened here"
+                           " is not closed where the cell ends; fix the quotes") from error
         location = f"line {reader.line_num}"
         if None in row:
             raise RowError(location, "more cells than there are column headers")
@@ -162,6 +239,9 @@ def _csv_cell(column: str, cell: str | None, location: str) -> Any:
             return json.loads(stripped)
         except json.JSONDecodeError as error:
             raise RowError(location, f"invalid JSON in the cell ({error.msg})", column) from error
+        except RecursionError as error:
+            raise RowError(location, "the JSON in the cell is nested too deeply", column) \
+                from error
     return cell
 
 
@@ -176,20 +256,49 @@ def _read_parquet(path: Path) -> Iterator[SourceRow]:
         yield SourceRow(f"row {index}", row)
 
 
+def _folder_json(path: Path, key: str) -> list[Any]:
+    """A list from a datasets metadata file, or FileError naming the file and the field."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))[key]
+    except FileNotFoundError as error:
+        raise FileError(f"{path} is missing; save the dataset again with save_to_disk") \
+            from error
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise FileError(f"{path}, field '{key}': unreadable ({type(error).__name__}); save the"
+                        " dataset again with save_to_disk") from error
+    if not isinstance(value, list):
+        raise FileError(f"{path}, field '{key}': expected a list")
+    return value
+
+
+def _inside(root: Path, name: Any, source: Path) -> Path:
+    """``root / name``, refusing names that lead out of the folder (``../``, absolute)."""
+    target = (root / str(name)).resolve()
+    if not isinstance(name, str) or not target.is_relative_to(root.resolve()):
+        raise FileError(f"{source}: {name!r} points outside the dataset folder; refusing it")
+    return target
+
+
 def _read_arrow_folder(path: Path) -> Iterator[SourceRow]:
     import pyarrow as pa
 
     if (path / "dataset_dict.json").exists():
-        splits = json.loads((path / "dataset_dict.json").read_text())["splits"]
-        folders = [(split, path / split) for split in splits]
+        splits = _folder_json(path / "dataset_dict.json", "splits")
+        folders = [(str(split), _inside(path, split, path / "dataset_dict.json"))
+                   for split in splits]
     else:
         folders = [("", path)]
     for split, folder in folders:
-        state = json.loads((folder / "state.json").read_text())
+        entries = _folder_json(folder / "state.json", "_data_files")
         index = 0
-        for entry in state["_data_files"]:
-            with pa.memory_map(str(folder / entry["filename"])) as source:
-                table = pa.ipc.open_stream(source).read_all()
+        for entry in entries:
+            name = entry.get("filename") if isinstance(entry, dict) else None
+            data_file = _inside(folder, name, folder / "state.json")
+            try:
+                with pa.memory_map(str(data_file)) as source:
+                    table = pa.ipc.open_stream(source).read_all()
+            except (OSError, pa.ArrowInvalid) as error:
+                raise FileError(f"{data_file}: not a readable Arrow file ({error})") from error
             for row in table.to_pylist():
                 index += 1
                 prefix = f"{split} " if split else ""

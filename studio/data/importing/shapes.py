@@ -18,6 +18,8 @@ Messages = list[dict[str, str]]
 # (name, fields that identify it, one line for the import dialog)
 SHAPES: list[tuple[str, frozenset[str], str]] = [
     ("sharegpt", frozenset({"conversations"}), "ShareGPT conversations (from / value)"),
+    ("preference_messages", frozenset({"chosen_messages", "rejected_messages"}),
+     "chosen_messages / rejected_messages (LLaMA-Factory DPO)"),
     ("preference", frozenset({"chosen", "rejected"}), "prompt / chosen / rejected (DPO)"),
     ("messages", frozenset({"messages"}), "OpenAI / TRL messages (optional boolean label)"),
     ("unpaired", frozenset({"prompt", "completion", "label"}), "prompt / completion / label (KTO)"),
@@ -100,8 +102,23 @@ def _transcript_or_turns(value: Any, loc: str, name: str) -> Messages:
         raise RowError(loc, "expected a list of messages or a 'Human: / Assistant:' transcript,"
                        " got plain text (add a prompt column)", name)
     roles = {"Human": "user", "Assistant": "assistant"}
-    return [{"role": roles[role], "content": content.strip()}
+    return [{"role": roles[role], "content": _text(content.strip(), loc, name)}
             for role, content in zip(parts[1::2], parts[2::2], strict=True)]
+
+
+def _preference_messages(row: dict[str, Any], loc: str) -> Example:
+    """LLaMA-Factory's pairs: whole conversations, or answers after ``messages``/``prompt``."""
+    shared = row.get("messages", row.get("prompt"))
+    if shared is None:
+        return _implicit_preference({"chosen": row["chosen_messages"],
+                                     "rejected": row["rejected_messages"]}, loc)
+    field = "messages" if row.get("messages") is not None else "prompt"
+    system, messages, _ = _conversation(_prompt_turns(shared, loc, field), loc, field)
+    return Example(
+        messages=messages, system=system,
+        chosen=_answer(row["chosen_messages"], loc, "chosen_messages"),
+        rejected=_answer(row["rejected_messages"], loc, "rejected_messages"),
+    )
 
 
 def _sharegpt(row: dict[str, Any], loc: str) -> Example:
@@ -165,7 +182,8 @@ def _prompt_only(row: dict[str, Any], loc: str) -> Example:
 
 
 _CONVERTERS = {
-    "preference": _preference, "sharegpt": _sharegpt, "messages": _messages,
+    "preference": _preference, "preference_messages": _preference_messages,
+    "sharegpt": _sharegpt, "messages": _messages,
     "unpaired": _unpaired, "completion": _completion, "alpaca": _alpaca, "prompt": _prompt_only,
 }
 
@@ -176,10 +194,18 @@ def _text(value: Any, loc: str, name: str) -> str:
         if not value.strip():
             raise RowError(loc, "expected non-empty text", name)
         return value
-    if isinstance(value, list) and all(isinstance(p, dict) and p.get("type") == "text"
-                                       for p in value):
-        return "".join(str(p.get("text", "")) for p in value)
+    if _is_parts(value):
+        # OpenAI parts carry "text"; LLaMA-Factory's carry "value".
+        text = "".join(str(p.get("text", p.get("value")) or "") for p in value)
+        if not text.strip():
+            raise RowError(loc, "expected non-empty text in the content parts", name)
+        return text
     raise RowError(loc, f"expected text, got {_type_name(value)}", name)
+
+
+def _is_parts(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(p, dict) and p.get("type") == "text" for p in value)
 
 
 def _turns(value: Any, loc: str, name: str) -> Messages:
@@ -230,9 +256,7 @@ def _answer(value: Any, loc: str, name: str) -> str:
     UltraFeedback, whose chosen/rejected repeat the prompt)."""
     if isinstance(value, dict):
         value = [value]
-    if isinstance(value, list) and value and not all(
-        isinstance(p, dict) and p.get("type") == "text" for p in value
-    ):
+    if isinstance(value, list) and value and not _is_parts(value):
         turns = _turns(value, loc, name)
         if len(turns) > 1 and turns[-1]["role"] == "assistant":
             return turns[-1]["content"]
