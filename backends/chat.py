@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.chat_decode import ChatDecoder, Decoded
-from backends.export_gguf_file import GGUFFileError, read_gguf
+from backends.chat_template import ChatTemplateError
+from backends.export_gguf_file import read_gguf
 from backends.llama_device import ALL_LAYERS, decode_backend
+from studio.errors import StudioError
 from studio.events import EventWriter
 
 SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed")
@@ -61,6 +63,7 @@ def open_llama(model_path: str, lora_path: str | None = None, **kwargs: Any) -> 
     does not expose ``use_extra_bufts``, so the default-params factory it calls is wrapped for
     the duration of the load.
     """
+    import jinja2
     import llama_cpp
     import llama_cpp.llama as llama_module
 
@@ -75,6 +78,8 @@ def open_llama(model_path: str, lora_path: str | None = None, **kwargs: Any) -> 
     kwargs.setdefault("n_gpu_layers", ALL_LAYERS)  # a CPU-only build ignores it
     try:
         return llama_cpp.Llama(model_path=model_path, lora_path=lora_path, **kwargs)
+    except jinja2.TemplateError as error:  # Llama() compiles the GGUF's template itself
+        raise ChatTemplateError(f"the chat template does not compile: {error}") from error
     finally:
         llama_module.llama_cpp.llama_model_default_params = original
 
@@ -110,8 +115,17 @@ class ChatWorker:
             return
         try:
             handlers[name](command)
-        except (KeyError, TypeError, ValueError, RuntimeError, OSError, GGUFFileError) as error:
-            self.events.emit("error", message=_message(name, error), id=command.get("id"))
+        except (KeyError, TypeError, ValueError, RuntimeError, OSError, StudioError) as error:
+            self._failed(name, command, _message(name, error))
+        except Exception as error:  # noqa: BLE001 - one command's failure, whatever a hostile
+            # GGUF raises (ZeroDivisionError, ...), is an error event: the worker stays up.
+            self._failed(name, command, f"{name} failed: {type(error).__name__}: {error}")
+
+    def _failed(self, name: str | None, command: dict[str, Any], message: str) -> None:
+        if name == "load":
+            self.unload()  # never half-loaded: the next chat says "no model", the next load works
+            message = f"{command.get('model')}: {message}"
+        self.events.emit("error", message=message[:1000], id=command.get("id"))
 
     def load(self, command: dict[str, Any]) -> None:
         self.unload()
@@ -129,15 +143,17 @@ class ChatWorker:
                          backend=decode_backend(),
                          architecture=info.architecture, size_bytes=info.size_bytes,
                          load_s=round(time.monotonic() - started, 3),
-                         chat_template=bool(info.chat_template))
+                         chat_template=bool(info.chat_template),
+                         message=self.decoder.template_note)
 
     def unload(self) -> None:
+        self.decoder = None
         if self.llm is not None:
             self.llm.close()
             self.llm = None
 
     def chat(self, command: dict[str, Any]) -> None:
-        if self.llm is None:
+        if self.llm is None or self.decoder is None:
             raise RuntimeError("no model is loaded; send a load command first")
         request = ChatRequest(**{k: command[k] for k in ("id", "messages", *SAMPLING_KEYS)
                                  if k in command})
@@ -204,7 +220,7 @@ def reply_rate(tokens: int, decode_s: float, wall_s: float) -> tuple[float | Non
 
 
 def _message(command: str | None, error: BaseException) -> str:
-    if isinstance(error, GGUFFileError):
+    if isinstance(error, StudioError):
         return str(error)
     if isinstance(error, KeyError):
         return f"the {command} command needs the field {error.args[0]!r}"

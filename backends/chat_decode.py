@@ -12,10 +12,9 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-if TYPE_CHECKING:
-    from llama_cpp.llama_types import ChatCompletionRequestMessage
+from backends.chat_template import make_formatter, render
 
 # create_chat_completion's sampling defaults, so replies match the high-level API's.
 TOP_K, MIN_P, REPEAT_PENALTY = 40, 0.05, 1.0
@@ -34,21 +33,20 @@ class ChatDecoder:
     """Formats a conversation with the model's own template and streams the reply's text."""
 
     def __init__(self, llm: Any) -> None:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         self.llm = llm
         model = llm._model  # the token texts the template's bos_token/eos_token stand for
         eos, bos = llm.token_eos(), llm.token_bos()
-        self.formatter = Jinja2ChatFormatter(
-            template=llm.metadata["tokenizer.chat_template"],
-            eos_token=model.token_get_text(eos) if eos >= 0 else "",
-            bos_token=model.token_get_text(bos) if bos >= 0 else "",
-            stop_token_ids=[eos] if eos >= 0 else None,
+        # Raises ChatTemplateError for a template that cannot be used; none: a plain one.
+        self.formatter, self.template_note = make_formatter(
+            llm.metadata.get("tokenizer.chat_template"),
+            eos=model.token_get_text(eos) if eos >= 0 else "",
+            bos=model.token_get_text(bos) if bos >= 0 else "",
+            stop_ids=[eos] if eos >= 0 else None,
         )
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
         # The worker validated the roles; the stubs want llama-cpp's message TypedDicts.
-        result = self.formatter(messages=cast("list[ChatCompletionRequestMessage]", messages))
+        result = render(self.formatter, messages)
         tokens = self.llm.tokenize(result.prompt.encode("utf-8"),
                                    add_bos=not result.added_special, special=True)
         stops = result.stop if isinstance(result.stop, list) else \

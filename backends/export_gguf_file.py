@@ -92,7 +92,10 @@ def _read_body(file: BinaryIO, path: Path, size: int) -> GGUFInfo:
         dims = struct.unpack(f"<{n_dims}Q", _take(file, 8 * n_dims))
         ggml_type, offset = struct.unpack("<IQ", _take(file, 12))
         data_end = max(data_end, offset + _nbytes(ggml_type, dims))
-    alignment = int(metadata.get("general.alignment", 32))
+    alignment = metadata.get("general.alignment", 32)
+    if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        raise GGUFFileError(f"{path.name}: general.alignment is {alignment!r}, not a power of"
+                            " two; the file is damaged or was not written by a GGUF writer")
     data_start = -(-file.tell() // alignment) * alignment
     if data_start + data_end > size:
         raise GGUFFileError(
