@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.chat_decode import ChatDecoder, Decoded
+from backends.chat_template import ChatTemplateError
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.candidates.generation import GenerationConfig, pending_candidates, store_candidate
 from studio.events import EventWriter
@@ -47,13 +48,23 @@ def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: S
     llm = open_llama(config.model_path, config.lora_path, n_ctx=config.n_ctx,
                      n_threads=config.threads or None, n_gpu_layers=config.gpu_layers,
                      verbose=False)
-    decoder = ChatDecoder(llm)
-    start, counts = time.monotonic(), {"stored": 0, "empty": 0}
+    try:
+        decoder = ChatDecoder(llm)
+    except ChatTemplateError as error:
+        llm.close()
+        raise ChatTemplateError(f"{config.model_path}: {error}") from error
+    start, counts = time.monotonic(), {"stored": 0, "empty": 0, "failed": 0}
 
     def write_candidate(item: tuple[int, int]) -> None:
         prompt_id, index = item
-        text = generate_one(decoder, store.prompt(prompt_id).conversation(),
-                            config.sampling(index))
+        try:
+            text = generate_one(decoder, store.prompt(prompt_id).conversation(),
+                                config.sampling(index))
+        except (ChatTemplateError, ValueError) as error:
+            # One prompt the template refuses, or too long for the context: skip it, say so.
+            counts["failed"] += 1
+            events.emit("progress", stage="generate", message=f"prompt {prompt_id}: {error}")
+            return
         if text:
             store_candidate(store, config, prompt_id, index, text)
         # an empty answer is nothing to label

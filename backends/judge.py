@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backends.chat_template import ChatTemplateError, make_formatter, render
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.candidates.judge import JudgeConfig
 from studio.events import EventWriter
@@ -35,24 +36,25 @@ class Judge:
     """Asks the model a two-way question and returns P(first answer)."""
 
     def __init__(self, config: JudgeConfig):
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         from backends.chat import open_llama
 
         self.llm = open_llama(config.model_path, config.lora_path, n_ctx=config.n_ctx,
                               n_threads=config.threads or None, verbose=False)
         meta = self.llm.metadata
         eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode(errors="replace")
-        self.formatter = Jinja2ChatFormatter(
-            template=meta["tokenizer.chat_template"], eos_token=eos, bos_token="",
-            add_generation_prompt=True)
+        try:
+            self.formatter, _ = make_formatter(meta.get("tokenizer.chat_template"), eos=eos,
+                                               bos="", stop_ids=None)
+        except ChatTemplateError as error:
+            self.llm.close()
+            raise ChatTemplateError(f"{config.model_path}: {error}") from error
         self.rubric = config.rubric
 
     def probability(self, question: str, first: str, second: str) -> float:
         messages: list[ChatCompletionRequestMessage] = [
             {"role": "system", "content": self.rubric},
             {"role": "user", "content": question}]
-        prompt = self.formatter(messages=messages).prompt
+        prompt = render(self.formatter, messages).prompt
         tokens = self.llm.tokenize(prompt.encode(), add_bos=False, special=True)
         self.llm.reset()
         self.llm.eval(tokens)
@@ -111,10 +113,13 @@ def run_job(config: JudgeConfig, store: Store, events: EventWriter, flag: StopFl
     start = time.monotonic()
 
     def judge_item(item: Any) -> None:
-        if config.kind == "thumb":
-            judge_thumb(judge, store, config, item)
-        else:
-            judge_pair(judge, store, config, item)
+        try:
+            if config.kind == "thumb":
+                judge_thumb(judge, store, config, item)
+            else:
+                judge_pair(judge, store, config, item)
+        except ChatTemplateError as error:  # this item only: the others are still judged
+            events.emit("progress", stage="judge", message=f"item {item}: {error}")
 
     try:
         if process_items(items, judge_item, events, flag, "judge", "judged"):

@@ -13,6 +13,11 @@ from typing import Any
 import pytest
 from hostile_gguf import MISSING, rewrite
 
+from studio.candidates.generation import GenerationConfig, create_job
+from studio.events import read_events
+from studio.labels.store import Store
+from studio.paths import DataPaths
+
 TEMPLATE = "tokenizer.chat_template"
 TAIL = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
 HOSTILE: dict[str, tuple[dict[str, Any], str | None]] = {
@@ -98,3 +103,35 @@ def test_hostile_gguf_never_takes_the_worker_down(worker: Worker, demo_gguf: Pat
     worker.process.stdin.write('{"cmd": "quit"}\n')
     worker.process.stdin.flush()
     assert worker.process.wait(timeout=30) == 0
+
+
+def _generate(store: Store, data_paths: DataPaths, gguf: Path) -> list[Any]:
+    prompts = [store.add_prompt(text) for text in ("Say hello.", "boom")]
+    config = GenerationConfig(model_path=str(gguf), model_name="hostile", prompt_ids=prompts,
+                              n=2, max_tokens=6, n_ctx=256, threads=1)
+    job = create_job(data_paths.root / "jobs", config)
+    subprocess.run([sys.executable, "-m", "backends.generate", "--job-dir", str(job), "--db",
+                    str(data_paths.db)], capture_output=True, text=True, timeout=300,
+                   check=False, stdin=subprocess.DEVNULL)
+    return read_events(job / "events.jsonl")
+
+
+def test_generation_skips_the_prompt_a_template_refuses(
+        store: Store, data_paths: DataPaths, demo_gguf: Path, tmp_path: Path) -> None:
+    template = "{% if 'boom' in messages[-1]['content'] %}{{ raise_exception('boom refused') }}" \
+               "{% endif %}" + TAIL
+    gguf = rewrite(demo_gguf, tmp_path / "picky.gguf", {TEMPLATE: template})
+    events = _generate(store, data_paths, gguf)
+    assert events[-1].event == "finished"
+    assert events[-1]["failed"] == 2
+    assert any("boom refused" in (e.get("message") or "") for e in events)
+
+
+def test_generation_with_an_endless_template_fails_cleanly(
+        store: Store, data_paths: DataPaths, demo_gguf: Path, tmp_path: Path) -> None:
+    changes, expected = HOSTILE["endless loop"]
+    gguf = rewrite(demo_gguf, tmp_path / "endless.gguf", changes)
+    events = _generate(store, data_paths, gguf)
+    assert events[-1].event == "failed"
+    assert str(gguf) in events[-1]["message"]
+    assert expected in events[-1]["message"]
