@@ -176,5 +176,10 @@ def check_free_space(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(folder).free
     if free < needed:
         raise DiskFullError(
-            f"the export needs about {needed / 1e9:.2f} GB in {folder} but only"
-            f" {free / 1e9:.2f} GB is free; free some space or export fewer quantizations")
+            f"the disk is full for this export: it needs about {_size(needed)} in {folder} but"
+            f" only {_size(free)} is free; free some space or export fewer quantizations")
+
+
+def _size(count: int) -> str:
+    """Bytes in the unit that keeps two significant figures honest (never "0.01 GB")."""
+    return f"{count / 1e9:.1f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from studio.errors import InvalidLabelError, NotFoundError, StoreBusyError
+from studio.errors import DiskFullError, InvalidLabelError, NotFoundError, StoreBusyError
 from studio.labels.records import (
     PAIR_VALUES,
     THUMB_VALUES,
@@ -340,10 +340,20 @@ def _immediate(db: Database) -> Iterator[Database]:
     _retry_locked(lambda: db.conn.execute("BEGIN IMMEDIATE"))
     try:
         yield db
+        _retry_locked(db.conn.commit)
+    except sqlite3.OperationalError as error:
+        db.conn.rollback()
+        if "full" in str(error):  # "database or disk is full": nothing of it was stored
+            raise DiskFullError.at(_db_folder(db), "writing to the database") from error
+        raise
     except BaseException:
         db.conn.rollback()
         raise
-    _retry_locked(db.conn.commit)
+
+
+def _db_folder(db: Database) -> Path:
+    row = db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]).parent if row and row[2] else Path.cwd()
 
 
 def _retry_locked(action: Any) -> None:
