@@ -337,7 +337,7 @@ class Store:
 
 @contextmanager
 def _immediate(db: Database) -> Iterator[Database]:
-    _retry_locked(lambda: db.conn.execute("BEGIN IMMEDIATE"))
+    _begin_immediate(db)
     try:
         yield db
         _retry_locked(db.conn.commit)
@@ -351,12 +351,24 @@ def _immediate(db: Database) -> Iterator[Database]:
         raise
 
 
+def _begin_immediate(db: Database) -> None:
+    """Take the write lock, polling every few ms. SQLite's own busy handler sleeps up to 100 ms
+    at a time and keeps missing the short gaps between an import's batches, so a label could
+    wait for the whole import; polling gets in at the next gap."""
+    conn = db.conn
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), pause=0.002)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+
 def _db_folder(db: Database) -> Path:
     row = db.execute("PRAGMA database_list").fetchone()
     return Path(row[2]).parent if row and row[2] else Path.cwd()
 
 
-def _retry_locked(action: Any) -> None:
+def _retry_locked(action: Any, pause: float = 0.05) -> None:
     """Run ``action``, retrying while another process holds the write lock."""
     deadline = time.monotonic() + WRITE_PATIENCE_S
     while True:
@@ -371,7 +383,7 @@ def _retry_locked(action: Any) -> None:
                     f"the database stayed locked by another process for {WRITE_PATIENCE_S:.0f}"
                     " s; close the other Tuning Studio window or job and try again"
                 ) from error
-            time.sleep(0.05)
+            time.sleep(pause)
 
 
 def _last_user_text(messages: list[dict[str, str]]) -> str:

@@ -54,10 +54,23 @@ def _export(store: Store, log: Path, deadline: float, data: Path) -> None:
             out.write(json.dumps({"snapshot": snapshot.id}) + "\n")
 
 
+def _big_import(store: Store, data: Path, rows: int) -> None:
+    source = data / "big-import.jsonl"
+    source.write_text("".join(
+        json.dumps({"prompt": f"big {i}", "completion": f"reply {i}"}) + "\n"
+        for i in range(rows)))
+    (data / "import-started").write_text("")
+    import_path(store, source)
+
+
 def main() -> None:
     role, data, seconds = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
     store = Store.open(data / "studio.db")
     if role == "open":
+        store.close()
+        return
+    if role == "big-import":
+        _big_import(store, data, int(seconds))
         store.close()
         return
     log = data / f"confirmed-{role}-{os.getpid()}.jsonl"
