@@ -15,6 +15,7 @@ from pathlib import Path
 from studio import __version__
 from studio.cli.bundle import add_bundle_commands, run_bundle_command
 from studio.cli.doctor import add_doctor_command, run_doctor_command
+from studio.cli.eval_graders import add_grader_commands, run_grader_command
 from studio.cli.models import add_model_commands, run_model_command
 from studio.cli.train import add_train_commands, run_train_command
 from studio.data.importing import import_path
@@ -59,6 +60,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_doctor_command(commands)
     add_train_commands(commands)
     add_bundle_commands(commands)
+    add_grader_commands(commands)
     return parser
 
 
@@ -71,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo-model":
         return subprocess.call([sys.executable, "-m", "backends.demo_model", str(args.out),
                                 "--seed", str(args.seed)])
+    graded = run_grader_command(args)
+    if graded is not None:
+        return graded
     paths = DataPaths.at(args.data_dir)
     doctor = run_doctor_command(args, paths)
     if doctor is not None:

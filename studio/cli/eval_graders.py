@@ -1,0 +1,50 @@
+"""``tuning-studio grade`` and ``tuning-studio graders``: try a grader on one response."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from studio.errors import StudioError
+from studio.evaluation.graders import SPEC_HELP, parse_spec
+
+
+def add_grader_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``grade`` and ``graders`` to the CLI's sub-commands."""
+    grade = subparsers.add_parser("grade", help="score one response with a grader; exit 0"
+                                  " whatever the score")
+    grade.add_argument("--grader", required=True, metavar="SPEC",
+                       help="grader spec, e.g. numeric, exact, regex:PATTERN, contains:A|B,"
+                       " json-schema:FILE, python:FILE (see 'tuning-studio graders')")
+    grade.add_argument("--response", required=True, help="the response to score")
+    grade.add_argument("--reference", default=None, help="the reference answer, if any")
+    grade.add_argument("--prompt", default="", help="the prompt, for graders that read it")
+    grade.add_argument("--json", action="store_true", help="print the score as JSON")
+    graders = subparsers.add_parser("graders", help="list the grader specs")
+    graders.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+def run_grader_command(args: argparse.Namespace) -> int | None:
+    """Run ``grade`` or ``graders`` if it is the command given; None for any other command."""
+    if args.command == "graders":
+        if args.json:
+            sys.stdout.write(json.dumps(SPEC_HELP, indent=2) + "\n")
+        else:
+            width = max(len(k) for k in SPEC_HELP)
+            sys.stdout.write("".join(f"{k:<{width}}  {v}\n" for k, v in SPEC_HELP.items()))
+        return 0
+    if args.command != "grade":
+        return None
+    try:
+        grader = parse_spec(args.grader)
+    except StudioError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
+    result = grader.score(args.prompt, args.response, args.reference)
+    if args.json:
+        sys.stdout.write(json.dumps({"grader": grader.name, "score": result.score,
+                                     "passed": result.passed, "reason": result.reason}) + "\n")
+    else:
+        sys.stdout.write(f"{result.score:g}\t{result.reason}\n")
+    return 0

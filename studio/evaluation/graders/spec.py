@@ -1,0 +1,95 @@
+"""Grader specs as typed on the command line and stored in the database: ``numeric``,
+``regex:PATTERN``, ``contains:A|B``, ``json-schema:FILE``, ``python:FILE``..."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from studio.errors import StudioError
+from studio.evaluation.graders.base import AllOf, AnyOf, Grader
+from studio.evaluation.graders.numeric import NumericGrader
+from studio.evaluation.graders.pyfile import PythonFileGrader
+from studio.evaluation.graders.rules import (
+    AffixGrader,
+    ContainsGrader,
+    ExactGrader,
+    JsonGrader,
+    LengthGrader,
+    LowercaseGrader,
+    NoEmojiGrader,
+    NormalizedGrader,
+    RegexGrader,
+)
+
+
+class GraderSpecError(StudioError):
+    """A grader spec that names no known grader or has a bad argument."""
+
+
+def _words(arg: str) -> Grader:
+    low, _, high = arg.partition("-")
+    return LengthGrader(int(low or 0), int(high) if high else None)
+
+
+def _schema(arg: str) -> Grader:
+    path = Path(arg)
+    try:
+        return JsonGrader(json.loads(path.read_text(encoding="utf-8")), schema_path=path)
+    except (OSError, json.JSONDecodeError) as error:
+        raise GraderSpecError(f"json-schema file {path}: {error}") from error
+
+
+_PLAIN: dict[str, Callable[[], Grader]] = {
+    "numeric": NumericGrader, "exact": ExactGrader, "normalized": NormalizedGrader,
+    "json": JsonGrader, "lowercase": LowercaseGrader, "no-emoji": NoEmojiGrader,
+}
+_WITH_ARG: dict[str, Callable[[str], Grader]] = {
+    "regex": RegexGrader,
+    "not-regex": lambda a: RegexGrader(a, must_match=False),
+    "contains": lambda a: ContainsGrader(a.split("|"), "all"),
+    "excludes": lambda a: ContainsGrader(a.split("|"), "none"),
+    "words": _words,
+    "starts-with": lambda a: AffixGrader(a, "starts"),
+    "ends-with": lambda a: AffixGrader(a, "ends"),
+    "json-schema": _schema,
+    "python": lambda a: PythonFileGrader(Path(a)),
+}
+
+SPEC_HELP: dict[str, str] = {
+    "numeric": "the answer (\\boxed{}, 'Answer:', or the last number) equals the reference",
+    "exact": "the response equals the reference (spaces trimmed)",
+    "normalized": "equal after ignoring case, spaces and punctuation",
+    "json": "the response is valid JSON",
+    "lowercase": "no uppercase letters",
+    "no-emoji": "no emoji",
+    "regex:PATTERN": "the pattern is found in the response",
+    "not-regex:PATTERN": "the pattern is not found",
+    "contains:A|B": "every phrase is present (case-blind)",
+    "excludes:A|B": "none of the phrases is present",
+    "words:LOW-HIGH": "word count within bounds",
+    "starts-with:TEXT": "the response starts with TEXT",
+    "ends-with:TEXT": "the response ends with TEXT",
+    "json-schema:FILE": "valid JSON that matches the JSON Schema in FILE",
+    "python:FILE": "grade(prompt, response, reference) from FILE, in a child process",
+    "all:SPEC;;SPEC": "passes when every spec passes",
+    "any:SPEC;;SPEC": "passes when one spec passes",
+}
+
+
+def parse_spec(spec: str) -> Grader:
+    """The grader a spec names; combinations join specs with ``;;`` after ``all:`` / ``any:``."""
+    head, sep, arg = spec.partition(":")
+    if head in ("all", "any") and sep:
+        parts = [parse_spec(s) for s in arg.split(";;") if s]
+        return AllOf(parts) if head == "all" else AnyOf(parts)
+    if not sep and head in _PLAIN:
+        return _PLAIN[head]()
+    if sep and head in _WITH_ARG:
+        try:
+            return _WITH_ARG[head](arg)
+        except (ValueError, TypeError, re.error) as error:
+            raise GraderSpecError(f"grader spec {spec!r}: {error}") from error
+    raise GraderSpecError(f"unknown grader spec {spec!r}; known: {', '.join(SPEC_HELP)}")
