@@ -84,7 +84,8 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
         config = TrainConfig.from_dict({**config.to_dict(), "adapter": "qlora"})
     tokenizer = setup.load_tokenizer(config)
     train_set = setup.load_dataset(run.snapshot / "train.jsonl")
-    eval_set = setup.load_dataset(run.snapshot / "eval.jsonl")
+    full_eval = setup.load_dataset(run.snapshot / "eval.jsonl")
+    eval_set = setup.bounded_eval(full_eval, config)
     args = setup.common_args(config, hardware, run.checkpoints, len(train_set),
                              eval_set is not None)
     train_speed.apply(plan, config.method, args)
@@ -95,7 +96,8 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
     resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
                 "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],
                 "gradient_checkpointing": args["activation_checkpointing"], **extra}
-    counts = {"train": len(train_set), "eval": len(eval_set) if eval_set is not None else 0}
+    counts = {"train": len(train_set), "eval": len(eval_set) if eval_set is not None else 0,
+              "eval_available": len(full_eval) if full_eval is not None else 0}
     callback = make_events_callback(writer, stop, {
         "config": resolved, "device": hardware.device, "device_name": hardware.name,
         "precision": hardware.precision, "counts": counts, "pid": os.getpid(),
