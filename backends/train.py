@@ -96,8 +96,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
     resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
                 "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],
                 "gradient_checkpointing": args["activation_checkpointing"], **extra}
-    counts = {"train": len(train_set), "eval": len(eval_set) if eval_set is not None else 0,
-              "eval_available": len(full_eval) if full_eval is not None else 0}
+    counts = setup.trained_counts(trainer, train_set, eval_set, full_eval)
     callback = make_events_callback(writer, stop, {
         "config": resolved, "device": hardware.device, "device_name": hardware.name,
         "precision": hardware.precision, "counts": counts, "pid": os.getpid(),

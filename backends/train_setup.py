@@ -139,6 +139,17 @@ def bounded_eval(dataset: Any, config: TrainConfig) -> Any:
     return dataset.shuffle(seed=config.seed).select(range(config.eval_sample))
 
 
+def trained_counts(trainer: Any, train: Any, evaluation: Any, full_eval: Any) -> dict[str, int]:
+    """What is really trained and evaluated on: TRL silently drops rows it cannot use (SFT rows
+    with no answer token left, DPO pairs whose prompt fills max_length)."""
+    def size(dataset: Any) -> int:
+        return len(dataset) if dataset is not None else 0
+
+    trained, evaluated = size(trainer.train_dataset), size(trainer.eval_dataset)
+    return {"train": trained, "train_dropped": size(train) - trained, "eval": evaluated,
+            "eval_dropped": size(evaluation) - evaluated, "eval_available": size(full_eval)}
+
+
 def planned_steps(config: TrainConfig, train_rows: int) -> int:
     if config.max_steps > 0:
         return config.max_steps
@@ -222,7 +233,11 @@ def build_dpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
               args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from trl import DPOConfig, DPOTrainer
 
-    extra: dict[str, Any] = {"beta": config.beta, "loss_type": ["sigmoid"]}
+    # keep_end cuts long pairs from the left (the prompt's start) and keeps every answer's end;
+    # TRL's default keep_start dropped every pair whose prompt filled max_length (162 of 268
+    # on a real run) and cut the ends of the answers it kept.
+    extra: dict[str, Any] = {"beta": config.beta, "loss_type": ["sigmoid"],
+                             "truncation_mode": "keep_end"}
     trainer = DPOTrainer(model=model, args=DPOConfig(**args, **extra), train_dataset=train,
                          eval_dataset=evaluation, processing_class=tokenizer,
                          peft_config=lora_config(config))

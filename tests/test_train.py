@@ -72,6 +72,7 @@ def test_method_trains_a_loadable_adapter(method: str, labeled: Store, data_path
     assert len(evals) <= 5  # four scheduled evaluations at most, and the final one
     counts = started["counts"]
     assert counts["eval"] == min(counts["eval_available"], 32)  # the bounded eval sample
+    assert counts["train_dropped"] == counts["eval_dropped"] == 0
     evaluating = [e for e in events if e.event == "progress" and e["stage"] == "evaluating"]
     assert evaluating, "evaluation reports its progress"
     assert evaluating[-1]["done"] == evaluating[-1]["total"] == counts["eval"]
