@@ -82,6 +82,7 @@ def test_method_trains_a_loadable_adapter(method: str, labeled: Store, data_path
         assert "rewards/chosen" in steps[-1].fields
         assert "rewards/margins" in steps[-1].fields
         assert 0.0 <= evals[-1]["eval_rewards/accuracies"] <= 1.0
+        assert "check behaviour with an eval set" in events[-1]["note"]
     # stdout carries the same events
     assert result.stdout.count("\n") == len(events)
     assert_adapter_loads(run.dir.adapter, demo_model_dir)
