@@ -84,7 +84,8 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
         config = TrainConfig.from_dict({**config.to_dict(), "adapter": "qlora"})
     tokenizer = setup.load_tokenizer(config)
     train_set = setup.load_dataset(run.snapshot / "train.jsonl")
-    eval_set = setup.load_dataset(run.snapshot / "eval.jsonl")
+    full_eval = setup.load_dataset(run.snapshot / "eval.jsonl")
+    eval_set = setup.bounded_eval(full_eval, config)
     args = setup.common_args(config, hardware, run.checkpoints, len(train_set),
                              eval_set is not None)
     train_speed.apply(plan, config.method, args)
@@ -95,7 +96,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
     resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
                 "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],
                 "gradient_checkpointing": args["activation_checkpointing"], **extra}
-    counts = {"train": len(train_set), "eval": len(eval_set) if eval_set is not None else 0}
+    counts = setup.trained_counts(trainer, train_set, eval_set, full_eval)
     callback = make_events_callback(writer, stop, {
         "config": resolved, "device": hardware.device, "device_name": hardware.name,
         "precision": hardware.precision, "counts": counts, "pid": os.getpid(),
@@ -144,9 +145,19 @@ def _finish(trainer: Any, tokenizer: Any, run: RunDir, writer: EventWriter, eval
         metrics["loss"] = steps[-1]["loss"]
     tokens = getattr(trainer.state, "num_input_tokens_seen", 0) or 0
     writer.emit("finished", adapter=str(run.adapter), step=trainer.state.global_step,
-                metrics=metrics, wall_s=round(wall, 3),
+                metrics=metrics, note=reward_note(metrics), wall_s=round(wall, 3),
                 tokens_per_s=round(tokens / wall, 1) if wall > 0 and tokens else None)
     return "finished"
+
+
+def reward_note(metrics: dict[str, Any]) -> str | None:
+    """Reward accuracy is not behaviour: on SmolLM2 a DPO run reached 1.0 on its eval pairs
+    while 0 of 30 held-out answers changed. Say so wherever the number is shown."""
+    accuracy = metrics.get("eval_rewards/accuracies")
+    if accuracy is None:
+        return None
+    return (f"reward accuracy {accuracy:.2f} on eval pairs says the tuned model prefers the"
+            " chosen answers, not that it now writes them: check behaviour with an eval set")
 
 
 def _step(checkpoint: Path | None) -> int:

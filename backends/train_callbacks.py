@@ -60,6 +60,7 @@ def make_events_callback(writer: EventWriter, stop: StopRequest,
         def __init__(self) -> None:
             self.summary: dict[str, Any] = {}
             self.first_step: int | None = None
+            self.eval_done = 0
             self.train_start = time.monotonic()
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -80,6 +81,22 @@ def make_events_callback(writer: EventWriter, stop: StopRequest,
                 self.summary.update({k: v for k, v in values.items() if k in SUMMARY_KEYS})
                 return
             writer.emit(kind, step=state.global_step, max_steps=state.max_steps, **values)
+
+        def on_prediction_step(self, args: Any, state: Any, control: Any,
+                               **kwargs: Any) -> None:
+            # Evaluation can take minutes on CPU: say so, batch by batch, instead of a step
+            # counter that seems stuck.
+            loader = kwargs.get("eval_dataloader")
+            total = len(loader.dataset) if loader is not None and hasattr(
+                loader, "dataset") else None
+            self.eval_done += args.per_device_eval_batch_size
+            done = min(self.eval_done, total) if total else self.eval_done
+            writer.emit("progress", stage="evaluating", done=done, total=total,
+                        step=state.global_step, message=f"evaluating {done}/{total or '?'}"
+                        " held-out examples")
+
+        def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.eval_done = 0
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"

@@ -69,10 +69,20 @@ def test_method_trains_a_loadable_adapter(method: str, labeled: Store, data_path
     assert all(math.isfinite(e["loss"]) for e in steps)
     evals = [e for e in events if e.event == "eval"]
     assert all(math.isfinite(e["eval_loss"]) for e in evals)
+    assert len(evals) <= 5  # four scheduled evaluations at most, and the final one
+    counts = started["counts"]
+    assert counts["eval"] == min(counts["eval_available"], 32)  # the bounded eval sample
+    assert counts["train_dropped"] == counts["eval_dropped"] == 0
+    evaluating = [e for e in events if e.event == "progress" and e["stage"] == "evaluating"]
+    assert evaluating, "evaluation reports its progress"
+    assert evaluating[-1]["done"] == evaluating[-1]["total"] == counts["eval"]
+    assert evaluating[-1]["message"] == f"evaluating {counts['eval']}/{counts['eval']} held-out" \
+        " examples"
     if method != "sft":
         assert "rewards/chosen" in steps[-1].fields
         assert "rewards/margins" in steps[-1].fields
         assert 0.0 <= evals[-1]["eval_rewards/accuracies"] <= 1.0
+        assert "check behaviour with an eval set" in events[-1]["note"]
     # stdout carries the same events
     assert result.stdout.count("\n") == len(events)
     assert_adapter_loads(run.dir.adapter, demo_model_dir)

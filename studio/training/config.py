@@ -101,8 +101,11 @@ class TrainConfig:
                                         " balanced from the up/down counts).", advanced=True)
     undesirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-down examples"
                                           " (empty: balanced from the counts).", advanced=True)
-    eval_steps: int = _f(0, "Evaluate on the held-out split every N steps (0: about ten"
-                         " times per run, and at the end).", advanced=True)
+    eval_steps: int = _f(0, "Evaluate on the held-out split every N steps (0: four times"
+                         " per run, and at the end).", advanced=True)
+    eval_sample: int = _f(32, "Evaluate on at most this many held-out examples, drawn at"
+                          " random once per run (0: all; each one costs a forward pass).",
+                          advanced=True)
     save_steps: int = _f(0, "Save a resumable checkpoint every N steps (0: with each"
                          " evaluation).", advanced=True)
     logging_steps: int = _f(1, "Report loss and metrics every N steps.", advanced=True)
@@ -197,6 +200,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 out.append((name, "must be above 0"))
+        if self.eval_sample < 0:
+            out.append(("eval_sample", "must be >= 0 (0 evaluates on every held-out example)"))
         if self.eval_steps < 0 or self.save_steps < 0:
             out.append(("eval_steps" if self.eval_steps < 0 else "save_steps", "must be >= 0"))
         if self.batch_size < MIN_BATCH[self.method]:
