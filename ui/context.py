@@ -67,6 +67,9 @@ class AppContext(QObject):
         path = Path(settings_path) if settings_path is not None else default_settings_path()
         self.settings = QSettings(str(path), QSettings.Format.IniFormat)
         self.ops = Ops(paths.db, parent=self)
+        # Writes by other connections (a training run registering its adapter, the CLI, a
+        # second window) say nothing about what they changed: every view re-reads.
+        self.ops.external_write.connect(lambda: self.announce(Changes.everything()))
 
     # ---- settings ----------------------------------------------------------------------
     @property

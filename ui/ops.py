@@ -30,6 +30,9 @@ from studio.labels.store import Store
 log = logging.getLogger(__name__)
 
 OPEN_ATTEMPTS = 50
+# While idle, the worker checks PRAGMA data_version this often: one cheap read that notices
+# writes by child processes, the CLI or a second window, without polling tables.
+WATCH_INTERVAL_S = 0.5
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
 
@@ -74,6 +77,7 @@ class Ops(QObject):
     failed = Signal(str)  # the message of an operation that failed with no on_failure
     progress = Signal(str, int, int)  # title, done, total of a running Task
     busy_changed = Signal(bool)
+    external_write = Signal()  # another connection committed to the database
 
     def __init__(self, db_path: Path | str, parent: QObject | None = None):
         super().__init__(parent)
@@ -151,10 +155,25 @@ class Ops(QObject):
                     self.finished.emit(job)
             return
         try:
-            while (job := self._queue.get()) is not None:
-                self._execute(store, job)
+            self._serve(store)
         finally:
             store.close()
+
+    def _serve(self, store: Store) -> None:
+        """Run jobs in order; between jobs, watch for commits by other connections."""
+        seen = store.data_version()
+        while True:
+            try:
+                job = self._queue.get(timeout=WATCH_INTERVAL_S)
+            except queue.Empty:
+                version = store.data_version()
+                if version != seen:
+                    seen = version
+                    self.external_write.emit()
+                continue
+            if job is None:
+                return
+            self._execute(store, job)
 
     def _execute(self, store: Store, job: _Job) -> None:
         try:

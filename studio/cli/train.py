@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.snapshots import KINDS, export_snapshot
-from studio.events import Event, parse_line
+from studio.events import parse_line
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
+from studio.training.describe import describe
 from studio.training.preflight import preflight, require_ok
 from studio.training.runs import (
     cancel_run,
@@ -150,31 +151,6 @@ def _foreground(run_dir: Path, paths: DataPaths) -> int:
         except KeyboardInterrupt:
             _out("stopping: saving a checkpoint ...")  # the child got the same SIGINT
         return process.wait()
-
-
-def describe(event: Event) -> str:
-    """One human line per event."""
-    name = event.event
-    if name == "started":
-        counts = event.get("counts") or {}
-        return (f"started on {event.get('device')} ({event.get('precision')}):"
-                f" {counts.get('train')} train / {counts.get('eval')} eval examples,"
-                f" {event.get('max_steps')} steps")
-    if name in {"step", "eval"}:
-        keys = ("loss", "eval_loss", "rewards/accuracies", "eval_rewards/accuracies",
-                "learning_rate")
-        values = " ".join(f"{k}={event.get(k):.4g}" for k in keys
-                          if isinstance(event.get(k), (int, float)))
-        return f"{name} {event.get('step')}/{event.get('max_steps')} {values}"
-    if name == "checkpoint":
-        return f"checkpoint at step {event.get('step')}"
-    if name == "finished":
-        return f"finished: adapter in {event.get('adapter')} ({event.get('wall_s')} s)"
-    if name == "cancelled":
-        return f"cancelled at step {event.get('step')}; resume with 'tuning-studio runs --resume'"
-    if name == "failed":
-        return f"failed: {event.get('message')} (details in {event.get('log')})"
-    return f"{name} {event.fields}"
 
 
 def _runs(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:

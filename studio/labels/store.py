@@ -70,6 +70,13 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def data_version(self) -> int:
+        """SQLite's counter of commits made by *other* connections (child processes, the CLI).
+
+        It stays put for this connection's own writes, so a change means someone else wrote.
+        """
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def atomic(self) -> AbstractContextManager[Database]:
         """One write transaction (a savepoint when nested): all or nothing.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from studio.labels.agreement import mark_relabel
+from studio.labels.history import LabelHistory
 from studio.labels.queue import LabelQueue, QueueFilter, QueueItem, labeled_today
 from studio.labels.records import Label
 from studio.labels.store import Store
@@ -44,8 +45,7 @@ class LabelSession(QObject):
         self.history: list[QueueItem] = []
         self.position = -1
         self.values: dict[str, str] = {}  # target -> my current value, from this session
-        self.undo_stack: list[tuple[int, QueueItem]] = []
-        self.redo_stack: list[tuple[int, QueueItem]] = []
+        self.undo_history: LabelHistory[QueueItem] = LabelHistory()
         self.prefetched: QueueItem | None = None
         self.prefetch_ready = False
         self._fetching = False
@@ -208,14 +208,14 @@ class LabelSession(QObject):
         was_new = self.shown_value(item) is None and not item.relabel
         self.values[item.target] = value
         self.queue.labeled_here.add(item.target)
-        self.redo_stack.clear()
+        self.undo_history.labeling()
         self.context.ops.run(write, on_success=lambda label: self._written(label, item, was_new),
                              on_failure=lambda error: self._write_failed(error, item), owner=self)
         self._forward()
         return True
 
     def _written(self, label: Label, item: QueueItem, was_new: bool) -> None:
-        self.undo_stack.append((label.id, item))
+        self.undo_history.written(label.id, item)
         if was_new:
             self.today += 1
             self.remaining = max(0, self.remaining - 1)
@@ -230,25 +230,27 @@ class LabelSession(QObject):
         self._show_item(item)
 
     def undo(self) -> None:
-        if self.undo_stack:
-            label_id, item = self.undo_stack.pop()
+        entry = self.undo_history.next_undo()
+        if entry is not None:
+            label_id, item = entry
             self.context.ops.run(lambda store: store.undo(label_id),
                                  on_success=lambda event: self._undone(event, label_id, item),
                                  on_failure=self._fail, owner=self)
 
     def redo(self) -> None:
-        if self.redo_stack:
-            label_id, item = self.redo_stack.pop()
+        entry = self.undo_history.next_redo()
+        if entry is not None:
+            label_id, item = entry
             self.context.ops.run(lambda store: store.redo(label_id),
                                  on_success=lambda event: self._redone(event, item),
                                  on_failure=self._fail, owner=self)
 
     def _undone(self, event: Label, undone_id: int, item: QueueItem) -> None:
-        self.redo_stack.append((undone_id, item))
+        self.undo_history.undone(undone_id, item)
         self._after_change(event, item, +1 if event.value == "retracted" else 0)
 
     def _redone(self, event: Label, item: QueueItem) -> None:
-        self.undo_stack.append((event.id, item))
+        self.undo_history.written(event.id, item)
         self._after_change(event, item, -1 if self.values.get(item.target) == "retracted" else 0)
 
     def _after_change(self, event: Label, item: QueueItem, remaining_delta: int) -> None:

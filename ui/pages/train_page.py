@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.cli.train import describe
 from studio.data.snapshots import export_snapshot
 from studio.errors import StudioError
 from studio.events import Event, read_events
@@ -39,6 +38,7 @@ from studio.registry.locate import hf_cache_dirs
 from studio.registry.models import list_models
 from studio.training import runs as registry
 from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
+from studio.training.describe import describe
 from studio.training.preflight import Check, preflight
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget, align_labels
