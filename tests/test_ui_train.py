@@ -46,7 +46,7 @@ def wait_for_exit(pid: int | None, qtbot: QtBot) -> None:
 
 
 def test_launch_plots_live_and_registers_the_adapter(page: TrainPage, qtbot: QtBot,
-                                                     store: Store) -> None:
+                                                     store: Store, tmp_path: Path) -> None:
     page.method.setCurrentIndex(1)  # DPO
     for name, value in {"max_steps": "6", "max_length": "64", "eval_steps": "3"}.items():
         set_field(page, name, value)
@@ -64,6 +64,12 @@ def test_launch_plots_live_and_registers_the_adapter(page: TrainPage, qtbot: QtB
     run = registry.get_run(store, run_id)
     wait_for_exit(run.dir.read_pid(), qtbot)
     assert any(m.run_id == run_id for m in list_models(store, "adapter"))
+    assert "speed: precision fp32" in page.log.toPlainText()  # the fast defaults, and why
+    assert page.bundle_button.isEnabled()
+    with qtbot.waitSignal(page.context.status_message, timeout=30000) as written:
+        page.bundle_button.export(tmp_path / "bundle")
+    assert "Run bundle written" in written.args[0]
+    assert (tmp_path / "bundle" / "launch_torchrun.sh").is_file()
 
 
 def test_bad_settings_show_a_message_and_launch_nothing(page: TrainPage, store: Store,

@@ -43,6 +43,7 @@ from studio.training.preflight import Check, preflight
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget, align_labels
 from ui.runners.process_runner import EventTailer, start_detached
+from ui.widgets.bundle_button import BundleButton
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.plots import MetricsPlotWidget
 from ui.widgets.readiness import ReadinessReport, ReadinessWidget, compute
@@ -169,7 +170,9 @@ class TrainPage(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(self.resume)
         self.folder_button.clicked.connect(self.open_folder)
-        for button in (self.cancel_button, self.resume_button, self.folder_button):
+        self.bundle_button = BundleButton(self.context)
+        for button in (self.cancel_button, self.resume_button, self.folder_button,
+                       self.bundle_button):
             buttons.addWidget(button)
         buttons.addStretch()
         column.addLayout(buttons)
@@ -414,6 +417,7 @@ class TrainPage(QWidget):
         self.cancel_button.setEnabled(run is not None and run.status in {"running", "queued"})
         self.resume_button.setEnabled(run is not None and run.resumable)
         self.folder_button.setEnabled(run is not None)
+        self.bundle_button.set_run(run.id if run is not None else None)
 
     def showEvent(self, event: QShowEvent) -> None:
         # Poll only while visible: the training process advances the queue by itself.
