@@ -93,28 +93,31 @@ class ModelNode:
 
 
 # ---- registering ---------------------------------------------------------------------------
-def add_base_model(store: Store, source: str | Path, name: str | None = None) -> ModelEntry:
+def add_base_model(store: Store, source: str | Path, name: str | None = None,
+                   meta: dict[str, Any] | None = None) -> ModelEntry:
     """Register a base model: a local folder, or a hub id (resolved from the HF cache if there).
 
-    Registering the same folder or hub id twice returns the existing entry.
+    Registering the same folder or hub id twice returns the existing entry. ``meta`` adds to
+    what is recorded about its origin (a GGUF import records the file and its quantization).
     """
     text = str(source)
     local = Path(text).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
             raise ModelRegistryError(f"{local} holds no config.json: not a Hugging Face model")
-        meta: dict[str, Any] = {"source": "folder"}
+        origin: dict[str, Any] = {"source": "folder"}
         path = str(local.resolve())
     elif is_hub_id(text):
         cached = hf_cache_snapshot(text)
         path = str(cached) if cached else text
-        meta = {"source": "hub", "hub_id": text, "cached": cached is not None}
+        origin = {"source": "hub", "hub_id": text, "cached": cached is not None}
     else:
         raise ModelRegistryError(f"{text} is neither a model folder nor a hub id like owner/name")
     existing = _find(store, "base", path)
     if existing is not None:
         return existing
-    return _insert(store, "base", name or _default_name(text), path, meta=meta)
+    return _insert(store, "base", name or _default_name(text), path,
+                   meta={**origin, **(meta or {})})
 
 
 def add_adapter(

@@ -1,0 +1,81 @@
+"""Does the converted tokenizer split text the way the GGUF's own (llama.cpp) tokenizer does?
+
+transformers rebuilds a tokenizer from the GGUF's vocabulary and merges, but not from its
+pre-tokenizer name: SmolLM2's ``smollm`` pre-tokenizer splits digits one by one, and the
+rebuilt one does not, so "\\n\\n7" becomes two newline tokens instead of one (the model never
+saw that in training). We compare token ids on real text and, where digit splitting is what is
+missing, put it back and compare again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Short texts that exercise the usual drifts: digits after newlines and spaces, unicode,
+# leading spaces, code. They are checked besides the project's own prompts and responses.
+PROBES = [
+    "What is the capital of France?", "x\n\n7 days", "Year 2024 and\n12345 items",
+    " leading space", "café ünïcode 3.14159", "def f(x):\n    return x * 2\n",
+    "Total: $1,234.56\n\n1. first\n2. second", "😀 emoji and 中文 text",
+]
+
+
+@dataclass(frozen=True)
+class TokenizerCheck:
+    texts: int
+    differing: int  # after the fix, if one was made
+    before: int  # before any fix
+    fixed: str | None  # what was changed to make them agree, if anything
+    examples: list[str]
+
+    @property
+    def share(self) -> float:
+        return self.differing / self.texts if self.texts else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"texts": self.texts, "differing": self.differing,
+                "differing_before_fix": self.before, "share": round(self.share, 4),
+                "fixed": self.fixed, "examples": self.examples}
+
+
+def compare(tokenizer: Any, gguf: Path, texts: list[str]) -> tuple[int, list[str]]:
+    """How many texts tokenize differently (no special tokens added), and a few of them."""
+    from llama_cpp import Llama
+
+    llm = Llama(str(gguf), vocab_only=True, verbose=False)
+    try:
+        differing = [t for t in texts if tokenizer.encode(t, add_special_tokens=False)
+                     != llm.tokenize(t.encode("utf-8"), add_bos=False, special=False)]
+    finally:
+        llm.close()
+    return len(differing), [repr(t[:60]) for t in differing[:3]]
+
+
+def check_and_fix(tokenizer: Any, gguf: Path, texts: list[str]) -> TokenizerCheck:
+    """Compare on ``PROBES`` + ``texts``; if they differ, try individual digit splitting."""
+    sample = PROBES + [t for t in texts if t.strip()]
+    differing, examples = compare(tokenizer, gguf, sample)
+    if not differing:
+        return TokenizerCheck(len(sample), 0, 0, None, [])
+    original = tokenizer.backend_tokenizer.pre_tokenizer
+    if not _add_digit_split(tokenizer):
+        return TokenizerCheck(len(sample), differing, differing, None, examples)
+    fixed, fixed_examples = compare(tokenizer, gguf, sample)
+    if fixed < differing:
+        return TokenizerCheck(len(sample), fixed, differing,
+                              "split digits one by one, as the GGUF does", fixed_examples)
+    tokenizer.backend_tokenizer.pre_tokenizer = original  # no better: keep what we had
+    return TokenizerCheck(len(sample), differing, differing, None, examples)
+
+
+def _add_digit_split(tokenizer: Any) -> bool:
+    from tokenizers import pre_tokenizers
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or backend.pre_tokenizer is None:
+        return False
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), backend.pre_tokenizer])
+    return True
