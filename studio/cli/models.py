@@ -18,7 +18,7 @@ from studio.errors import StudioError
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
-from studio.registry.gguf_import import lineage_text
+from studio.registry.gguf_import import export_quant, lineage_text
 
 QUANTS = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
 
@@ -28,7 +28,8 @@ def add_model_commands(subparsers: Any) -> None:
         "export-model", help="merge an adapter and export it (or a model) to GGUF for llama.cpp")
     export.add_argument("source", help="a registered model id, an adapter folder or a model folder")
     export.add_argument("--quant", action="append", choices=QUANTS,
-                        help="quantization besides F16; repeat for several (default Q4_K_M)")
+                        help="quantization besides F16; repeat for several (default: that of"
+                        " the GGUF the base model came from, else Q4_K_M)")
     export.add_argument("--lora-gguf", action="store_true",
                         help="also write an adapter-only GGUF (adapters only)")
     export.add_argument("--out", type=Path, default=None,
@@ -53,7 +54,9 @@ def _export(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     job = args.out or paths.exports / f"export-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "backends.export", str(job),
                "--adapter" if is_adapter else "--model", str(source), "--db", str(paths.db)]
-    for quant in args.quant or ["Q4_K_M"]:
+    # By default, the quantization of the GGUF the base model came from (else Q4_K_M).
+    origin = models.base_of(store, parent_id).meta if parent_id else {}
+    for quant in args.quant or [export_quant(origin, QUANTS)]:
         command += ["--quant", quant]
     if parent_id:
         command += ["--parent-id", parent_id]

