@@ -56,20 +56,39 @@ def compare(tokenizer: Any, gguf: Path, texts: list[str]) -> tuple[int, list[str
 
 
 def check_and_fix(tokenizer: Any, gguf: Path, texts: list[str]) -> TokenizerCheck:
-    """Compare on ``PROBES`` + ``texts``; if they differ, try individual digit splitting."""
+    """Compare on ``PROBES`` + ``texts``; where they differ, try each known fix and keep the
+    ones that make fewer texts differ."""
     sample = PROBES + [t for t in texts if t.strip()]
-    differing, examples = compare(tokenizer, gguf, sample)
-    if not differing:
-        return TokenizerCheck(len(sample), 0, 0, None, [])
-    original = tokenizer.backend_tokenizer.pre_tokenizer
-    if not _add_digit_split(tokenizer):
-        return TokenizerCheck(len(sample), differing, differing, None, examples)
-    fixed, fixed_examples = compare(tokenizer, gguf, sample)
-    if fixed < differing:
-        return TokenizerCheck(len(sample), fixed, differing,
-                              "split digits one by one, as the GGUF does", fixed_examples)
-    tokenizer.backend_tokenizer.pre_tokenizer = original  # no better: keep what we had
-    return TokenizerCheck(len(sample), differing, differing, None, examples)
+    before, examples = compare(tokenizer, gguf, sample)
+    differing, applied = before, []
+    for description, fix in FIXES:
+        if not differing:
+            break
+        original = tokenizer.backend_tokenizer.pre_tokenizer
+        if not fix(tokenizer):
+            continue
+        now, now_examples = compare(tokenizer, gguf, sample)
+        if now < differing:
+            differing, examples = now, now_examples
+            applied.append(description)
+        else:
+            tokenizer.backend_tokenizer.pre_tokenizer = original  # no better: undo
+    return TokenizerCheck(len(sample), differing, before, "; ".join(applied) or None,
+                          examples if differing else [])
+
+
+def _no_space_prefix(tokenizer: Any) -> bool:
+    """SentencePiece GGUFs saved with ``add_space_prefix = false`` (our own exports, many
+    chat models) come back from transformers with a Metaspace that prepends "▁" anyway."""
+    from tokenizers import pre_tokenizers
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    current = getattr(backend, "pre_tokenizer", None)
+    if not isinstance(current, pre_tokenizers.Metaspace) or current.prepend_scheme == "never":
+        return False
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(  # type: ignore[union-attr]
+        replacement=current.replacement, prepend_scheme="never", split=current.split)
+    return True
 
 
 def _add_digit_split(tokenizer: Any) -> bool:
@@ -95,3 +114,7 @@ def project_texts(db: str | Path | None, limit: int) -> list[str]:
         return [str(r["text"]) for r in rows]
     finally:
         store.close()
+
+
+FIXES = (("split digits one by one, as the GGUF does", _add_digit_split),
+         ("no space prefix, as the GGUF says", _no_space_prefix))

@@ -27,6 +27,11 @@ def test_add_model_converts_a_gguf_and_records_where_it_came_from(
     (entry,) = json.loads(capsys.readouterr().out)
     assert entry["name"] == "demo"
     assert entry["origin"] == "from GGUF demo-f16.gguf, F16"
+    # transformers rebuilt the SentencePiece tokenizer with a space prefix the GGUF does not
+    # add; the import removed it, so both now split every checked text alike.
+    check = entry["meta"]["tokenizer_check"]
+    assert check["differing"] == 0
+    assert check["fixed"] == "no space prefix, as the GGUF says"
     folder = Path(entry["path"])
     assert {"model.safetensors", "tokenizer.json", "chat_template.jinja", SOURCE_FILE} <= {
         p.name for p in folder.iterdir()}
