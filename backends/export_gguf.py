@@ -132,6 +132,30 @@ CHATML_TEMPLATE = (
 )
 
 
+def default_system_prompt(chat_template: str | None) -> str | None:
+    """The system turn a ChatML template inserts when a conversation has none (SmolLM2's "You
+    are a helpful AI assistant named SmolLM..."). Training rendered every example through the
+    template, so every example contained it; the served model must see it too."""
+    if not chat_template or "<|im_start|>" not in chat_template:
+        return None
+    from jinja2 import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    marker = "\x00user-turn\x00"
+    try:
+        rendered = ImmutableSandboxedEnvironment().from_string(chat_template).render(
+            messages=[{"role": "user", "content": marker}], add_generation_prompt=False,
+            bos_token="", eos_token="")
+    except TemplateError:
+        return None  # a template jinja2 cannot render here: no default to carry over
+    head = rendered.split(marker, 1)[0]
+    start = head.find("<|im_start|>system\n")
+    if start < 0:
+        return None
+    body = head[start + len("<|im_start|>system\n"):]
+    return body.split("<|im_end|>", 1)[0] or None
+
+
 def write_modelfile(gguf: Path, stop: str | None, chat_template: str | None) -> Path:
     """An Ollama Modelfile beside ``gguf`` (``ollama create NAME -f THIS``)."""
     lines = [f"FROM ./{gguf.name}"]
@@ -139,6 +163,11 @@ def write_modelfile(gguf: Path, stop: str | None, chat_template: str | None) -> 
         # Ollama templates are Go templates; ChatML is translated, other templates are read by
         # Ollama from the GGUF's own tokenizer.chat_template.
         lines.append(f'TEMPLATE """{CHATML_TEMPLATE}"""')
+        system = default_system_prompt(chat_template)
+        if system:
+            # Ollama adds SYSTEM as the first message when a request has none, as the
+            # template did for every training example.
+            lines.append(f'SYSTEM """{system.replace(chr(34) * 3, chr(39) * 3)}"""')
     if stop:
         lines.append(f'PARAMETER stop "{stop}"')
     path = gguf.with_suffix(".Modelfile")

@@ -24,11 +24,19 @@ from backends.export_merge import (
     tokenizer_source,
 )
 from backends.export_register import register_outputs
-from backends.export_selfcheck import DEFAULT_PROMPTS, check_gguf, hf_greedy, render_prompts
+from backends.export_selfcheck import (
+    DEFAULT_PROMPTS,
+    check_data_tokenization,
+    check_gguf,
+    hf_greedy,
+    render_prompts,
+)
+from backends.gguf_tokenizer import project_texts
 from studio.events import EventWriter
 from studio.registry.converter import prepare_converter
 from studio.registry.safety import check_model_folder
 
+DATA_TEXTS = 400  # of the person's prompts and responses, tokenized by both in the self-check
 # Bytes of a quantized file per byte of F16, for the free-space estimate.
 QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0": 0.29}
 
@@ -80,6 +88,8 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
     references = hf_greedy(model, tokenizer, texts, max(config.selfcheck_tokens, 1))
     del model
     f16_check, f16_refs = check_gguf(f16, texts, references, "hf", meta, config.threads or None)
+    f16_check = check_data_tokenization(f16_check, f16, tokenizer,
+                                        project_texts(config.db, DATA_TEXTS))
     files = [_output(f16, "F16", f16_check.as_dict(), info)]
 
     for quant in quants:

@@ -118,7 +118,8 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> None:
+def fetch_or_explain(hub_id: str, revision: str | None, events: EventWriter) -> Path:
+    """:func:`fetch`, with every way it can fail turned into a :class:`FetchError` in words."""
     from huggingface_hub.errors import (
         HfHubHTTPError,
         LocalEntryNotFoundError,
@@ -126,20 +127,24 @@ def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> No
         RepositoryNotFoundError,
     )
 
-    config = load_config(FetchConfig, job_dir)
     unreachable: tuple[type[BaseException], ...] = (
         LocalEntryNotFoundError, OfflineModeIsEnabled, OSError, HfHubHTTPError,
         *_transport_errors())
-    start = time.monotonic()
     try:
-        folder = fetch(config.hub_id, config.revision, events)
+        return fetch(hub_id, revision, events)
     except RepositoryNotFoundError as error:
-        raise FetchError(f"'{config.hub_id}' is not a model on the Hugging Face hub (or it is"
+        raise FetchError(f"'{hub_id}' is not a model on the Hugging Face hub (or it is"
                          " private: log in with `hf auth login`)") from error
     except unreachable as error:
-        raise FetchError(f"cannot download '{config.hub_id}': the Hugging Face hub is not"
+        raise FetchError(f"cannot download '{hub_id}': the Hugging Face hub is not"
                          f" reachable ({type(error).__name__}). Connect to the internet, or"
                          " pick a local model folder instead.") from error
+
+
+def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> None:
+    config = load_config(FetchConfig, job_dir)
+    start = time.monotonic()
+    folder = fetch_or_explain(config.hub_id, config.revision, events)
     check_model_folder(folder)  # a config whose auto_map names code is refused, not registered
     entry = add_base_model(store, config.hub_id)
     events.emit("finished", path=str(folder), hub_id=config.hub_id, model_id=entry.id,

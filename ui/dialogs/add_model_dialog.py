@@ -1,0 +1,191 @@
+"""Add a base model: the GGUFs found where people keep them (Ollama, LM Studio, the Hugging
+Face cache, a picked folder) with architecture, size, quantization and context length shown
+before anything is converted; or a Hugging Face model folder as it is.
+
+Scanning and header reading run on the store worker (a header takes 0.1-0.4 s); the conversion
+is the ``gguf_import`` job, followed by a :class:`JobRunner`. A refusal (truncated file,
+unsupported architecture, no tokenizer or template) is shown on the row, and nothing is
+registered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.errors import StudioError
+from studio.events import Event
+from studio.labels.store import Store
+from studio.registry import models
+from studio.registry.gguf_import import check_importable, create_import_job
+from studio.registry.gguf_info import GGUFInfo, read_gguf_info
+from studio.registry.gguf_scan import FoundGGUF, scan_all
+from ui.context import AppContext, Changes
+from ui.runners.job_runner import JobRunner, JobStrip
+
+COLUMNS = ("Model", "Found in", "Architecture", "Parameters", "Quantization", "Size", "Context",
+           "Can be tuned")
+SOURCES = {"ollama": "Ollama", "lmstudio": "LM Studio", "hf-cache": "HF cache",
+           "folder": "Picked folder"}
+Row = tuple[FoundGGUF, GGUFInfo | None, list[str], str | None]  # found, info, warnings, refusal
+
+
+def scan_rows(extra: list[Path]) -> list[Row]:
+    """Find GGUFs and read each header; a refusal is kept as text for its row."""
+    rows: list[Row] = []
+    for found in scan_all(extra):
+        try:
+            info = read_gguf_info(found.path)
+            rows.append((found, info, check_importable(info), None))
+        except StudioError as error:
+            rows.append((found, None, [], str(error)))
+    return rows
+
+
+class AddModelDialog(QDialog):
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.folders: list[Path] = []
+        self.rows: list[Row] = []
+        self.setWindowTitle("Add a base model")
+        self.setMinimumSize(900, 420)
+        layout = QVBoxLayout(self)
+        intro = QLabel("Pick a GGUF you already have: it is converted into a model that can be"
+                       " tuned (its original file is left alone), and the tuned result exports"
+                       " back to GGUF at the same quantization.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(list(COLUMNS))
+        self.table.setRootIsDecorated(False)
+        self.table.itemSelectionChanged.connect(self._selected)
+        layout.addWidget(self.table, 1)
+        self.message = QLabel(objectName="Muted")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        self.runner = JobRunner("gguf_import", self)
+        self.runner.finished.connect(self._finished)
+        self.runner.failed.connect(lambda text: self._say(f"Not added: {text}"))
+        self.runner.ended.connect(self._update_button)
+        self.strip = JobStrip(self.runner)
+        layout.addWidget(self.strip)
+        layout.addWidget(self._buttons())
+        self.rescan()
+
+    def _buttons(self) -> QDialogButtonBox:
+        buttons = QDialogButtonBox()
+        self.folder_button = QPushButton("Look in a folder…")
+        self.hf_button = QPushButton("Add a Hugging Face folder…")
+        self.add_button = QPushButton("Convert and add")
+        self.add_button.setProperty("primary", True)
+        self.add_button.setEnabled(False)
+        for button, slot in ((self.folder_button, self.pick_folder),
+                             (self.hf_button, self.add_hf_folder), (self.add_button, self.add)):
+            button.clicked.connect(slot)
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        close.clicked.connect(self.reject)
+        return buttons
+
+    # ---- listing -----------------------------------------------------------------------
+    def rescan(self) -> None:
+        self._say("Looking for GGUF files…")
+        folders = list(self.folders)
+        self.context.ops.run(lambda _store: scan_rows(folders), on_success=self._show,
+                             on_failure=lambda e: self._say(f"Could not look: {e}"), owner=self)
+
+    def _show(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.table.clear()
+        for found, info, _warnings, refusal in rows:
+            cells = [found.name, SOURCES.get(found.source, found.source)]
+            if info is not None:
+                cells += [info.architecture, f"{info.params / 1e6:.0f}M", info.quant,
+                          f"{info.size_bytes / 2**20:.0f} MiB", str(info.context_length or "?")]
+            else:
+                cells += ["?"] * 5
+            cells.append("yes" if refusal is None else "no")
+            item = QTreeWidgetItem(cells)
+            item.setToolTip(0, str(found.path))
+            item.setToolTip(len(COLUMNS) - 1, refusal or "")
+            self.table.addTopLevelItem(item)
+        for column in range(len(COLUMNS)):
+            self.table.resizeColumnToContents(column)
+        self._say(f"{len(rows)} GGUF files found." if rows else
+                  "No GGUF files found in Ollama, LM Studio or the Hugging Face cache;"
+                  " look in a folder, or add a Hugging Face model folder.")
+
+    def pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with GGUF files")
+        if folder:
+            self.folders.append(Path(folder))
+            self.rescan()
+
+    def _current(self) -> Row | None:
+        index = self.table.indexOfTopLevelItem(self.table.currentItem())
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    def _update_button(self) -> None:
+        row = self._current()
+        self.add_button.setEnabled(row is not None and row[3] is None and not self.runner.running)
+
+    def _selected(self) -> None:
+        self._update_button()
+        row = self._current()
+        if row is not None and not self.runner.running:
+            found, info, warnings, refusal = row
+            summary = info.summary() if info is not None else str(found.path)
+            self._say(refusal or "; ".join([summary, *warnings]))
+
+    # ---- adding ------------------------------------------------------------------------
+    def add(self) -> None:
+        row = self._current()
+        if row is None or row[3] is not None or self.runner.running:
+            return
+        paths = self.context.paths
+        job = create_import_job(paths.root / "jobs", row[0].path, paths.models, paths.db)
+        self.add_button.setEnabled(False)
+        self._say(f"Converting {row[0].name} (about a minute per 100M parameters)…")
+        self.runner.start(job, paths.db)
+
+    def _finished(self, event: Event) -> None:
+        warnings = [str(w) for w in event.get("warnings") or []]
+        self._say(f"Added as a base model ({event.get('model_id')}). " + " ".join(warnings))
+        self.context.announce(Changes(models=True))
+
+    def add_hf_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Hugging Face model folder")
+        if folder:
+            self.add_folder(Path(folder))
+
+    def add_folder(self, folder: Path) -> None:
+        def register(store: Store) -> models.ModelEntry:
+            return models.add_base_model(store, folder)
+
+        self.context.ops.run(register, owner=self,
+                             on_success=lambda e: (self._say(f"Added {e.name}."),
+                                                   self.context.announce(Changes(models=True))),
+                             on_failure=lambda e: self._say(f"Not added: {e}"))
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    def reject(self) -> None:
+        if self.runner.running:
+            self.runner.cancel()
+            self.runner.wait(30_000)
+        super().reject()
