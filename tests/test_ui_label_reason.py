@@ -1,0 +1,41 @@
+"""Issue 11 item 2: a reason belongs to the label given on the same item, and every label
+says for a moment what was recorded."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from test_ui_label import _press, _wait_item, page
+from test_ui_support import context
+
+from ui.pages.label_page import LabelPage
+
+__all__ = ["context", "page"]
+
+
+def test_enter_in_the_reason_box_stays_on_the_item(page: LabelPage, qtbot: QtBot) -> None:
+    item = _wait_item(qtbot, page)
+    qtbot.keyClick(page, Qt.Key.Key_R)
+    qtbot.keyClicks(page.reason, "too vague")
+    qtbot.keyClick(page.reason, Qt.Key.Key_Return)
+    assert page.session.current is item  # Enter did not move on
+    assert page.reason.text() == "too vague"
+    assert "Reason kept" in page.recorded.text()
+    label = _press(qtbot, page, Qt.Key.Key_D)
+    assert (label.response_id, label.value, label.reason) == (
+        item.responses[0].id, "down", "too vague")
+    assert page.recorded.text() == "👎 recorded · reason saved"
+
+
+def test_a_reason_never_rides_along_to_the_next_item(page: LabelPage, qtbot: QtBot) -> None:
+    first = _wait_item(qtbot, page)
+    qtbot.keyClick(page, Qt.Key.Key_R)
+    qtbot.keyClicks(page.reason, "typo")
+    qtbot.keyClick(page.reason, Qt.Key.Key_Escape)
+    qtbot.keyClick(page, Qt.Key.Key_Right)  # moved on without labeling
+    second = _wait_item(qtbot, page)
+    assert second.target != first.target
+    assert page.reason.text() == ""
+    label = _press(qtbot, page, Qt.Key.Key_U)
+    assert (label.response_id, label.reason) == (second.responses[0].id, None)
+    assert page.recorded.text() == "👍 recorded"
