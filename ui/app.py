@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QApplication
 from studio.labels.store import Store
 from studio.paths import DataPaths, resources_dir
 from ui.context import AppContext
+from ui.crash_log import install_crash_log
 from ui.main_window import MainWindow
 from ui.theme import follow_system
+from ui.wheel_guard import install_wheel_guard
 
 
 def build_window(data_dir: str | None = None, settings_path: str | None = None) -> MainWindow:
@@ -33,6 +35,7 @@ def offer_first_start(window: MainWindow) -> None:
 
 
 def run_app(data_dir: str | None = None) -> int:
+    install_crash_log(DataPaths.at(data_dir).logs)  # first: a crash in startup leaves a stack
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Tuning Studio")
     app.setOrganizationName("tuning-studio")
@@ -40,6 +43,7 @@ def run_app(data_dir: str | None = None) -> int:
     app.setDesktopFileName("tuning-studio")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "tuning-studio.png")))
     follow_system(app)
+    install_wheel_guard(app)
     window = build_window(data_dir)
     window.show()
     QTimer.singleShot(0, lambda: offer_first_start(window))
