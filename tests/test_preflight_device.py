@@ -1,0 +1,44 @@
+"""Issue 11 item 6: pre-flight checks the chosen device against the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.system.hardware import Gpu, Hardware, NvidiaDriver
+from studio.training.preflight import check_device
+
+LINUX_CPU = Hardware("Linux", "x86_64")
+MAC = Hardware("Darwin", "arm64", apple_chip="Apple M2")
+LINUX_GPU = Hardware("Linux", "x86_64", NvidiaDriver("550.1", (12, 4), (Gpu("RTX 4090"),)))
+
+
+@pytest.mark.parametrize(("device", "hardware", "needle"), [
+    ("mps", LINUX_CPU, "needs an Apple Silicon Mac; this is CPU only (Linux x86_64)"),
+    ("mps", LINUX_GPU, "Pick auto or cuda"),
+    ("cuda", LINUX_CPU, "needs an NVIDIA GPU"),
+    ("cuda", MAC, "Pick auto or mps"),
+])
+def test_a_device_the_machine_lacks_is_an_error(device: str, hardware: Hardware,
+                                                needle: str) -> None:
+    (check,) = check_device(device, hardware)
+    assert check.level == "error"
+    assert needle in check.message
+
+
+@pytest.mark.parametrize(("device", "hardware"), [
+    ("auto", LINUX_CPU), ("cpu", MAC), ("mps", MAC), ("cuda", LINUX_GPU)])
+def test_a_device_the_machine_has_passes(device: str, hardware: Hardware) -> None:
+    assert check_device(device, hardware) == []
+
+
+def test_preflight_reports_the_device(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from studio.training.config import TrainConfig
+    from studio.training.preflight import preflight
+
+    config = replace(TrainConfig.for_method("sft", str(tmp_path / "model")), device="mps")
+    checks = preflight(config, tmp_path / "snapshot", memory=False, hardware=LINUX_CPU)
+    assert any(c.topic == "device" and c.level == "error" for c in checks)
