@@ -54,6 +54,7 @@ class ComparePage(QWidget):
         super().__init__(parent)
         self.context = context
         self.targets: list[Target] = []
+        self._stats: list[compare.PairStats] = []  # the blind votes last read
         self._defaults: list[str] = []  # the default pair last offered (base, newest tuned)
         self.history: list[dict[str, str]] = []
         self.turn = 0
@@ -174,7 +175,7 @@ class ComparePage(QWidget):
         self.hint.setText(NO_TARGETS_HINT.format(n=len(targets) or "none"))
         self.hint.setVisible(len(targets) < 2)
         self._update_buttons()
-        self.refresh_winrate()
+        self._show_winrate(self._stats)  # the pair on screen may have changed
 
     def new_chat(self) -> None:
         chosen = [self.targets[p.currentIndex()] for p in self.pickers if p.currentIndex() >= 0]
@@ -189,7 +190,7 @@ class ComparePage(QWidget):
             pane.load(target, self.blind.isChecked())
             pane.render([])
         self._update_buttons()
-        self.refresh_winrate()
+        self._show_winrate(self._stats)  # the pair on screen may have changed
 
     def send(self) -> None:
         text = self.input.toPlainText().strip()
@@ -275,6 +276,7 @@ class ComparePage(QWidget):
         self.context.ops.run(compare.win_rates, on_success=self._show_winrate, owner=self)
 
     def _show_winrate(self, stats: list[compare.PairStats]) -> None:
+        self._stats = stats
         self.winrate.setText(winrate_text(stats, self._pair_on_screen()))
 
     def _pair_on_screen(self) -> tuple[str, str] | None:
