@@ -8,6 +8,8 @@ from pytestqt.qtbot import QtBot
 from test_ui_label import _press, _wait_item, page
 from test_ui_support import context
 
+from studio.labels.store import Store
+from ui.context import AppContext
 from ui.pages.label_page import LabelPage
 
 __all__ = ["context", "page"]
@@ -39,3 +41,19 @@ def test_a_reason_never_rides_along_to_the_next_item(page: LabelPage, qtbot: QtB
     label = _press(qtbot, page, Qt.Key.Key_U)
     assert (label.response_id, label.reason) == (second.responses[0].id, None)
     assert page.recorded.text() == "👍 recorded"
+
+
+def test_pairwise_cards_do_not_say_who_wrote_them(context: AppContext, store: Store,
+                                                  qtbot: QtBot) -> None:
+    prompt = store.add_prompt("Write a haiku.")
+    store.add_response(prompt, "human words", origin="human")
+    store.add_response(prompt, "model words", origin="model", model="smol")
+    context.settings.setValue("label/mode", "pair")
+    widget = LabelPage(context)
+    qtbot.addWidget(widget)
+    widget.show()
+    item = _wait_item(qtbot, widget)
+    assert item.mode == "pair"
+    metas = widget.view.left_card.meta.text() + widget.view.right_card.meta.text()
+    assert "human" not in metas
+    assert "smol" not in metas
