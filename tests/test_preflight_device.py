@@ -42,3 +42,19 @@ def test_preflight_reports_the_device(tmp_path: Path) -> None:
     config = replace(TrainConfig.for_method("sft", str(tmp_path / "model")), device="mps")
     checks = preflight(config, tmp_path / "snapshot", memory=False, hardware=LINUX_CPU)
     assert any(c.topic == "device" and c.level == "error" for c in checks)
+
+
+def test_a_run_that_failed_before_a_checkpoint_offers_no_resume(tmp_path: Path) -> None:
+    from studio.training.runs import Run
+
+    def run(status: str) -> Run:
+        return Run(id="r", method="sft", status=status, config={}, run_dir=tmp_path,
+                   snapshot_id=None, base_model="m", parent_model_id=None, pid=None,
+                   metrics={}, error=None, created_at="", started_at=None, finished_at=None)
+
+    assert not run("failed").offers_resume
+    assert run("cancelled").offers_resume
+    checkpoint = tmp_path / "checkpoints" / "checkpoint-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text("{}")
+    assert run("failed").offers_resume

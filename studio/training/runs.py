@@ -158,6 +158,13 @@ class Run:
     def resumable(self) -> bool:
         return self.status in RESUMABLE
 
+    @property
+    def offers_resume(self) -> bool:
+        """Whether the app offers Resume: a run that failed before its first checkpoint (a
+        device it cannot use, say) would only fail again the same way, from step 0."""
+        return self.resumable and (self.status == "cancelled"
+                                   or self.dir.latest_checkpoint() is not None)
+
 
 def new_run_id(method: str) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")

@@ -414,7 +414,7 @@ class TrainPage(QWidget):
     def _show_buttons(self) -> None:
         run = self.current
         self.cancel_button.setEnabled(run is not None and run.status in {"running", "queued"})
-        self.resume_button.setEnabled(run is not None and run.resumable)
+        self.resume_button.setEnabled(run is not None and run.offers_resume)
         self.folder_button.setEnabled(run is not None)
 
     def showEvent(self, event: QShowEvent) -> None:
