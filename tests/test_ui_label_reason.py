@@ -57,3 +57,16 @@ def test_pairwise_cards_do_not_say_who_wrote_them(context: AppContext, store: St
     metas = widget.view.left_card.meta.text() + widget.view.right_card.meta.text()
     assert "human" not in metas
     assert "smol" not in metas
+
+
+def test_all_caught_up_text_is_not_cut(page: LabelPage, qtbot: QtBot) -> None:
+    page.resize(900, 600)
+    page.body.setCurrentIndex(0)
+    title, text = "All caught up in Thumbs", (
+        "Every item that matches the filters is labeled (1,234 today). Change the filters,"
+        " switch modes with <b>1 2 3</b>, or undo with <b>Ctrl+Z</b>.<br><br>You skipped 3"
+        " item(s): press <b>Enter</b> to go through them again.")
+    page.empty.set_text(title, text)
+    qtbot.wait(50)
+    label = page.empty.text
+    assert label.height() >= label.heightForWidth(label.width())
