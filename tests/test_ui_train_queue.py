@@ -52,6 +52,8 @@ def test_next_queued_run_starts_as_one_finishes(page: TrainPage, qtbot: QtBot, s
                     timeout=180_000)
     assert page.isVisible()
     assert "completed" in page.status.text()  # not "running" until some later refresh
+    assert page.eta.text().startswith("finished")  # no stale ETA once the run ended
+    assert page.log.lineWrapMode() == page.log.LineWrapMode.WidgetWidth
     qtbot.waitUntil(lambda: page.runs_by_id[second].status == "completed", timeout=180_000)
     assert set(ThreadNotingProcess.threads) <= {threading.main_thread().name}
     for run_id in (first, second):

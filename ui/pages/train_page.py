@@ -40,6 +40,8 @@ from studio.registry.models import list_models
 from studio.training import runs as registry
 from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
 from studio.training.preflight import Check, preflight
+from studio.training.remembered import FILE_NAME as SETTINGS_FILE
+from studio.training.remembered import recall, remember
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget, align_labels
 from ui.runners.process_runner import EventTailer
@@ -180,7 +182,7 @@ class TrainPage(QWidget):
         self.history.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.history.itemSelectionChanged.connect(self._on_selection)
         self.log = QPlainTextEdit(readOnly=True, objectName="log")
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long errors wrap
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log.setMaximumBlockCount(5000)
         lower.addWidget(self.history)
@@ -197,8 +199,12 @@ class TrainPage(QWidget):
 
     def _reset_form(self) -> None:
         self.method_help.setText(METHOD_HELP[self.method_name])
-        self.form.set_config(TrainConfig.for_method(self.method_name, "",
-                                                    str(self.preset.currentData())))
+        preset = str(self.preset.currentData())
+        # The last settings launched with this method and preset (a small file: a few ms).
+        last = recall(self.context.paths.root / SETTINGS_FILE, self.method_name, preset)
+        self.form.set_config(last or TrainConfig.for_method(self.method_name, "", preset))
+        if last is not None and not self.model.currentText():
+            self.model.setCurrentText(last.model)
 
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
@@ -228,6 +234,7 @@ class TrainPage(QWidget):
             if any(check.level == "error" for check in checks):
                 return LaunchResult(checks, None)
             run = registry.create_run(store, paths, config, snapshot.path)
+            remember(paths.root / SETTINGS_FILE, config)
             registry.start_next(store, paths)
             return LaunchResult(checks, registry.get_run(store, run.id))
 
@@ -395,7 +402,10 @@ class TrainPage(QWidget):
                 self.progress.setValue(int(event.get("step") or 0))
                 self.step_times.append((event.t, int(event.get("step") or 0)))
         self.eta.setText(_eta(self.step_times, self.progress.maximum()))
-        if any(e.is_terminal for e in events):
+        terminal = [e for e in events if e.is_terminal]
+        if terminal:
+            # An ETA after the end (a cancel, a failure) misleads; say how it ended instead.
+            self.eta.setText(_ending(terminal[-1]))
             self.refresh()
 
     def _show_status(self) -> None:
@@ -441,6 +451,16 @@ def _history_text(run: registry.Run) -> str:
     loss = metrics.get("eval_loss")
     summary += f" · eval loss {loss:.3f}" if isinstance(loss, (int, float)) else ""
     return f"{run.id} · {run.method.upper()} · {run.status}{summary}"
+
+
+def _ending(event: Event) -> str:
+    """The line under the progress bar once a run ended: its speed when it finished."""
+    if event.event != "finished":
+        return event.event
+    rate, wall = event.get("tokens_per_s"), event.get("wall_s")
+    parts = ["finished"] + ([f"{rate:,.0f} tokens/s"] if rate else []) + (
+        [f"{wall:,.0f} s"] if isinstance(wall, (int, float)) else [])
+    return " · ".join(parts)
 
 
 def _eta(times: list[tuple[float, int]], max_steps: int) -> str:
