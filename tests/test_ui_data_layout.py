@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_ui_support import seed
 
@@ -13,13 +14,15 @@ from studio.labels.store import Store
 from studio.paths import DataPaths
 from ui.context import AppContext
 from ui.main_window import MainWindow
+from ui.theme import apply_theme
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui-shots"))
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
 def test_prompt_column_is_readable(size: tuple[int, int], data_paths: DataPaths, store: Store,
-                                   tmp_path: Path, qtbot: QtBot) -> None:
+                                   tmp_path: Path, qtbot: QtBot, qapp: QApplication) -> None:
+    apply_theme(qapp, "light")  # the app's style sheet: its padding takes room too
     seed(store, prompts=12, responses=2)
     window = MainWindow(AppContext(data_paths, tmp_path / "s.ini"))
     qtbot.addWidget(window)
@@ -31,5 +34,8 @@ def test_prompt_column_is_readable(size: tuple[int, int], data_paths: DataPaths,
     prompt = page.table.columnWidth(1)
     SHOTS.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(SHOTS / f"data-page-{size[0]}x{size[1]}.png"))
-    assert prompt >= 0.3 * page.table.viewport().width(), (prompt, page.table.viewport().width())
+    # At least 20 average characters (it showed four: "Writ…"), and the widest column.
+    chars = prompt / page.table.fontMetrics().averageCharWidth()
+    assert chars >= 20, (prompt, chars)
+    assert prompt == max(page.table.columnWidth(c) for c in range(page.model.columnCount()))
     window.close()
