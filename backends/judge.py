@@ -15,12 +15,14 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backends.chat_template import ChatTemplateError, make_formatter, render
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.candidates.judge import JudgeConfig
+from studio.errors import StudioError
 from studio.events import EventWriter
 from studio.labels.store import Store
 
@@ -28,8 +30,29 @@ if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 
+# Room kept for the " […]" mark of each cut part and for tokens merging at its edges.
+CUT_MARGIN_TOKENS = 8
+MIN_PART_TOKENS = 16  # below this a cut answer says too little to judge
+CUT_MARK = " […]"
+
+
+class JudgeContextError(StudioError):
+    """The rubric and question alone leave no room for the texts in the judge's context."""
+
+
 def make_parser() -> argparse.ArgumentParser:
     return make_job_parser(__doc__.splitlines()[0])
+
+
+def allot(lengths: list[int], budget: int) -> list[int]:
+    """Token caps per part within ``budget``: short parts keep all, long ones share the rest."""
+    caps = [0] * len(lengths)
+    remaining = budget
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for position, index in enumerate(order):
+        caps[index] = min(lengths[index], remaining // (len(order) - position))
+        remaining -= caps[index]
+    return caps
 
 
 class Judge:
@@ -50,12 +73,38 @@ class Judge:
             raise ChatTemplateError(f"{config.model_path}: {error}") from error
         self.rubric = config.rubric
 
-    def probability(self, question: str, first: str, second: str) -> float:
+    def _prompt_tokens(self, question: str) -> list[int]:
         messages: list[ChatCompletionRequestMessage] = [
             {"role": "system", "content": self.rubric},
             {"role": "user", "content": question}]
         prompt = render(self.formatter, messages).prompt
-        tokens = self.llm.tokenize(prompt.encode(), add_bos=False, special=True)
+        return list(self.llm.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    def fit(self, build: Callable[..., str], parts: list[str]) -> tuple[str, bool]:
+        """The question ``build(*parts)``, its parts cut so it fits the context; and whether
+        any was cut. A prompt longer than the context used to fail the whole job with "index
+        557 is out of bounds for axis 0 with size 512"."""
+        empty = len(self._prompt_tokens(build(*[""] * len(parts))))
+        budget = self.llm.n_ctx() - empty - CUT_MARGIN_TOKENS * len(parts)
+        if budget < MIN_PART_TOKENS * len(parts):
+            raise JudgeContextError(
+                f"the rubric and question take {empty} of the judge's {self.llm.n_ctx()}"
+                " context tokens, leaving no room for the texts; shorten the rubric or raise"
+                " the context window (n_ctx)")
+        tokenized = [self.llm.tokenize(p.encode(), add_bos=False, special=False) for p in parts]
+        caps = allot([len(t) for t in tokenized], budget)
+        if all(len(t) <= cap for t, cap in zip(tokenized, caps, strict=True)):
+            return build(*parts), False
+        cut = [part if len(tokens) <= cap else
+               self.llm.detokenize(tokens[:cap]).decode(errors="ignore") + CUT_MARK
+               for part, tokens, cap in zip(parts, tokenized, caps, strict=True)]
+        return build(*cut), True
+
+    def probability(self, question: str, first: str, second: str) -> float:
+        tokens = self._prompt_tokens(question)
+        if len(tokens) > self.llm.n_ctx():
+            raise JudgeContextError(f"a question of {len(tokens)} tokens does not fit the"
+                                    f" judge's {self.llm.n_ctx()}-token context")
         self.llm.reset()
         self.llm.eval(tokens)
         logits = self.llm.scores[self.llm.n_tokens - 1]
@@ -80,28 +129,35 @@ def pair_question(prompt: str, first: str, second: str) -> str:
             " response is better by the rubric? Answer A or B.")
 
 
+def cut_note(cut: bool, judge: Judge) -> str:
+    return f" · texts cut to fit the {judge.llm.n_ctx()}-token context" if cut else ""
+
+
 def judge_thumb(judge: Judge, store: Store, config: JudgeConfig, response_id: int) -> Any:
     response = store.response(response_id)
-    p_yes = judge.probability(thumb_question(store.prompt(response.prompt_id).text,
-                                             response.text), "yes", "no")
+    question, cut = judge.fit(thumb_question, [store.prompt(response.prompt_id).text,
+                                               response.text])
+    p_yes = judge.probability(question, "yes", "no")
     return store.label_thumb(response_id, "up" if p_yes >= 0.5 else "down", config.annotator,
-                             reason=f"p(yes)={p_yes:.2f}", source="judge",
-                             annotator_kind="judge")
+                             reason=f"p(yes)={p_yes:.2f}{cut_note(cut, judge)}",
+                             source="judge", annotator_kind="judge")
 
 
 def judge_pair(judge: Judge, store: Store, config: JudgeConfig, pair: list[int]) -> Any:
     first, second = (store.response(rid) for rid in pair)
     prompt = store.prompt(first.prompt_id).text
-    p_first = judge.probability(pair_question(prompt, first.text, second.text), "A", "B")
-    p_second_swapped = judge.probability(pair_question(prompt, second.text, first.text),
-                                         "A", "B")
+    question, cut = judge.fit(pair_question, [prompt, first.text, second.text])
+    swapped, _ = judge.fit(pair_question, [prompt, second.text, first.text])
+    p_first = judge.probability(question, "A", "B")
+    p_second_swapped = judge.probability(swapped, "A", "B")
     score = (p_first + (1.0 - p_second_swapped)) / 2  # P(first is better), order-free
     if abs(score - 0.5) < config.tie_margin:
         value = "tie"
     else:
         value = "left" if score > 0.5 else "right"
     return store.label_pair(first.id, second.id, value, config.annotator,
-                            reason=f"p(first better)={score:.2f}", source="judge",
+                            reason=f"p(first better)={score:.2f}{cut_note(cut, judge)}",
+                            source="judge",
                             annotator_kind="judge")
 
 

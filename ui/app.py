@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from studio.labels.store import Store
 from studio.paths import DataPaths, resources_dir
-from ui.context import AppContext
+from ui.context import AppContext, default_settings_path
+from ui.crash_log import install_crash_log
+from ui.dialogs.settings_dialog import theme_choice
 from ui.main_window import MainWindow
 from ui.theme import follow_system
+from ui.wheel_guard import install_wheel_guard
 
 
 def build_window(data_dir: str | None = None, settings_path: str | None = None) -> MainWindow:
@@ -33,13 +36,16 @@ def offer_first_start(window: MainWindow) -> None:
 
 
 def run_app(data_dir: str | None = None) -> int:
+    install_crash_log(DataPaths.at(data_dir).logs)  # first: a crash in startup leaves a stack
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Tuning Studio")
     app.setOrganizationName("tuning-studio")
     # Matches the installed .desktop file, so docks group the window under its launcher.
     app.setDesktopFileName("tuning-studio")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "tuning-studio.png")))
-    follow_system(app)
+    settings = QSettings(str(default_settings_path()), QSettings.Format.IniFormat)
+    follow_system(app, theme_choice(settings))  # before the window: pages read its colours
+    install_wheel_guard(app)
     window = build_window(data_dir)
     window.show()
     QTimer.singleShot(0, lambda: offer_first_start(window))

@@ -27,6 +27,7 @@ from ui.pages.data_page import DataPage
 from ui.pages.label_page import LabelPage
 from ui.pages.models_page import ModelsPage
 from ui.pages.train_page import TrainPage
+from ui.quit_guard import QuitGuard
 
 PAGES: dict[str, type[QWidget]] = {
     "Data": DataPage,
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.context.status_message.connect(lambda message: bar.showMessage(message, 5000))
 
     def _shortcuts(self) -> None:
+        self.quit_guard = QuitGuard(self, self.context)  # Ctrl+Q
         for index, name in enumerate(PAGES, start=1):
             shortcut = QShortcut(QKeySequence(f"Alt+{index}"), self)
             shortcut.activated.connect(lambda n=name: self.show_page(n))

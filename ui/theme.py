@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from string import Template
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -29,6 +29,20 @@ THEMES: dict[str, dict[str, str]] = {
         "warn": "#e0a84a", "selection": "#2f4470",
     },
 }
+
+
+CHOICES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+SETTING = "appearance/theme"
+
+
+class ThemeSignals(QObject):
+    """Announces the theme now in use, for widgets that draw their own colours (plots)."""
+
+    changed = Signal(str)  # "light" or "dark"
+
+
+signals = ThemeSignals()
+_choice = "system"  # what the person picked; "system" follows the desktop's scheme
 
 
 def system_theme() -> str:
@@ -51,13 +65,22 @@ def apply_theme(app: QApplication, name: str | None = None) -> str:
     template = Template((STYLES / "app.qss").read_text(encoding="utf-8"))
     app.setStyleSheet(template.substitute(tokens))
     app.setProperty("studio_theme", name)
+    signals.changed.emit(name)
     return name
 
 
-def follow_system(app: QApplication) -> None:
-    """Apply the system theme now and whenever the system switches."""
-    apply_theme(app)
-    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _: apply_theme(app))
+def use_theme(app: QApplication, choice: str) -> str:
+    """Apply the person's choice: "system", "light" or "dark"; returns the theme in use."""
+    global _choice
+    _choice = choice if choice in CHOICES else "system"
+    return apply_theme(app, None if _choice == "system" else _choice)
+
+
+def follow_system(app: QApplication, choice: str = "system") -> None:
+    """Apply ``choice`` now; while it is "system", follow the desktop when it switches."""
+    use_theme(app, choice)
+    QGuiApplication.styleHints().colorSchemeChanged.connect(
+        lambda _: apply_theme(app) if _choice == "system" else None)
 
 
 def _palette(tokens: dict[str, str]) -> QPalette:

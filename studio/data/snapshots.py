@@ -29,6 +29,7 @@ KINDS = ("sft", "dpo", "kto")
 MANIFEST_VERSION = 1
 # Minimums from the smol course / TRL docs: below these a run rarely changes behaviour.
 RECOMMENDED = {"sft": 1000, "dpo": 500, "kto": 500}
+KTO_MAX_RATIO = 4.0  # thumbs up:down (either way) beyond which KTO is not recommended
 
 
 @dataclass
@@ -206,6 +207,7 @@ class Readiness:
     kto_down: int
     conflicts: int
     recommended: str | None
+    why: str = ""  # the reason for the recommendation, in a sentence
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,11 +217,26 @@ def readiness(store: Store) -> Readiness:
     derivation = derive(store)
     up = sum(1 for item in derivation.kto if item[2])
     down = len(derivation.kto) - up
+    ratio = max(up, down) / min(up, down) if up and down else None
     share = {
         "dpo": len(derivation.dpo) / RECOMMENDED["dpo"],
-        "kto": (up + down) / RECOMMENDED["kto"] if up and down else 0.0,
+        # Unbalanced thumbs are left out: recommending KTO next to a 127:1 warning misled.
+        "kto": (up + down) / RECOMMENDED["kto"] if ratio and ratio <= KTO_MAX_RATIO else 0.0,
         "sft": len(derivation.sft) / RECOMMENDED["sft"],
     }
     best = max(share, key=lambda kind: share[kind])
+    recommended = best if share[best] > 0 else None
     return Readiness(len(derivation.sft), len(derivation.dpo), up, down, derivation.conflicts,
-                     best if share[best] > 0 else None)
+                     recommended, _why(recommended, share, ratio))
+
+
+def _why(recommended: str | None, share: dict[str, float], ratio: float | None) -> str:
+    if recommended is None:
+        return "No method has training data yet."
+    have = {"sft": "good answers", "dpo": "preference pairs", "kto": "thumbs"}[recommended]
+    text = (f"{recommended.upper()}: its {have} reach {share[recommended]:.0%} of the"
+            f" recommended {RECOMMENDED[recommended]:,}.")
+    if ratio and ratio > KTO_MAX_RATIO:
+        text += (f" KTO is not recommended: thumbs are {ratio:.0f}:1 unbalanced (it works best"
+                 f" within {KTO_MAX_RATIO:.0f}:1).")
+    return text

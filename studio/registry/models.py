@@ -332,6 +332,17 @@ def _refuse_custom_code(folder: Path) -> None:
                                  " transformers supports")
 
 
+def tuned_name(base_name: str, method: str, when: str, note: str = "") -> str:
+    """A trained model's name, "<base> · SFT · <date> · <short note>", instead of a timestamp.
+
+    ``when`` is an ISO time (its date is kept); the note is cut to a few words."""
+    parts = [base_name, method.upper(), when[:10]]
+    words = note.split()
+    if words:
+        parts.append(" ".join(words[:6]) + (" …" if len(words) > 6 else ""))
+    return " · ".join(parts)
+
+
 def _default_name(source: str) -> str:
     return Path(source.rstrip("/\\")).name or source
 

@@ -38,7 +38,7 @@ from studio.events import Event, read_events
 from studio.labels.records import now_iso
 from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.registry.models import add_adapter, add_base_model
+from studio.registry.models import add_adapter, add_base_model, get_model, tuned_name
 from studio.training.config import TrainConfig
 
 STATUSES = ("queued", "running", "completed", "failed", "cancelled")
@@ -157,6 +157,13 @@ class Run:
     @property
     def resumable(self) -> bool:
         return self.status in RESUMABLE
+
+    @property
+    def offers_resume(self) -> bool:
+        """Whether the app offers Resume: a run that failed before its first checkpoint (a
+        device it cannot use, say) would only fail again the same way, from step 0."""
+        return self.resumable and (self.status == "cancelled"
+                                   or self.dir.latest_checkpoint() is not None)
 
 
 def new_run_id(method: str) -> str:
@@ -345,8 +352,10 @@ def complete_run(store: Store, run: Run, finished: Event) -> Run:
     adapter = Path(finished.get("adapter") or run.dir.adapter)
     meta = {"method": run.method, "snapshot_id": run.snapshot_id, "metrics": metrics}
     if (adapter / "adapter_config.json").exists() and run.parent_model_id:
-        add_adapter(store, adapter, run.parent_model_id, run_id=run.id,
-                    name=f"{run.method.upper()} {run.id}", meta=meta)
+        steps = f"{metrics['step']} steps" if metrics.get("step") else ""
+        name = tuned_name(get_model(store, run.parent_model_id).name, run.method, now_iso(),
+                          steps)
+        add_adapter(store, adapter, run.parent_model_id, run_id=run.id, name=name, meta=meta)
     elif (adapter / "config.json").exists():
         # Full fine-tuning gives a whole model; the registry has no base -> full-model edge.
         add_base_model(store, adapter, name=f"{run.method.upper()} full {run.id}")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.candidates.estimate import Speed, estimate_text, measured_speed
 from studio.candidates.generation import (
     MAX_CANDIDATES,
     GenerationConfig,
@@ -86,6 +87,8 @@ class GenerateDialog(QDialog):
         self.scopes = scopes
         self.preset_model = model
         self.prompt_ids: list[int] = []
+        self.counts: list[int] = []  # prompts per scope
+        self.speed: Speed | None = None  # measured by past generate jobs
         self.generated_model: str | None = None  # set once candidates were stored
         self.setWindowTitle("Generate candidates")
         self.setMinimumWidth(560)
@@ -108,6 +111,9 @@ class GenerateDialog(QDialog):
         form.addRow("Model", self.model_box)
         self._add_fields(form)
         layout.addLayout(form)
+        self.estimate = QLabel(objectName="Muted")
+        self.estimate.setWordWrap(True)
+        layout.addWidget(self.estimate)
         self.message = QLabel(objectName="Muted")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
@@ -125,6 +131,27 @@ class GenerateDialog(QDialog):
         self._count_scopes()
         context.ops.run(chat_targets, on_success=self._show_targets,
                         on_failure=lambda e: self._say(str(e)), owner=self)
+        self.n.valueChanged.connect(self._show_estimate)
+        self.scope_group.idToggled.connect(self._show_estimate)
+        self.model_box.currentIndexChanged.connect(self._measure)
+        self._measure()
+
+    # ---- the time it will take -----------------------------------------------------------
+    def _measure(self) -> None:
+        jobs, model = self.context.paths.root / "jobs", self.model_box.currentText() or None
+        self.context.ops.run(lambda _store: measured_speed(jobs, model),
+                             on_success=self._measured, owner=self)
+
+    def _measured(self, speed: Speed | None) -> None:
+        self.speed = speed
+        self._show_estimate()
+
+    def _show_estimate(self, *_args: object) -> None:
+        """Before starting: how many candidates, and how long at the speed measured here.
+        An upper bound: candidates already stored with the same settings are not redone."""
+        checked = self.scope_group.checkedId()
+        prompts = self.counts[checked] if 0 <= checked < len(self.counts) else 0
+        self.estimate.setText(estimate_text(prompts * self.n.value(), self.speed))
 
     # ---- form --------------------------------------------------------------------------
     def _add_fields(self, form: QFormLayout) -> None:
@@ -154,6 +181,7 @@ class GenerateDialog(QDialog):
         self.context.ops.run(count, on_success=self._show_counts, owner=self)
 
     def _show_counts(self, counts: list[int]) -> None:
+        self.counts = counts
         for index, total in enumerate(counts):
             button = self.scope_group.button(index)
             button.setText(f"{self.scopes[index].caption} ({total:,})")
@@ -165,6 +193,7 @@ class GenerateDialog(QDialog):
         if not enabled:
             self._say("There are no prompts to generate for: import or add some on"
                                  " the Data page.")
+        self._show_estimate()
 
     def _show_targets(self, targets: list[Target]) -> None:
         self.model_box.clear()

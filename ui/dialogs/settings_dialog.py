@@ -1,8 +1,11 @@
-"""Settings: the annotator name stored with every label, and the re-label share."""
+"""Settings: the annotator name stored with every label, the re-label share, the theme."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -12,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.context import AppContext
 
 
@@ -33,6 +37,11 @@ class SettingsDialog(QDialog):
             " earlier answer. Your self-agreement is measured on them."
         )
         form.addRow("Re-label sample", self.relabel)
+        self.theme = QComboBox()
+        for key, text in theme.CHOICES.items():
+            self.theme.addItem(text, key)
+        self.theme.setCurrentIndex(list(theme.CHOICES).index(theme_choice(context.settings)))
+        form.addRow("Appearance", self.theme)
         note = QLabel(f"Data folder: {context.paths.root}", objectName="Muted")
         note.setWordWrap(True)
         form.addRow(note)
@@ -46,4 +55,14 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         self.context.set_annotator(self.name.text())
         self.context.set_relabel_share(self.relabel.value() / 100)
+        choice = str(self.theme.currentData())
+        self.context.settings.setValue(theme.SETTING, choice)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.use_theme(app, choice)
         super().accept()
+
+
+def theme_choice(settings: QSettings) -> str:
+    choice = str(settings.value(theme.SETTING, "system") or "system")
+    return choice if choice in theme.CHOICES else "system"

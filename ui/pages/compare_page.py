@@ -16,6 +16,7 @@ import random
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,6 +39,13 @@ from studio.rounds.compare import Target
 from ui.context import AppContext, Changes
 from ui.widgets.chat_pane import ChatPaneWidget
 
+# Voting keys, as on the Label page's Pairwise mode where it can be: 1/2 for the sides here,
+# since A and B are letters one types into the message box.
+VOTE_KEYS = {Qt.Key.Key_1: "a", Qt.Key.Key_2: "b", Qt.Key.Key_T: "tie", Qt.Key.Key_X: "both_bad"}
+NO_TARGETS_HINT = ("Compare chats with GGUF models, and there are {n} here. Export one on the"
+                   " <b>Models</b> page (select a model, <b>Export GGUF…</b>): the base model and"
+                   " a tuned one make the usual pair.")
+
 
 class ComparePage(QWidget):
     """The Compare page: model pickers, sampling, two panes, a shared input, votes."""
@@ -46,16 +54,22 @@ class ComparePage(QWidget):
         super().__init__(parent)
         self.context = context
         self.targets: list[Target] = []
+        self._stats: list[compare.PairStats] = []  # the blind votes last read
         self._defaults: list[str] = []  # the default pair last offered (base, newest tuned)
         self.history: list[dict[str, str]] = []
         self.turn = 0
         self.swapped = False
         self.voted = True
         self.panes = [ChatPaneWidget("A"), ChatPaneWidget("B")]
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)  # as the other pages
         layout.addWidget(QLabel("Compare", objectName="PageTitle"))
         layout.addWidget(self._setup_row())
+        self.hint = QLabel(objectName="Muted")
+        self.hint.setWordWrap(True)
+        self.hint.hide()
+        layout.addWidget(self.hint)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for pane in self.panes:
             splitter.addWidget(pane)
@@ -124,9 +138,11 @@ class ComparePage(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Which reply is better?"))
         self.vote_buttons = {}
-        for key, text in (("a", "A is better"), ("b", "B is better"), ("tie", "Tie"),
-                          ("both_bad", "Both bad")):
+        for key, text in (("a", "A is better  1"), ("b", "B is better  2"), ("tie", "Tie  T"),
+                          ("both_bad", "Both bad  X")):
             button = QPushButton(text)
+            button.setToolTip(f"Vote: {text.rsplit(' ', 1)[0]} (key {text.split()[-1]} when"
+                              " the message box is not focused)")
             button.clicked.connect(lambda _=False, k=key: self.vote(k))
             self.vote_buttons[key] = button
             row.addWidget(button)
@@ -156,7 +172,10 @@ class ComparePage(QWidget):
                 picker.setCurrentText(defaults[number])
             elif current:
                 picker.setCurrentText(current)
+        self.hint.setText(NO_TARGETS_HINT.format(n=len(targets) or "none"))
+        self.hint.setVisible(len(targets) < 2)
         self._update_buttons()
+        self._show_winrate(self._stats)  # the pair on screen may have changed
 
     def new_chat(self) -> None:
         chosen = [self.targets[p.currentIndex()] for p in self.pickers if p.currentIndex() >= 0]
@@ -171,6 +190,7 @@ class ComparePage(QWidget):
             pane.load(target, self.blind.isChecked())
             pane.render([])
         self._update_buttons()
+        self._show_winrate(self._stats)  # the pair on screen may have changed
 
     def send(self) -> None:
         text = self.input.toPlainText().strip()
@@ -233,13 +253,17 @@ class ComparePage(QWidget):
         self.context.status_message.emit(f"Vote not saved: {error}")
 
     def _adopt_reply(self, key: str) -> None:
-        """Carry the preferred reply (or A's) into the shared history, once per turn."""
+        """Carry the preferred reply (or A's) into the shared history, once per turn.
+
+        Each pane goes on showing its own reply (the loser's too, now that names show): the
+        winner joins the transcript both panes draw from the next message on.
+        """
         if self.history and self.history[-1]["role"] == "user" and self.panes[0].reply:
             pane = self.panes[1] if key == "b" else self.panes[0]
             self.history.append({"role": "assistant", "content": pane.reply})
             for each in self.panes:
+                each.render(self.history[:-1])
                 each.reply = ""
-                each.render(self.history)
 
     def _gen_params(self, pane: ChatPaneWidget) -> dict[str, Any]:
         assert pane.target is not None
@@ -252,9 +276,15 @@ class ComparePage(QWidget):
         self.context.ops.run(compare.win_rates, on_success=self._show_winrate, owner=self)
 
     def _show_winrate(self, stats: list[compare.PairStats]) -> None:
-        lines = [s.describe() for s in stats]
-        self.winrate.setText("Blind win-rates: " + " · ".join(lines) if lines
-                             else "No blind votes yet.")
+        self._stats = stats
+        self.winrate.setText(winrate_text(stats, self._pair_on_screen()))
+
+    def _pair_on_screen(self) -> tuple[str, str] | None:
+        """The two models loaded in the panes, else the two picked."""
+        names = [p.target[0] for p in self.panes if p.target] if all(
+            p.target for p in self.panes) else [p.currentText() for p in self.pickers]
+        # Sorted: in blind mode the order of the panes must not show through the names.
+        return (min(names), max(names)) if len(names) == 2 and all(names) else None
 
     # ---- state -------------------------------------------------------------------------
     def _busy(self) -> bool:
@@ -262,6 +292,15 @@ class ComparePage(QWidget):
 
     def _on_pane_finished(self) -> None:
         self._update_buttons()
+        if self.vote_buttons["a"].isEnabled() and not self.input.toPlainText().strip():
+            self.setFocus()  # both replies are in: the voting keys work at once
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = VOTE_KEYS.get(Qt.Key(event.key()))
+        if key and not event.modifiers() and self.vote_buttons[key].isEnabled():
+            self.vote(key)
+            return
+        super().keyPressEvent(event)
 
     def _update_buttons(self) -> None:
         busy, ready = self._busy(), all(p.target for p in self.panes)
@@ -273,6 +312,9 @@ class ComparePage(QWidget):
                                      and self.history[-1]["role"] == "user")
         self.stop_button.setEnabled(busy)
         self.start_button.setEnabled(len(self.targets) >= 2 and not busy)
+        self.start_button.setToolTip(
+            "Load both models and start an empty chat" if len(self.targets) >= 2
+            else "Needs two GGUF models: export one on the Models page first")
 
     def _on_changed(self, changes: Changes) -> None:
         if changes.models:
@@ -283,6 +325,19 @@ class ComparePage(QWidget):
     def shutdown(self) -> None:
         for pane in self.panes:
             pane.runner.shutdown()
+
+
+def winrate_text(stats: list[compare.PairStats], pair: tuple[str, str] | None) -> str:
+    """The blind win-rate of the pair on screen, then how many other pairs have votes."""
+    on_screen = [s for s in stats if pair and {s.model_a, s.model_b} == set(pair)]
+    others = len(stats) - len(on_screen)
+    more = f" · {others} other pair(s) have blind votes" if others else ""
+    if on_screen:
+        return "Blind win-rate on screen: " + on_screen[0].describe() + more
+    if pair:
+        return f"No blind votes yet between {pair[0]} and {pair[1]}{more}."
+    return "Blind win-rates: " + " · ".join(s.describe() for s in stats) if stats else (
+        "No blind votes yet.")
 
 
 def _spin(spin: Any, low: float, high: float, value: float, tip: str) -> Any:

@@ -50,9 +50,10 @@ class DataPage(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self._table())
         split.addWidget(self._side())
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([880, 360])
+        # The table takes the extra width: its Prompt column is what a person reads here.
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([960, 300])
         layout.addWidget(split, 1)
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self.apply_filters)
@@ -118,8 +119,9 @@ class DataPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(40)
-        metrics, padding = header.fontMetrics(), 30  # room for the sort arrow
-        for column, width in ((0, 52), (2, 100), (3, 76), (4, 44), (5, 72), (6, 52), (7, 84)):
+        metrics, padding = header.fontMetrics(), 18  # room for the sort arrow
+        # Narrow fixed columns (the Prompt column stretched to 4 characters at 1280x800).
+        for column, width in ((0, 44), (2, 84), (3, 70), (4, 40), (5, 60), (6, 48), (7, 84)):
             title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
             self.table.setColumnWidth(column, max(width, metrics.horizontalAdvance(title)
                                                   + padding))

@@ -27,7 +27,7 @@ COMMON: dict[int, tuple[str, str]] = {
 
 HELP = [
     ("Thumbs (1)", [("U", "good answer (thumbs up)"), ("D", "bad answer (thumbs down)"),
-                    ("S", "skip"), ("R", "type a reason, Enter to go back")]),
+                    ("S", "skip"), ("R", "type a reason, Enter keeps it for this item")]),
     ("Pairwise (2)", [("A", "left is better"), ("B", "right is better"), ("T", "tie"),
                       ("X", "both bad"), ("S", "skip")]),
     ("Edit (3)", [("E / Enter", "edit the answer"), ("Ctrl+Enter", "save as gold answer"),

@@ -7,7 +7,7 @@ filter bar is :class:`LabelFilterWidget` and the item itself is :class:`LabelIte
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -20,17 +20,19 @@ from PySide6.QtWidgets import (
 )
 
 from studio.labels.queue import QueueFilter, QueueItem, filter_prompt_ids
+from studio.labels.records import Label
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 from ui.pages.label_filters import LabelFilterWidget
 from ui.pages.label_keys import ACTIONS, COMMON, HELP, HINTS, MODE_KEYS, MODE_NAMES
 from ui.pages.label_session import LabelSession, Overview
-from ui.pages.label_text import empty_text
+from ui.pages.label_text import empty_text, recorded_text
 from ui.pages.label_view import LabelItemView
 from ui.widgets.empty_state import EmptyStateWidget
 from ui.widgets.help_overlay import HelpOverlay
 
 ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+RECORDED_MS = 2500  # how long "👎 recorded · reason saved" stays in the footer
 
 
 class LabelPage(QWidget):
@@ -70,6 +72,7 @@ class LabelPage(QWidget):
         self.session.progress_changed.connect(self._show_progress)
         self.session.overview_changed.connect(self._on_overview)
         self.session.error.connect(self.context.status_message)
+        self.session.labeled.connect(self._show_recorded)
         self.filters.changed.connect(self._filter_changed)
         self.context.changed.connect(self._on_changed)
         self.context.settings_changed.connect(self._restart)
@@ -114,12 +117,18 @@ class LabelPage(QWidget):
 
     def _footer(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.reason = QLineEdit(placeholderText="Reason (optional): press R, type, Enter")
+        self.reason = QLineEdit(placeholderText="Reason (optional): press R, type, then a label"
+                                                " key")
         self.reason.setMaximumWidth(420)
-        self.reason.returnPressed.connect(self.setFocus)
         self.reason.installEventFilter(self)
+        # The reason belongs to the item it was typed on: the target it was typed for.
+        self._reason_target: str | None = None
+        self.recorded = QLabel(objectName="Muted")
+        self._recorded_timer = QTimer(self, singleShot=True, interval=RECORDED_MS)
+        self._recorded_timer.timeout.connect(self.recorded.clear)
         self.hints = QLabel(objectName="KeyHint")
         row.addWidget(self.reason)
+        row.addWidget(self.recorded)
         row.addStretch()
         row.addWidget(self.hints)
         return row
@@ -163,6 +172,10 @@ class LabelPage(QWidget):
 
     # ---- drawing -----------------------------------------------------------------------
     def _draw(self, item: QueueItem | None) -> None:
+        if item is None or item.target != self._reason_target:
+            # A reason typed on another item must never ride along to this one's label.
+            self.reason.clear()
+            self._reason_target = None
         if item is None:
             self._draw_empty()
         else:
@@ -182,6 +195,14 @@ class LabelPage(QWidget):
         self.overview = overview
         if self.session.current is None and self.session.waiting:
             self._draw_empty()
+
+    def _show_recorded(self, label: Label) -> None:
+        self.flash(recorded_text(label))
+
+    def flash(self, text: str) -> None:
+        """Say for a moment, next to the reason box, what the last key did."""
+        self.recorded.setText(text)
+        self._recorded_timer.start()
 
     def _show_progress(self, today: int, remaining: int) -> None:
         mode = MODE_NAMES[self.session.mode]
@@ -238,7 +259,8 @@ class LabelPage(QWidget):
             self.session.back()
         elif action == "edit" and self.session.current is not None:
             self.editor.setFocus()
-        elif action == "reason" and self.session.mode != "edit":
+        elif action == "reason" and self.session.mode != "edit" and self.session.current:
+            self._reason_target = self.session.current.target
             self.reason.setFocus()
         elif action == "help":
             self.help.open()
@@ -262,6 +284,14 @@ class LabelPage(QWidget):
             return True
         if watched in (self.editor, self.reason) and event.key() == Qt.Key.Key_Escape:
             self.setFocus()
+            return True
+        if watched is self.reason and event.key() in ENTER:
+            # Enter keeps the reason for this item and stays: QLineEdit would pass the
+            # key on to the page, whose Enter means "next", and the reason would then be
+            # recorded with the next item's label.
+            self.setFocus()
+            if self.reason.text().strip():
+                self.flash("Reason kept: now press a label key for this item")
             return True
         return False
 

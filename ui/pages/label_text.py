@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from studio.labels.queue import QueueItem
+from studio.labels.records import Label
 from ui.pages.label_keys import MODE_NAMES
 from ui.pages.label_session import Overview
 
@@ -18,6 +19,16 @@ def suggestion_text(item: QueueItem) -> str:
         f" · p(good)={hint.probability:.2f}" if item.mode == "thumb"
         else f" · p(A better)={hint.probability:.2f}")
     return f"Judge {hint.judge} suggests: {words.get(hint.value, hint.value)}{odds}"
+
+
+RECORDED = {"up": "👍", "down": "👎", "left": "A better", "right": "B better", "tie": "Tie",
+            "both_bad": "Both bad", "gold": "Gold answer"}
+
+
+def recorded_text(label: Label) -> str:
+    """What the last label key recorded, e.g. "👎 recorded · reason saved"."""
+    text = f"{RECORDED.get(label.value, label.value)} recorded"
+    return text + (" · reason saved" if label.reason else "")
 
 
 def prompt_meta(item: QueueItem) -> str:

@@ -101,8 +101,10 @@ class LabelItemView(QSplitter):
 
     def _draw_pair(self, item: QueueItem, value: str | None) -> None:
         left, right = item.responses
-        self.left_card.show_text(left.text, response_meta(left))
-        self.right_card.show_text(right.text, response_meta(right))
+        # No id, model or origin: "#1609 · human" told which side a person wrote, and the
+        # side a person wrote is easy to prefer for that alone.
+        self.left_card.show_text(left.text)
+        self.right_card.show_text(right.text)
         left_mark, right_mark = PAIR_MARKS.get(value or "", ((None, ""), (None, "")))
         self.left_card.set_choice(*left_mark)
         self.right_card.set_choice(*right_mark)

@@ -40,9 +40,11 @@ from studio.training import runs as registry
 from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
 from studio.training.describe import describe
 from studio.training.preflight import Check, preflight
+from studio.training.remembered import FILE_NAME as SETTINGS_FILE
+from studio.training.remembered import recall, remember
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget, align_labels
-from ui.runners.process_runner import EventTailer, start_detached
+from ui.runners.process_runner import EventTailer
 from ui.widgets.bundle_button import BundleButton
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.plots import MetricsPlotWidget
@@ -183,7 +185,7 @@ class TrainPage(QWidget):
         self.history.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.history.itemSelectionChanged.connect(self._on_selection)
         self.log = QPlainTextEdit(readOnly=True, objectName="log")
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long errors wrap
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log.setMaximumBlockCount(5000)
         lower.addWidget(self.history)
@@ -200,8 +202,12 @@ class TrainPage(QWidget):
 
     def _reset_form(self) -> None:
         self.method_help.setText(METHOD_HELP[self.method_name])
-        self.form.set_config(TrainConfig.for_method(self.method_name, "",
-                                                    str(self.preset.currentData())))
+        preset = str(self.preset.currentData())
+        # The last settings launched with this method and preset (a small file: a few ms).
+        last = recall(self.context.paths.root / SETTINGS_FILE, self.method_name, preset)
+        self.form.set_config(last or TrainConfig.for_method(self.method_name, "", preset))
+        if last is not None and not self.model.currentText():
+            self.model.setCurrentText(last.model)
 
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
@@ -231,7 +237,8 @@ class TrainPage(QWidget):
             if any(check.level == "error" for check in checks):
                 return LaunchResult(checks, None)
             run = registry.create_run(store, paths, config, snapshot.path)
-            registry.start_next(store, paths, start_detached)
+            remember(paths.root / SETTINGS_FILE, config)
+            registry.start_next(store, paths)
             return LaunchResult(checks, registry.get_run(store, run.id))
 
         self.launch_button.setEnabled(False)
@@ -269,7 +276,7 @@ class TrainPage(QWidget):
 
             def resume(store: Store) -> None:
                 registry.resume_run(store, run_id)
-                registry.start_next(store, paths, start_detached)
+                registry.start_next(store, paths)
 
             self.context.ops.run(resume, lambda _none: self.refresh(select=run_id),
                                  self._report, owner=self)
@@ -290,7 +297,9 @@ class TrainPage(QWidget):
         paths = self.context.paths
 
         def load(store: Store) -> PageState:
-            registry.start_next(store, paths, start_detached)  # reconcile, advance the queue
+            # Studio's own launcher: this runs on the store worker thread, where no Qt object may be
+            # made (a QProcess there crashed the app as one run ended and the next started).
+            registry.start_next(store, paths)  # reconcile, advance the queue
             state = PageState(registry.list_runs(store))
             if full:
                 state.readiness = compute(store)
@@ -396,7 +405,10 @@ class TrainPage(QWidget):
                 self.progress.setValue(int(event.get("step") or 0))
                 self.step_times.append((event.t, int(event.get("step") or 0)))
         self.eta.setText(_eta(self.step_times, self.progress.maximum()))
-        if any(e.is_terminal for e in events):
+        terminal = [e for e in events if e.is_terminal]
+        if terminal:
+            # An ETA after the end (a cancel, a failure) misleads; say how it ended instead.
+            self.eta.setText(_ending(terminal[-1]))
             self.refresh()
 
     def _show_status(self) -> None:
@@ -415,7 +427,7 @@ class TrainPage(QWidget):
     def _show_buttons(self) -> None:
         run = self.current
         self.cancel_button.setEnabled(run is not None and run.status in {"running", "queued"})
-        self.resume_button.setEnabled(run is not None and run.resumable)
+        self.resume_button.setEnabled(run is not None and run.offers_resume)
         self.folder_button.setEnabled(run is not None)
         self.bundle_button.set_run(run.id if run is not None else None)
 
@@ -443,6 +455,16 @@ def _history_text(run: registry.Run) -> str:
     loss = metrics.get("eval_loss")
     summary += f" · eval loss {loss:.3f}" if isinstance(loss, (int, float)) else ""
     return f"{run.id} · {run.method.upper()} · {run.status}{summary}"
+
+
+def _ending(event: Event) -> str:
+    """The line under the progress bar once a run ended: its speed when it finished."""
+    if event.event != "finished":
+        return event.event
+    rate, wall = event.get("tokens_per_s"), event.get("wall_s")
+    parts = ["finished"] + ([f"{rate:,.0f} tokens/s"] if rate else []) + (
+        [f"{wall:,.0f} s"] if isinstance(wall, (int, float)) else [])
+    return " · ".join(parts)
 
 
 def _eta(times: list[tuple[float, int]], max_steps: int) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, Signal
-from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from studio.rounds.compare import Target
 from ui.runners.chat_runner import ChatRunner
+from ui.widgets.markdown_view import MarkdownView, conversation_markdown
 
 # A decode speed from fewer tokens or less time than this is noise (a burst once read 27848.6
 # tok/s); the overall rate is shown instead. The same limits as backends.chat.reply_rate.
@@ -41,12 +42,14 @@ class ChatPaneWidget(QWidget):
     def __init__(self, side: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.side, self.target, self.reply, self.busy = side, None, "", False
+        self.history: list[dict[str, str]] = []  # the conversation this pane's reply answers
         self.stats: dict[str, Any] = {}
         self.clock = QElapsedTimer()  # since send: the overall rate when decode is unmeasurable
         self.runner = ChatRunner(self)
         self.header = QLabel(objectName="PaneTitle")
         self.status = QLabel("no model", objectName="Muted")
-        self.view = QTextBrowser()
+        # The Label page's view: Markdown rendered, code shaded, line breaks kept.
+        self.view = MarkdownView()
         self.view.setPlaceholderText("Pick the models above and press Load & new chat, then"
                                      " write a message below: both answer side by side.")
         layout = QVBoxLayout(self)
@@ -73,16 +76,20 @@ class ChatPaneWidget(QWidget):
 
     def send(self, request_id: str, messages: list[dict[str, str]], sampling: dict) -> None:
         self.reply, self.busy, self.stats = "", True, {}
+        self.history = list(messages)
         self.clock.start()
         self.runner.chat(request_id, messages, **sampling)
         self._set_status("thinking…")
 
     def render(self, history: list[dict[str, str]]) -> None:
-        parts = [f"<p><b>{m['role']}:</b> {_html(m['content'])}</p>" for m in history]
+        """The conversation, then this pane's own reply (streaming or finished)."""
+        turns = list(history)
         if self.reply or self.busy:
-            parts.append(f"<p><b>assistant:</b> {_html(self.reply)}</p>")
-        self.view.setHtml("".join(parts))
-        self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
+            turns.append({"role": "assistant", "content": self.reply})
+        # conversation_markdown shows a lone turn without its speaker; a chat always names it.
+        text = conversation_markdown(turns) if len(turns) > 1 else "\n\n".join(
+            f"**{t['role'].title()}**\n\n{t['content']}" for t in turns)
+        self.view.set_markdown(text, scroll_to_end=True)
 
     def _on_token(self, request_id: str, text: str) -> None:
         self.reply += text
@@ -91,6 +98,7 @@ class ChatPaneWidget(QWidget):
 
     def _on_done(self, info: dict) -> None:
         self.busy, self.stats, self.reply = False, info, info.get("text", self.reply)
+        self.render(self.history)  # streamed as plain text; now drawn as Markdown
         since_send = self.clock.elapsed() / 1000 if self.clock.isValid() else None
         self._set_status(f"TTFT {info.get('ttft_s', 0):.2f} s · {speed_text(info, since_send)}"
                          + f" · {info.get('tokens', 0)} tokens"
@@ -112,7 +120,3 @@ class ChatPaneWidget(QWidget):
     def _set_status(self, text: str) -> None:
         self.status.setText(text)
 
-
-def _html(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", "<br>"))

@@ -20,10 +20,21 @@ class EmptyStateWidget(QWidget):
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setOpenExternalLinks(False)
+        # The labels fill a centred column rather than being centred themselves: a centred
+        # word-wrapped label gets the height of a narrower guess and its last line was cut.
+        column_box = QWidget()
+        column_box.setMaximumWidth(560)
+        column = QVBoxLayout(column_box)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.title.setWordWrap(True)
         for label in (self.title, self.text):
             label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-            label.setMaximumWidth(560)
-            layout.addWidget(label, alignment=Qt.AlignmentFlag.AlignHCenter)
+            column.addWidget(label)
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(column_box, 100)
+        centred.addStretch(1)
+        layout.addLayout(centred)
         self.buttons = QHBoxLayout()
         self.buttons.addStretch()
         for index, (caption, callback) in enumerate(actions):

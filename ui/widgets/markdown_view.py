@@ -23,12 +23,13 @@ class MarkdownView(QTextBrowser):
         self.setOpenExternalLinks(True)
         self.document().setDocumentMargin(14)
 
-    def set_markdown(self, text: str) -> None:
+    def set_markdown(self, text: str, scroll_to_end: bool = False) -> None:
         self.document().setMarkdown(
-            text, self.document().MarkdownFeature.MarkdownDialectGitHub
+            keep_line_breaks(text), self.document().MarkdownFeature.MarkdownDialectGitHub
         )
         self._shade_code()
-        self.verticalScrollBar().setValue(0)
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum() if scroll_to_end else 0)
 
     def scroll_page(self, pages: float) -> None:
         bar = self.verticalScrollBar()
@@ -48,6 +49,27 @@ class MarkdownView(QTextBrowser):
                 shaded.setLeftMargin(6)
                 cursor.setBlockFormat(shaded)
             block = block.next()
+
+
+def keep_line_breaks(text: str) -> str:
+    """Markdown where a single newline stays a line break (a haiku keeps its three lines).
+
+    Markdown joins lines of one paragraph with a space; model answers and prompts mean their
+    newlines, so each line followed by another in the same paragraph gets a hard break (two
+    trailing spaces). Code fences are left alone: their lines are literal already.
+    """
+    lines = text.split("\n")
+    fenced = False
+    for index, line in enumerate(lines[:-1]):
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        following = lines[index + 1].strip()
+        if not fenced and line.strip() and following and not following.startswith(
+                ("```", "~~~", "|")) and not stripped.startswith("|"):
+            lines[index] = line.rstrip() + "  "
+    return "\n".join(lines)
 
 
 def conversation_markdown(messages: list[dict[str, str]], system: str | None = None) -> str:

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from studio.events import Event
+from ui.theme import colors, signals
 
 COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4")
 # (plot, metric key, event kind, label, dashed)
@@ -35,7 +36,7 @@ class MetricsPlotWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        pg.setConfigOptions(antialias=True)
         self.view = pg.GraphicsLayoutWidget()
         self.loss_plot = self.view.addPlot(row=0, col=0, title="Loss")
         self.reward_plot = self.view.addPlot(row=1, col=0, title="Reward accuracy (DPO/KTO)")
@@ -50,6 +51,21 @@ class MetricsPlotWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        self.follow_theme()
+        signals.changed.connect(self.follow_theme)
+
+    def follow_theme(self, _name: str = "") -> None:
+        """Plot background, axes and titles in the app's colours (they stayed white in dark)."""
+        tokens = colors()
+        self.view.setBackground(tokens["panel"])
+        for plot in self.plots.values():
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(tokens["muted"])
+                axis.setTextPen(tokens["text"])
+            plot.titleLabel.setText(plot.titleLabel.text, color=tokens["text"])
+            if plot.legend is not None:
+                plot.legend.setLabelTextColor(tokens["text"])
 
     def run_ids(self) -> list[str]:
         return list(self.runs)

@@ -68,11 +68,8 @@ def _summary(report: ReadinessReport) -> str:
         parts.append("No training data yet: label some answers on the Label page.")
     else:
         parts.append(f"Your data supports <b>{METHOD_NAMES[ready.recommended]}</b> best.")
-    if ready.kto_up and ready.kto_down:
-        ratio = max(ready.kto_up, ready.kto_down) / min(ready.kto_up, ready.kto_down)
-        if ratio > 4:
-            parts.append(f"Thumbs are unbalanced ({ratio:.0f}:1); KTO works best within 4:1.")
-    elif ready.kto_up or ready.kto_down:
+        parts.append(ready.why)  # why, and why not KTO when thumbs are unbalanced
+    if bool(ready.kto_up) != bool(ready.kto_down):
         parts.append("KTO needs both thumbs up and thumbs down.")
     if ready.conflicts:
         parts.append(f"{ready.conflicts} conflicting label(s) are left out.")
