@@ -42,7 +42,7 @@ from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, T
 from studio.training.preflight import Check, preflight
 from ui.context import AppContext, Changes
 from ui.pages.train_form import ConfigFormWidget, align_labels
-from ui.runners.process_runner import EventTailer, start_detached
+from ui.runners.process_runner import EventTailer
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.plots import MetricsPlotWidget
 from ui.widgets.readiness import ReadinessReport, ReadinessWidget, compute
@@ -228,7 +228,7 @@ class TrainPage(QWidget):
             if any(check.level == "error" for check in checks):
                 return LaunchResult(checks, None)
             run = registry.create_run(store, paths, config, snapshot.path)
-            registry.start_next(store, paths, start_detached)
+            registry.start_next(store, paths)
             return LaunchResult(checks, registry.get_run(store, run.id))
 
         self.launch_button.setEnabled(False)
@@ -266,7 +266,7 @@ class TrainPage(QWidget):
 
             def resume(store: Store) -> None:
                 registry.resume_run(store, run_id)
-                registry.start_next(store, paths, start_detached)
+                registry.start_next(store, paths)
 
             self.context.ops.run(resume, lambda _none: self.refresh(select=run_id),
                                  self._report, owner=self)
@@ -287,7 +287,7 @@ class TrainPage(QWidget):
         paths = self.context.paths
 
         def load(store: Store) -> PageState:
-            registry.start_next(store, paths, start_detached)  # reconcile, advance the queue
+            registry.start_next(store, paths)  # reconcile, advance the queue
             state = PageState(registry.list_runs(store))
             if full:
                 state.readiness = compute(store)
