@@ -1,14 +1,17 @@
 """Build a tiny random-init chat model that every stage accepts: transformers, TRL with PEFT
 LoRA, and llama.cpp's GGUF converter and runtime.
 
-    python -m backends.demo_model OUT_DIR [--seed N] [--vocab-size 1000] [--arch llama|qwen2]
+    python -m backends.demo_model --job-dir DIR
+
+``DIR/config.json`` is a ``studio.registry.demo.DemoModelConfig`` (out_dir, seed, vocab_size,
+arch, shape); tests and benchmarks call :func:`build_demo_model` directly.
 
 The tokenizer is a SentencePiece BPE trained offline on ``resources/demo_corpus.txt``. Its
 settings are the ones llama.cpp tokenizes exactly like transformers: byte fallback, no dummy
 prefix, identity normalization, and the ChatML tokens as control symbols (as user-defined
 symbols they would become plain text tokens in GGUF). The same seed gives the same files.
 
-``--arch qwen2`` builds a Qwen2 model with the same tokenizer, for checking the Qwen2 code paths
+``arch="qwen2"`` builds a Qwen2 model with the same tokenizer, for checking the Qwen2 code paths
 (attention biases, LoRA targets, conversion). Two limits, both outside our control:
 transformers 5 ``AutoTokenizer`` maps model type ``qwen2`` to its byte-level ``Qwen2Tokenizer``
 whatever ``tokenizer_config.json`` says, so load it with ``LlamaTokenizer.from_pretrained``; and

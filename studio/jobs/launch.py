@@ -38,9 +38,15 @@ PID_FILE = "pid"
 TERMINAL = frozenset({"finished", "failed", "cancelled"})
 
 
+def worker_command(module: str) -> list[str]:
+    """The argument list of ``python -m backends.<module>``; only the chat worker, which speaks
+    a request/response protocol on its pipes, starts without a job folder."""
+    return [sys.executable, "-m", f"backends.{module}"]
+
+
 def job_command(module: str, job_dir: Path) -> list[str]:
     """The argument list that starts ``backends.<module>`` on ``job_dir`` (made absolute)."""
-    return [sys.executable, "-m", f"backends.{module}", "--job-dir", str(Path(job_dir).resolve())]
+    return [*worker_command(module), "--job-dir", str(Path(job_dir).resolve())]
 
 
 def job_environment(base: dict[str, str] | None = None) -> dict[str, str]:

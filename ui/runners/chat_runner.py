@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, Signal
 
 from studio.events import EventFormatError, parse_line
-from studio.jobs.launch import PROJECT_ROOT
+from studio.jobs.launch import PROJECT_ROOT, worker_command
 from ui.runners.process_runner import qt_environment
 
 
@@ -45,7 +45,7 @@ class ChatRunner(QObject):
             return
         process = QProcess(self)
         process.setProgram(self.python)
-        process.setArguments(["-m", "backends.chat"])
+        process.setArguments(worker_command("chat")[1:])  # the launcher's command, our python
         # The launcher's environment: one construction for every child (os.pathsep joins).
         process.setProcessEnvironment(qt_environment())
         process.setWorkingDirectory(str(PROJECT_ROOT))
