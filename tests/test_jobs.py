@@ -130,3 +130,39 @@ def test_killed_foreground_train_finishes_on_its_own(labeled_home: Path, tmp_pat
         wait_for(lambda: pid is None or not psutil.pid_exists(pid), timeout=30)
     finally:
         store.close()
+
+
+class StopDuringEval:
+    """A stop flag that turns on at its second look: the first is the end of step 1, the
+    second is inside the evaluation that follows it (eval_steps=1)."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    @property
+    def stop(self) -> bool:
+        self.looks += 1
+        return self.looks >= 2
+
+
+def test_cancel_interrupts_evaluation_and_keeps_a_checkpoint(
+        store: Store, data_paths: DataPaths, demo_model_dir: Path) -> None:
+    from backends.train import train
+    from backends.train_synthetic import synthetic_run
+    from studio.events import EventWriter
+    from studio.training.config import TrainConfig
+
+    populate(store, 16)
+    run = synthetic_run(store, data_paths, "sft", str(demo_model_dir), eval_fraction=0.5,
+                        max_steps=3, eval_steps=1, save_steps=1000)
+    flag = StopDuringEval()
+    outcome = train(TrainConfig.load(run.dir.config), run.dir, EventWriter(run.dir.events),
+                    flag)  # type: ignore[arg-type]
+    assert outcome == "cancelled"
+    events = read_events(run.dir.events)
+    assert "eval" not in [e.event for e in events]  # the evaluation never completed
+    cancelled = events[-1]
+    assert cancelled.event == "cancelled"
+    assert cancelled["step"] == 1
+    assert cancelled["checkpoint"].endswith("checkpoint-1")
+    assert (Path(cancelled["checkpoint"]) / "trainer_state.json").exists()
