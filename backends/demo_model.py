@@ -1,14 +1,17 @@
 """Build a tiny random-init chat model that every stage accepts: transformers, TRL with PEFT
 LoRA, and llama.cpp's GGUF converter and runtime.
 
-    python -m backends.demo_model OUT_DIR [--seed N] [--vocab-size 1000] [--arch llama|qwen2]
+    python -m backends.demo_model --job-dir DIR
+
+``DIR/config.json`` is a ``studio.registry.demo.DemoModelConfig`` (out_dir, seed, vocab_size,
+arch, shape); tests and benchmarks call :func:`build_demo_model` directly.
 
 The tokenizer is a SentencePiece BPE trained offline on ``resources/demo_corpus.txt``. Its
 settings are the ones llama.cpp tokenizes exactly like transformers: byte fallback, no dummy
 prefix, identity normalization, and the ChatML tokens as control symbols (as user-defined
 symbols they would become plain text tokens in GGUF). The same seed gives the same files.
 
-``--arch qwen2`` builds a Qwen2 model with the same tokenizer, for checking the Qwen2 code paths
+``arch="qwen2"`` builds a Qwen2 model with the same tokenizer, for checking the Qwen2 code paths
 (attention biases, LoRA targets, conversion). Two limits, both outside our control:
 transformers 5 ``AutoTokenizer`` maps model type ``qwen2`` to its byte-level ``Qwen2Tokenizer``
 whatever ``tokenizer_config.json`` says, so load it with ``LlamaTokenizer.from_pretrained``; and
@@ -25,13 +28,17 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Arch = Literal["llama", "qwen2"]
+from backends.jobs import StopFlag, make_job_parser
+from studio.events import EventWriter
+from studio.jobs.config import load_config
+from studio.jobs.launch import write_pid
+from studio.registry.demo import DEFAULT_CORPUS, Arch, DemoModelConfig
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "resources" / "demo_corpus.txt"
+__all__ = ["CHAT_TEMPLATE", "DEFAULT_CORPUS", "MARKER", "DemoModelConfig", "build_demo_model"]
 MARKER = "demo_model.json"
 IM_START, IM_END, PAD = "<|im_start|>", "<|im_end|>", "<pad>"
 UNK_ID, BOS_ID, EOS_ID, PAD_ID = 0, 1, 2, 3
@@ -53,36 +60,16 @@ CHAT_TEMPLATE = (
 )
 
 
-@dataclass
-class DemoModelConfig:
-    """The shape of the demo model. The defaults give about 1.6M parameters."""
-
-    out_dir: Path = field(metadata={"help": "Folder to write the model into (empty or absent)."})
-    seed: int = field(default=0, metadata={"help": "Seed for the weights' random init."})
-    vocab_size: int = field(
-        default=1000, metadata={"help": "SentencePiece vocabulary size, special tokens included."}
-    )
-    arch: Arch = field(default="llama", metadata={"help": "Architecture: llama or qwen2."})
-    corpus: Path = field(
-        default=DEFAULT_CORPUS, metadata={"help": "Text the tokenizer is trained on."}
-    )
-    # Multiples of 256 let llama.cpp's K-quants quantize every tensor.
-    hidden_size: int = field(default=256, metadata={"help": "Width of the residual stream."})
-    intermediate_size: int = field(default=512, metadata={"help": "Width of the MLP."})
-    num_hidden_layers: int = field(default=2, metadata={"help": "Number of decoder layers."})
-    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads."})
-    num_key_value_heads: int = field(default=2, metadata={"help": "Key/value heads (GQA)."})
-    max_position_embeddings: int = field(default=1024, metadata={"help": "Longest context."})
-
-
 def build_demo_model(
     out_dir: Path, seed: int = 0, vocab_size: int = 1000, arch: Arch = "llama", **shape: Any
 ) -> Path:
     """Build the demo model into ``out_dir`` and return it. ``shape`` overrides other fields."""
+    if "corpus" in shape:
+        shape["corpus"] = str(shape["corpus"])
     config = DemoModelConfig(
-        out_dir=Path(out_dir), seed=seed, vocab_size=vocab_size, arch=arch, **shape
+        out_dir=str(out_dir), seed=seed, vocab_size=vocab_size, arch=arch, **shape
     )
-    target = config.out_dir
+    target = Path(config.out_dir)
     _check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Built beside the target and renamed, so a half-written model never sits at ``out_dir``.
@@ -206,36 +193,37 @@ def _save_model(config: DemoModelConfig, tokenizer: Any, out_dir: Path) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m backends.demo_model",
-        description="Build a tiny random-init chat model for tests and the demo.",
-    )
-    help_of = {f.name: f.metadata["help"] for f in fields(DemoModelConfig)}
-    parser.add_argument("out_dir", type=Path, help=help_of["out_dir"])
-    parser.add_argument("--seed", type=int, default=0, help=help_of["seed"])
-    parser.add_argument("--vocab-size", type=int, default=1000, help=help_of["vocab_size"])
-    parser.add_argument("--arch", choices=("llama", "qwen2"), default="llama", help=help_of["arch"])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=help_of["corpus"])
-    return parser
+    return make_job_parser("Build a tiny random-init chat model for tests and the demo.")
 
 
 def main(args: argparse.Namespace) -> int:
+    """Build the model the job's config describes; ``finished`` carries its folder."""
     from transformers.utils import logging as hf_logging
 
-    # stdout carries JSON lines only; the shard-writing progress bar would clutter stderr.
+    flag = StopFlag(args.job_dir)
+    write_pid(args.job_dir)
+    events = EventWriter(args.job_dir / "events.jsonl")
+    # The log holds tracebacks only; the shard-writing progress bar would clutter it.
     hf_logging.disable_progress_bar()
     started = time.monotonic()
-    out_dir = build_demo_model(
-        args.out_dir, seed=args.seed, vocab_size=args.vocab_size, arch=args.arch, corpus=args.corpus
-    )
+    try:
+        config = load_config(DemoModelConfig, args.job_dir)
+        events.emit("progress", stage="build", message="building the tiny demo model",
+                    done=0, total=1)
+        shape = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "seed",
+                                                                         "vocab_size", "arch")}
+        if flag.stop:  # a build takes seconds: stopping is only possible before it
+            events.emit("cancelled", message="the demo model build was cancelled")
+            return 130
+        out_dir = build_demo_model(Path(config.out_dir), seed=config.seed,
+                                   vocab_size=config.vocab_size, arch=config.arch, **shape)
+    except Exception as error:
+        events.emit("failed", message=f"{type(error).__name__}: {error}",
+                    log=str(args.job_dir / "demo_model.log"))
+        raise
     marker = json.loads((out_dir / MARKER).read_text(encoding="utf-8"))
-    event = {
-        "event": "done",
-        "path": str(out_dir),
-        "params": marker["params"],
-        "seconds": round(time.monotonic() - started, 2),
-    }
-    sys.stdout.write(json.dumps(event) + "\n")
+    events.emit("finished", path=str(out_dir), params=marker["params"],
+                wall_s=round(time.monotonic() - started, 2))
     return 0
 
 

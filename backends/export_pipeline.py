@@ -1,20 +1,22 @@
 """The export steps in order, each announced as a ``progress`` event.
 
-Kept apart from ``backends.export`` (argument parsing, signals, clean-up) so tests and the bench
-can run the pipeline in-process.
+Kept apart from ``backends.export`` (the job folder, events, clean-up) so tests and the bench
+can run the pipeline in-process. Cancelling is the one stop mechanism (``backends.jobs.StopFlag``):
+``stop`` is checked before each step and about 5 times a second while the converter runs.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backends.export import ExportConfig
 from backends.export_gguf import convert_lora, convert_model, quantize, write_modelfile
 from backends.export_gguf_file import read_gguf
 from backends.export_merge import (
+    ExportCancelledError,
     ExportError,
     adapter_base_dir,
     check_architecture,
@@ -34,6 +36,7 @@ from backends.export_selfcheck import (
 from backends.gguf_tokenizer import project_texts
 from studio.events import EventWriter
 from studio.registry.converter import prepare_converter
+from studio.registry.export_config import ExportConfig
 from studio.registry.safety import check_model_folder
 
 DATA_TEXTS = 400  # of the person's prompts and responses, tokenized by both in the self-check
@@ -44,34 +47,45 @@ QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0
 class Steps:
     """Counts steps and emits one progress event per step."""
 
-    def __init__(self, events: EventWriter, total: int) -> None:
-        self.events, self.total, self.done = events, total, 0
+    def __init__(self, events: EventWriter, total: int, stop: Callable[[], bool]) -> None:
+        self.events, self.total, self.done, self.stop = events, total, 0, stop
+
+    def poll(self) -> None:
+        """Raise when a stop was asked for (between steps, and while the converter runs)."""
+        if self.stop():
+            raise ExportCancelledError("the export was cancelled")
 
     def start(self, stage: str, message: str) -> None:
+        self.poll()
         self.events.emit("progress", stage=stage, message=message, done=self.done,
                          total=self.total, fraction=round(self.done / self.total, 3))
         self.done += 1
 
 
-def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
-    out, quants = config.out_dir, list(dict.fromkeys(q for q in config.quants if q != "F16"))
-    total = 4 + len(quants) + int(config.lora_gguf) + int(config.db is not None)
-    steps = Steps(events, total)
+def _never() -> bool:
+    return False
+
+
+def run_export(config: ExportConfig, events: EventWriter,
+               stop: Callable[[], bool] = _never) -> dict[str, Any]:
+    out, quants = config.out_path, list(dict.fromkeys(q for q in config.quants if q != "F16"))
+    total = 4 + len(quants) + int(config.lora_gguf) + int(config.db_path is not None)
+    steps = Steps(events, total, stop)
     steps.start("check", "checking the model and the converter")
-    source = config.model or config.base or adapter_base_dir(_need(config.adapter))
+    source = config.model_path or config.base_path or adapter_base_dir(_need(config.adapter_path))
     check_model_folder(source)  # before transformers or the converter touch it
-    if config.adapter is not None:
-        check_model_folder(config.adapter, "adapter")
+    if config.adapter_path is not None:
+        check_model_folder(config.adapter_path, "adapter")
     converter = prepare_converter()
     check_architecture(source, converter)
-    check_tokenizer_files(tokenizer_source(config.adapter, source))
-    check_free_space(out, _needed_bytes(source, quants, config.adapter is not None))
+    check_tokenizer_files(tokenizer_source(config.adapter_path, source))
+    check_free_space(out, _needed_bytes(source, quants, config.adapter_path is not None))
     _threads(config.threads)
 
     merged = out / "merged"
-    if config.adapter is not None:
-        steps.start("merge", f"merging {config.adapter.name} into {source.name}")
-        model = merge_adapter(source, config.adapter, merged)
+    if config.adapter_path is not None:
+        steps.start("merge", f"merging {config.adapter_path.name} into {source.name}")
+        model = merge_adapter(source, config.adapter_path, merged)
         hf_dir = merged
     else:
         steps.start("load", f"loading {source.name} for the self-check")
@@ -79,7 +93,7 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
     tokenizer = _tokenizer(hf_dir)
 
     steps.start("convert", "converting to GGUF (F16) with llama.cpp's converter")
-    f16 = convert_model(hf_dir, out / "model-F16.gguf", out / "export.log", _no_op)
+    f16 = convert_model(hf_dir, out / "model-F16.gguf", out / "export.log", steps.poll)
     info = read_gguf(f16)
     meta = {"chat_template": info.chat_template, "eos": info.eos_text}
     texts = render_prompts(tokenizer, list(DEFAULT_PROMPTS))
@@ -89,7 +103,7 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
     del model
     f16_check, f16_refs = check_gguf(f16, texts, references, "hf", meta, config.threads or None)
     f16_check = check_data_tokenization(f16_check, f16, tokenizer,
-                                        project_texts(config.db, DATA_TEXTS))
+                                        project_texts(config.db_path, DATA_TEXTS))
     files = [_output(f16, "F16", f16_check.as_dict(), info)]
 
     for quant in quants:
@@ -101,7 +115,7 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
     lora = None
     if config.lora_gguf:
         steps.start("lora", "writing the adapter-only GGUF")
-        lora = _lora(config, source, texts, references, meta)
+        lora = _lora(config, source, texts, references, meta, steps.poll)
     if not config.keep_merged and merged.exists():
         shutil.rmtree(merged)
     (out / "selfcheck.json").write_text(
@@ -111,7 +125,7 @@ def run_export(config: ExportConfig, events: EventWriter) -> dict[str, Any]:
         "selfcheck_passed": f16_check.passed,
         "selfcheck_summary": selfcheck_summary(files, lora),
     }
-    if config.db is not None:
+    if config.db_path is not None:
         steps.start("register", "registering the models")
         result["registered"] = register_outputs(config, source, result)
     return result
@@ -135,14 +149,15 @@ def _output(path: Path, quant: str, check: dict[str, Any], info: Any) -> dict[st
 
 
 def _lora(config: ExportConfig, source: Path, texts: list[str],
-          references: list[tuple[list[int], list[int]]], meta: dict[str, Any]) -> dict[str, Any]:
-    adapter = _need(config.adapter)
-    path = convert_lora(source, adapter, config.out_dir / "adapter-F16.gguf",
-                        config.out_dir / "export.log", _no_op)
+          references: list[tuple[list[int], list[int]]], meta: dict[str, Any],
+          poll: Callable[[], None]) -> dict[str, Any]:
+    adapter = _need(config.adapter_path)
+    path = convert_lora(source, adapter, config.out_path / "adapter-F16.gguf",
+                        config.out_path / "export.log", poll)
     result: dict[str, Any] = {"path": str(path), "quant": "F16",
                               "size_bytes": path.stat().st_size, "selfcheck": None}
-    if config.base_gguf is not None:
-        check, _ = check_gguf(config.base_gguf, texts, references, "hf", meta,
+    if config.base_gguf_path is not None:
+        check, _ = check_gguf(config.base_gguf_path, texts, references, "hf", meta,
                               config.threads or None, lora_path=path)
         result["selfcheck"] = check.as_dict()
     return result
@@ -185,6 +200,3 @@ def _tokenizer(model_dir: Path) -> Any:
     check_model_folder(model_dir)
     return AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
 
-
-def _no_op() -> None:
-    """Cancellation arrives as a signal (ExportCancelled raised in the main thread)."""

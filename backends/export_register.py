@@ -10,16 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from backends.export import ExportConfig
 from studio.labels.store import Store
 from studio.registry import models
+from studio.registry.export_config import ExportConfig
 
 
 def register_outputs(config: ExportConfig, source: Path, result: dict[str, Any]) -> list[str]:
     """Register the export's outputs; returns the new model ids, parents first."""
-    if config.db is None:
+    if config.db_path is None:
         return []
-    store = Store.open(config.db)
+    store = Store.open(config.db_path)
     try:
         with store.atomic():
             return _register(store, config, source, result)
@@ -31,9 +31,9 @@ def _register(store: Store, config: ExportConfig, source: Path,
               result: dict[str, Any]) -> list[str]:
     ids: list[str] = []
     adapter_id = None
-    if config.adapter is not None:
+    if config.adapter_path is not None:
         adapter_id = config.parent_id or models.add_adapter(
-            store, config.adapter, models.add_base_model(store, source).id).id
+            store, config.adapter_path, models.add_base_model(store, source).id).id
         parent_id = adapter_id
         if result.get("merged"):
             merged = models.add_merged(store, result["merged"], adapter_id,

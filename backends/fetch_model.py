@@ -1,6 +1,6 @@
 """Download a model from the Hugging Face hub into the local HF cache, with progress events.
 
-    python -m backends.fetch_model --job-dir DIR --db PATH
+    python -m backends.fetch_model --job-dir DIR
 
 ``DIR/config.json`` holds ``{"hub_id": ..., "revision": null}``. Only what training, export
 and chat need is fetched (config, safetensors weights, tokenizer files, chat template).

@@ -1,11 +1,11 @@
 """Write candidate answers to label: N per prompt from a GGUF model through llama.cpp.
 
-    python -m backends.generate --job-dir DIR --db PATH
+    python -m backends.generate --job-dir DIR
 
 Reads ``DIR/config.json`` (``studio.candidates.generation.GenerationConfig``), stores each
 candidate in the database as soon as it is written, and appends ``progress`` / ``finished`` /
 ``failed`` /
-``cancelled`` events to ``DIR/events.jsonl`` (echoed on stdout). SIGTERM or SIGINT stops after
+``cancelled`` events to ``DIR/events.jsonl``. SIGTERM or SIGINT stops after
 the candidate in progress; what was finished stays, and a re-run does only what is missing.
 """
 

@@ -45,9 +45,6 @@ STAGES = 4  # fetch/read, convert, tokenizer check, save + register
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job-dir", type=Path, required=True, help="job folder with config.json")
-    # Runners that predate the job-dir-only protocol still pass the database; it is in
-    # config.json, so the argument is accepted and not used.
-    parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
 

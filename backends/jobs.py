@@ -1,13 +1,16 @@
-"""What every database-writing job process shares: stop on SIGTERM, report every failure.
+"""What every job process shares: the one stop mechanism, the one parser, failure reports.
 
-Generation and judge jobs run as ``python -m backends.X --job-dir DIR --db PATH``; they write
-events to ``DIR/events.jsonl`` (and stdout) and results straight into the database in short
+Every job runs as ``python -m backends.X --job-dir DIR`` (started by
+``studio.jobs.launch``); what else it needs (the database, model paths) is in
+``DIR/config.json`` as absolute paths. Jobs write events to ``DIR/events.jsonl`` only (never
+to a parent's pipe, which may be gone) and results straight into the database in short
 transactions, so a cancelled or crashed job keeps what it finished.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -18,7 +21,7 @@ from types import FrameType
 from typing import TypeVar
 
 from studio.events import EventWriter
-from studio.jobs.launch import stop_requested
+from studio.jobs.launch import stop_requested, write_pid
 from studio.labels.store import Store
 
 
@@ -65,23 +68,33 @@ def process_items(items: Sequence[Item], handle: Callable[[Item], None], events:
 
 def make_job_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--job-dir", type=Path, required=True,
+    parser.add_argument("--job-dir", type=lambda text: Path(text).resolve(), required=True,
                         help="job folder holding config.json")
-    parser.add_argument("--db", type=Path, required=True, help="the studio database file")
     return parser
+
+
+def config_db(job_dir: Path) -> Path:
+    """The database a job writes: the ``db`` field of its config.json (an absolute path)."""
+    data = json.loads((job_dir / "config.json").read_text(encoding="utf-8"))
+    if not data.get("db"):
+        raise ValueError(f"{job_dir / 'config.json'}: field 'db' is missing; the job's config"
+                         " must name the studio database")
+    return Path(data["db"])
 
 
 def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
     """Run ``work`` with the store open; a failure becomes a ``failed`` event and a log."""
     flag = StopFlag(args.job_dir)
-    events = EventWriter.stdout(args.job_dir / "events.jsonl")
+    write_pid(args.job_dir)
+    events = EventWriter(args.job_dir / "events.jsonl")
     store = None
     try:
-        store = Store.open(args.db)
+        store = Store.open(config_db(args.job_dir))
         work(args.job_dir, store, events, flag)
     except Exception as error:  # noqa: BLE001 - a child process reports every failure
         log = args.job_dir / f"{name}.log"
-        log.write_text(traceback.format_exc())
+        with log.open("a", encoding="utf-8") as out:  # the launcher's log: keep its lines
+            out.write(traceback.format_exc())
         events.emit("failed", message=str(error) or type(error).__name__, log=str(log))
         sys.stderr.write(traceback.format_exc())
         return 1

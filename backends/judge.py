@@ -1,12 +1,12 @@
 """Judge pre-labels: a GGUF model scores responses or pairs against a rubric.
 
-    python -m backends.judge --job-dir DIR --db PATH
+    python -m backends.judge --job-dir DIR
 
 Reads ``DIR/config.json`` (``studio.candidates.judge.JudgeConfig``). The judge answers a yes/no
 (thumb) or A/B (pair) question; instead of sampling, its next-token probabilities of the two answers
 are compared, which is deterministic and gives a confidence. Pairs are asked in both orders
 and averaged, so a judge that always says "A" produces ties, not labels. Each verdict is
-stored at once as a judge label; events go to ``DIR/events.jsonl`` and stdout.
+stored at once as a judge label; events go to ``DIR/events.jsonl``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
 """Train a LoRA adapter (or a full fine-tune) with TRL on a run folder's frozen snapshot.
 
-    python -m backends.train --run-dir DIR [--data-dir DATA]
+    python -m backends.train --job-dir RUN_DIR
 
-Reads ``DIR/config.json`` (a studio.training.config.TrainConfig), trains SFT, DPO or KTO on
-``DIR/snapshot``, and writes the adapter in PEFT format to ``DIR/adapter``. Progress goes to
-``DIR/events.jsonl`` and stdout as studio.events JSON lines. SIGTERM or SIGINT saves a
-checkpoint and exits 0 with a ``cancelled`` event; running again resumes from the last
-checkpoint with the same step numbering. With ``--data-dir`` the process also updates its row
-in the run registry and, when done, starts the next queued run.
+The run folder is the job folder. Reads ``RUN_DIR/config.json`` (a
+studio.training.config.TrainConfig), trains SFT, DPO or KTO on ``RUN_DIR/snapshot``, and writes
+the adapter in PEFT format to ``RUN_DIR/adapter``. Progress goes to ``RUN_DIR/events.jsonl``
+only (never to the parent's stdout, which may be gone: a killed terminal must not kill the
+run). A stop (the job's ``stop`` file, SIGTERM or SIGINT) saves a checkpoint, also in the
+middle of an evaluation, and exits 0 with a ``cancelled`` event; running again resumes from
+the last checkpoint with the same step numbering. When the run folder lies in a data folder
+(``<data>/runs/<id>``) the process also updates its row in that run registry and, when done,
+starts the next queued run.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from typing import Any
 
 from backends.checkpoints import resumable_checkpoint
 from backends.export_merge import copy_tokenizer_files
-from backends.train_callbacks import StopRequest, make_events_callback
+from backends.jobs import StopFlag, make_job_parser
+from backends.train_callbacks import EvaluationInterruptedError, make_events_callback
 from studio.errors import StudioError
 from studio.events import EventWriter
 from studio.training.config import TrainConfig
@@ -33,13 +37,7 @@ log = logging.getLogger("backends.train")
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m backends.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-dir", type=Path, required=True,
-                        help="run folder holding config.json and snapshot/")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="data folder whose run registry this run updates (optional)")
-    return parser
+    return make_job_parser(__doc__.splitlines()[0])
 
 
 def _setup_logging(run: RunDir) -> None:
@@ -69,7 +67,7 @@ def human_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"[:400]
 
 
-def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopRequest) -> str:
+def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag) -> str:
     """Run the training; returns the terminal event it emitted."""
     require_ok(preflight(config, run.snapshot, memory=False))
     from transformers import PrinterCallback
@@ -109,15 +107,22 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopReque
     if skipped:
         resumed = f"resuming from {checkpoint.name}" if checkpoint else "starting from step 0"
         writer.emit("progress", stage="resume", message=resumed)
-    if stop.requested:  # cancelled while loading: nothing new to save
+    if stop.stop:  # cancelled while loading: nothing new to save
         writer.emit("cancelled", step=_step(checkpoint), checkpoint=_path(checkpoint))
         return "cancelled"
     started = time.monotonic()
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    if stop.requested:
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except EvaluationInterruptedError:
+        # Stopped inside an evaluation pass, before the trainer's own save of this step.
+        # `_save_checkpoint` is the trainer's private method: it is the only way to write a
+        # resumable checkpoint (optimizer, scheduler, trainer_state) from outside its loop.
+        if trainer.state.global_step > _step(run.latest_checkpoint()):
+            trainer._save_checkpoint(trainer.model_wrapped, trial=None)
+            callback.on_save(trainer.args, trainer.state, trainer.control)
+    if stop.stop:
         latest = run.latest_checkpoint()
-        writer.emit("cancelled", step=trainer.state.global_step, checkpoint=_path(latest),
-                    signal=stop.signal_name)
+        writer.emit("cancelled", step=trainer.state.global_step, checkpoint=_path(latest))
         return "cancelled"
     return _finish(trainer, tokenizer, run, writer, eval_set, time.monotonic() - started)
 
@@ -168,8 +173,10 @@ def _path(checkpoint: Path | None) -> str | None:
     return str(checkpoint) if checkpoint else None
 
 
-def _registry(data_dir: Path | None) -> Any:
-    if data_dir is None:
+def _registry(run: RunDir) -> Any:
+    """The data folder's paths and store when the run folder is ``<data>/runs/<id>``."""
+    data_dir = run.path.parent.parent
+    if run.path.parent.name != "runs" or not (data_dir / "studio.db").is_file():
         return None
     from studio.labels.store import Store
     from studio.paths import DataPaths
@@ -184,8 +191,8 @@ def process_rank() -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    stop = StopRequest().install()  # first: a cancel during the slow imports still counts
-    run = RunDir(Path(args.run_dir).resolve())
+    stop = StopFlag(args.job_dir)  # first: a cancel during the slow imports still counts
+    run = RunDir(Path(args.job_dir).resolve())
     if process_rank() != 0:
         return _worker_rank(run, stop)
     other = run.read_pid()
@@ -194,8 +201,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     run.write_pid(os.getpid())
     _setup_logging(run)
-    writer = EventWriter(run.events, sys.stdout)
-    registry = _registry(args.data_dir)
+    writer = EventWriter(run.events)
+    registry = _registry(run)
     _notify_start(registry, run)
     code = 0
     try:
@@ -209,7 +216,7 @@ def main(args: argparse.Namespace) -> int:
     return code
 
 
-def _worker_rank(run: RunDir, stop: StopRequest) -> int:
+def _worker_rank(run: RunDir, stop: StopFlag) -> int:
     """A non-zero rank of a multi-process run trains its share and writes nothing of the run
     folder's protocol: rank 0 alone owns the pid file, events, adapter and registry row."""
     rank = process_rank()

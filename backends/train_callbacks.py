@@ -1,4 +1,5 @@
-"""The training process's link to the outside: stop requests and the events callback.
+"""The training process's link to the outside: the events callback, which also honours the one
+stop mechanism (``backends.jobs.StopFlag``: the job's stop file or SIGTERM/SIGINT).
 
 The ``TrainerCallback`` subclass is built inside :func:`make_events_callback` because
 transformers may only be imported inside functions (the GUI process imports this package's
@@ -7,12 +8,11 @@ siblings' parsers, and must stay light).
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from backends.jobs import StopFlag
 from studio.events import EventWriter
 
 # Keys of TRL's final summary log, reported in `finished` rather than as a step.
@@ -20,21 +20,9 @@ SUMMARY_KEYS = frozenset({"train_runtime", "train_samples_per_second", "train_st
                           "total_flos", "train_loss"})
 
 
-class StopRequest:
-    """Set by SIGTERM/SIGINT; the callback turns it into save-a-checkpoint-and-stop."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal_name: str | None = None
-
-    def install(self) -> StopRequest:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        self.requested = True
-        self.signal_name = signal.Signals(signum).name
+class EvaluationInterruptedError(Exception):
+    """Raised inside the evaluation loop when a stop is asked for, so Cancel does not wait for
+    a whole evaluation pass (minutes on a real model); the trainer then saves a checkpoint."""
 
 
 def split_logs(logs: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -47,7 +35,7 @@ def split_logs(logs: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     return None, values
 
 
-def make_events_callback(writer: EventWriter, stop: StopRequest,
+def make_events_callback(writer: EventWriter, stop: StopFlag,
                          started: dict[str, Any]) -> Any:
     """A TrainerCallback writing started/step/eval/checkpoint events and honouring ``stop``.
 
@@ -70,9 +58,10 @@ def make_events_callback(writer: EventWriter, stop: StopRequest,
                         resumed_from=state.global_step or None)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if stop.requested:
+            if stop.stop:
                 control.should_save = True
                 control.should_training_stop = True
+                control.should_evaluate = False  # stopping must not wait for an eval pass
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                    **kwargs: Any) -> None:
@@ -84,6 +73,10 @@ def make_events_callback(writer: EventWriter, stop: StopRequest,
 
         def on_prediction_step(self, args: Any, state: Any, control: Any,
                                **kwargs: Any) -> None:
+            # The trainer's evaluation loop never looks at `control`: only raising ends it.
+            if stop.stop:
+                raise EvaluationInterruptedError(f"stopped during evaluation at step"
+                                                 f" {state.global_step}")
             # Evaluation can take minutes on CPU: say so, batch by batch, instead of a step
             # counter that seems stuck.
             loader = kwargs.get("eval_dataloader")

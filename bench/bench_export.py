@@ -2,19 +2,21 @@
 
     python bench/bench_export.py ADAPTER_DIR [--quant Q8_0 --quant Q4_K_M] [--out DIR]
 
-Runs the real ``python -m backends.export`` and times each step from its progress events.
+Runs the real export job through the launcher and times each step from its progress events.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from studio.events import Event
+from studio.jobs.launch import run_foreground
+from studio.registry.export_config import create_export_job
 
 
 def main() -> int:
@@ -24,14 +26,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-export-")) / "job"
-    command = [sys.executable, "-m", "backends.export", str(out), "--adapter", str(args.adapter),
-               "--lora-gguf"]
-    for quant in args.quant or ["Q8_0", "Q4_K_M"]:
-        command += ["--quant", quant]
+    job = create_export_job(out.parent, out=out, adapter=args.adapter, lora_gguf=True,
+                            quants=args.quant or ["Q8_0", "Q4_K_M"])
     started = time.time()
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    marks = [(e.get("message", e["event"]), e["t"]) for e in events]
+    events: list[Event] = []
+    last = run_foreground("export", job, events.append)
+    if last is None or last.event != "finished":
+        raise SystemExit(f"the export did not finish: {last}")
+    marks = [(e.get("message", e.event), e.t) for e in events]
     print(f"process start → first event: {marks[0][1] - started:6.2f} s (imports)")
     for (label, t0), (_, t1) in itertools.pairwise(marks):
         print(f"{t1 - t0:6.2f} s  {label}")

@@ -64,7 +64,7 @@ def child_studio(run_dir: str, out: str) -> None:
     """The studio side: the training backend itself, in this process."""
     from backends import train
 
-    train.main(train.make_parser().parse_args(["--run-dir", run_dir]))
+    train.main(train.make_parser().parse_args(["--job-dir", run_dir]))
     events = [json.loads(line) for line in Path(run_dir, "events.jsonl").read_text().splitlines()]
     steps = [e for e in events if e["event"] == "step"]
     started = next(e for e in events if e["event"] == "started")

@@ -7,11 +7,11 @@ LoRA adapter trained on it for a few steps, and its GGUF export (F16, Q8_0, Q4_K
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 from backends.demo_model import build_demo_model
+from studio.jobs.launch import run_foreground
+from studio.registry.export_config import create_export_job
 
 
 def make_adapter(base: Path, out: Path) -> None:
@@ -43,9 +43,10 @@ def main() -> None:
     if not (adapter / "adapter_config.json").exists():
         make_adapter(demo, adapter)
     if not (export / "model-Q4_K_M.gguf").exists():
-        subprocess.run([sys.executable, "-m", "backends.export", str(export), "--adapter",
-                        str(adapter), "--quant", "Q8_0", "--quant", "Q4_K_M"],
-                       check=True, stdout=subprocess.DEVNULL)
+        job = create_export_job(out, out=export, adapter=adapter, quants=["Q8_0", "Q4_K_M"])
+        last = run_foreground("export", job, lambda event: None)
+        if last is None or last.event != "finished":
+            raise SystemExit(f"the export did not finish: {last}")
     print(f"inputs ready in {out}")
 
 

@@ -11,7 +11,10 @@ Non-finite floats (NaN, inf: a diverging loss) are written as ``null`` so every 
 
 Events and their usual fields (readers must tolerate missing optional fields and extra fields):
 
-Training (``backends.train``, appended to ``<run>/events.jsonl`` and echoed on stdout)
+Every job appends to its job folder's ``events.jsonl`` only (``studio.jobs.launch``); the chat
+worker alone answers on stdout.
+
+Training (``backends.train``, appended to ``<run>/events.jsonl``)
   ``started``     config (resolved dict), device, precision, counts {"train", "eval"}, max_steps,
                   resumed_from (checkpoint step or null)
   ``step``        step, max_steps, epoch, loss, learning_rate, grad_norm; DPO/KTO also rewards

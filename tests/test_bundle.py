@@ -82,7 +82,8 @@ def test_two_process_bundle_trains_imports_and_matches_one_process(
     # The same run in one process with the same global batch (8): its loss curve.
     config = json.loads(queued_run.dir.config.read_text())
     queued_run.dir.config.write_text(json.dumps({**config, "batch_size": 8}))
-    single = subprocess.run(launch_command(queued_run.run_dir, data_paths.root), cwd=REPO,
+    single = subprocess.run(launch_command(queued_run.run_dir), cwd=REPO,
+                            stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=300, check=False)
     assert single.returncode == 0, single.stderr[-3000:]
     reference = _losses(queued_run.dir.events)

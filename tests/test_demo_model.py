@@ -18,6 +18,8 @@ from backends.demo_model import (
     main,
     make_parser,
 )
+from studio.events import read_events
+from studio.jobs.launch import write_job
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -160,11 +162,12 @@ def test_qwen2_variant_builds_and_runs(tmp_path: Path) -> None:
         assert math.isfinite(model(input_ids=ids, labels=ids).loss.item())
 
 
-def test_cli_prints_one_json_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = make_parser().parse_args([str(tmp_path / "cli"), "--seed", "2", "--vocab-size", "800"])
-    assert main(args) == 0
-    event = json.loads(capsys.readouterr().out)
-    assert event["event"] == "done"
+def test_job_builds_from_its_config(tmp_path: Path) -> None:
+    config = DemoModelConfig(out_dir=str(tmp_path / "cli"), seed=2, vocab_size=800)
+    job = write_job(config, tmp_path / "jobs", "demo")
+    assert main(make_parser().parse_args(["--job-dir", str(job)])) == 0
+    event = read_events(job / "events.jsonl")[-1]
+    assert event.event == "finished"
     assert Path(event["path"]) == tmp_path / "cli"
     assert json.loads((tmp_path / "cli" / MARKER).read_text())["vocab_size"] == 800
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from test_export_helpers import run_export, shared_adapter
 
-from backends.export import ExportConfig
 from backends.export_gguf import convert_model, partial_path
 from backends.export_gguf_file import GGUFFileError, read_gguf
 from backends.export_merge import (
@@ -24,11 +20,13 @@ from backends.export_merge import (
     save_or_disk_full,
 )
 from backends.export_pipeline import run_export as run_pipeline
-from studio.events import EventWriter
+from studio.events import Event, EventWriter
+from studio.jobs.launch import follow, request_stop, spawn, stop_requested
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.converter import prepare_converter
+from studio.registry.export_config import ExportConfig, create_export_job
 
 
 def test_adapter_export_registers_checked_ggufs(
@@ -39,8 +37,8 @@ def test_adapter_export_registers_checked_ggufs(
     base = models.add_base_model(store, demo_model_dir)
     adapter = models.add_adapter(store, adapter_dir, base.id, name="sft-1")
     job = data_paths.exports / "job1"
-    events = run_export(job, "--adapter", str(adapter_dir), "--quant", "Q8_0", "--quant",
-                        "Q4_K_M", "--db", str(data_paths.db), "--parent-id", adapter.id)
+    events = run_export(job, adapter=adapter_dir, quants=["Q8_0", "Q4_K_M"],
+                        db=data_paths.db, parent_id=adapter.id)
     stages = [e["stage"] for e in events if e["event"] == "progress"]
     assert stages == ["check", "merge", "convert", "selfcheck", "quantize", "quantize",
                       "register"]
@@ -77,20 +75,20 @@ def test_cancel_registers_nothing_and_leaves_no_files(
 ) -> None:
     adapter_dir = shared_adapter(tmp_path_factory, demo_model_dir)
     prepare_converter()
-    job = data_paths.exports / "cancelled"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backends.export", str(job), "--adapter", str(adapter_dir),
-         "--db", str(data_paths.db)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if json.loads(line).get("stage") == "convert":
-            process.send_signal(signal.SIGTERM)
-            break
-    rest = process.stdout.read()
+    job = create_export_job(data_paths.exports, adapter=adapter_dir, db=data_paths.db)
+    process = spawn("export", job)
+
+    def stop_at_convert(event: Event) -> None:
+        if event.get("stage") == "convert" and not stop_requested(job):
+            request_stop(job, process.pid)  # the one stop mechanism: stop file + SIGTERM
+
+    last = follow(job, process, stop_at_convert)
     assert process.wait(timeout=60) == 130
-    assert json.loads(rest.splitlines()[-1])["event"] == "cancelled"
-    assert not job.exists()
+    assert last is not None
+    assert last.event == "cancelled"
+    # Only the job's own files stay (how it ended); every export output is gone.
+    assert {p.name for p in job.iterdir()} <= {"config.json", "events.jsonl", "export.log",
+                                               "pid", "stop"}
     assert models.list_models(store) == []
 
 
@@ -102,7 +100,7 @@ def _demo_copy(demo_model_dir: Path, target: Path) -> Path:
 def _config(tmp_path: Path, model: Path) -> ExportConfig:
     out = tmp_path / "job"
     out.mkdir()
-    return ExportConfig(out_dir=out, model=model, quants=["F16"])
+    return ExportConfig(out_dir=str(out), model=str(model), quants=["F16"])
 
 
 def test_unsupported_architecture_is_named(demo_model_dir: Path, tmp_path: Path) -> None:

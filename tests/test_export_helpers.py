@@ -6,15 +6,15 @@ run shares a single adapter and a single export instead of building its own.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from studio.jobs.launch import log_tail, run_foreground
 from studio.registry.converter import prepare_converter
+from studio.registry.export_config import create_export_job
 
 
 def cached(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
@@ -50,14 +50,16 @@ def make_lora_adapter(base_dir: Path, out_dir: Path, steps: int = 3) -> Path:
     return out_dir
 
 
-def run_export(out_dir: Path, *args: str) -> list[dict]:
-    """Run ``python -m backends.export`` and return its events; fails the test on error."""
+def run_export(out_dir: Path, **options: Any) -> list[dict]:
+    """Run the export job (``export_config`` keywords) in ``out_dir`` through the launcher and
+    return its events; fails the test on error."""
     prepare_converter()
-    result = subprocess.run([sys.executable, "-m", "backends.export", str(out_dir), *args],
-                            capture_output=True, text=True, check=False, timeout=600)
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
-    return events
+    job = create_export_job(out_dir.parent, out=out_dir, **options)
+    seen: list[dict] = []
+    last = run_foreground("export", job, lambda event: seen.append(event.as_dict()))
+    assert last is not None, log_tail(job, "export", 40)
+    assert last.event == "finished", (seen[-3:], log_tail(job, "export", 40))
+    return seen
 
 
 def shared_adapter(factory: pytest.TempPathFactory, demo_model_dir: Path) -> Path:
@@ -68,12 +70,11 @@ def shared_exports(factory: pytest.TempPathFactory, demo_model_dir: Path) -> dic
     """GGUFs of the demo model (base, F16) and of base + adapter (F16, Q8_0, Q4_K_M, LoRA)."""
     adapter = shared_adapter(factory, demo_model_dir)
     base = cached(factory, "base-export",
-                  lambda d: run_export(d / "job", "--model", str(demo_model_dir),
-                                       "--quant", "F16", "--selfcheck-tokens", "8"))
+                  lambda d: run_export(d / "job", model=demo_model_dir, quants=["F16"],
+                                       selfcheck_tokens=8))
     tuned = cached(factory, "tuned-export",
-                   lambda d: run_export(d / "job", "--adapter", str(adapter), "--quant",
-                                        "Q8_0", "--quant", "Q4_K_M", "--lora-gguf",
-                                        "--selfcheck-tokens", "8"))
+                   lambda d: run_export(d / "job", adapter=adapter, quants=["Q8_0", "Q4_K_M"],
+                                        lora_gguf=True, selfcheck_tokens=8))
     return {"base": base / "job" / "model-F16.gguf", "tuned": tuned / "job" / "model-F16.gguf",
             "tuned_q8": tuned / "job" / "model-Q8_0.gguf",
             "tuned_q4": tuned / "job" / "model-Q4_K_M.gguf",

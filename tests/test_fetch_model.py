@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from test_ui_support import context
 
 from backends.fetch_model import progress_bar_class
 from studio.events import EventWriter, read_events
+from studio.jobs.launch import job_command
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.hub import create_fetch_job, needs_download
@@ -21,10 +21,9 @@ __all__ = ["context"]  # the fixture
 def test_offline_download_fails_in_plain_words(store: Store, data_paths: DataPaths,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    job = create_fetch_job(data_paths.root / "jobs", "someone/some-model")
-    result = subprocess.run([sys.executable, "-m", "backends.fetch_model", "--job-dir", str(job),
-                             "--db", str(data_paths.db)], capture_output=True, text=True,
-                            timeout=120, check=False)
+    job = create_fetch_job(data_paths.root / "jobs", "someone/some-model", data_paths.db)
+    result = subprocess.run(job_command("fetch_model", job), capture_output=True, text=True,
+                            timeout=120, check=False, stdin=subprocess.DEVNULL)
     assert result.returncode == 1
     last = read_events(job / "events.jsonl")[-1]
     assert last.event == "failed"

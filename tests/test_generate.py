@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from studio.candidates.generation import GenerationConfig, GenerationConfigError, create_job
-from studio.events import read_events
+from studio.events import Event, read_events
+from studio.jobs.launch import follow, job_command, request_stop, spawn, stop_requested
 from studio.labels.store import Store
 from studio.paths import DataPaths
 
 
-def run_generate(job: Path, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "backends.generate", "--job-dir", str(job),
-                           "--db", str(db)], capture_output=True, text=True, timeout=300,
-                          check=False)
+def run_generate(job: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(job_command("generate", job), capture_output=True, text=True,
+                          timeout=300, check=False, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -33,8 +32,8 @@ def config_for(gguf: Path, prompt_ids: list[int], n: int = 3) -> GenerationConfi
 def test_candidates_are_stored_with_params_and_rerun_adds_nothing(
     store: Store, data_paths: DataPaths, demo_gguf: Path, prompts: list[int]
 ) -> None:
-    job = create_job(data_paths.root / "jobs", config_for(demo_gguf, prompts))
-    result = run_generate(job, data_paths.db)
+    job = create_job(data_paths.root / "jobs", config_for(demo_gguf, prompts), data_paths.db)
+    result = run_generate(job)
     assert result.returncode == 0, result.stderr
     events = read_events(job / "events.jsonl")
     assert events[-1].event == "finished"
@@ -46,8 +45,8 @@ def test_candidates_are_stored_with_params_and_rerun_adds_nothing(
     assert candidates[0].origin == "model"
     assert params is not None
     assert {"temperature", "top_p", "seed", "candidate", "signature"} <= set(params)
-    again = run_generate(create_job(data_paths.root / "jobs", config_for(demo_gguf, prompts)),
-                         data_paths.db)
+    again = run_generate(create_job(data_paths.root / "jobs", config_for(demo_gguf, prompts),
+                                    data_paths.db))
     assert again.returncode == 0, again.stderr
     assert store.counts()["responses"] == len(candidates)
 
@@ -57,15 +56,15 @@ def test_cancel_keeps_finished_candidates(
 ) -> None:
     config = config_for(demo_gguf, prompts, n=8)
     config.max_tokens = 48
-    job = create_job(data_paths.root / "jobs", config)
-    process = subprocess.Popen([sys.executable, "-m", "backends.generate", "--job-dir", str(job),
-                                "--db", str(data_paths.db)], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:  # wait for the first stored candidate, then cancel
-        if '"stage": "generate"' in line:
-            process.terminate()
-            break
-    process.stdout.read()
+    job = create_job(data_paths.root / "jobs", config, data_paths.db)
+    process = spawn("generate", job)
+
+    def cancel_after_first(event: Event) -> None:  # the first stored candidate, then cancel
+        # Once: a second SIGTERM could land while the interpreter shuts down (default handler).
+        if event.get("stage") == "generate" and not stop_requested(job):
+            request_stop(job, process.pid)
+
+    follow(job, process, cancel_after_first)
     assert process.wait(timeout=60) == 0
     last = read_events(job / "events.jsonl")[-1]
     assert last.event == "cancelled"
@@ -89,8 +88,10 @@ def test_failure_is_reported_as_an_event(data_paths: DataPaths, tmp_path: Path,
     bad.write_bytes(b"GGUF not really")
     job = data_paths.root / "jobs" / "broken"
     job.mkdir(parents=True)
-    config_for(bad, prompts).save(job)
-    result = run_generate(job, data_paths.db)
+    config = config_for(bad, prompts)
+    config.db = str(data_paths.db)
+    config.save(job)
+    result = run_generate(job)
     assert result.returncode == 1
     last = read_events(job / "events.jsonl")[-1]
     assert last.event == "failed"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,16 +18,17 @@ from studio.candidates.judge import (
 from studio.data.snapshots import export_snapshot
 from studio.errors import EmptyDatasetError
 from studio.events import read_events
+from studio.jobs.launch import job_command
 from studio.labels.store import Store
 from studio.paths import DataPaths
 
 
 def run_judge(folder: Path, config: JudgeConfig, db: Path) -> list:
     folder.mkdir(parents=True)
+    config.db = str(db)
     config.save(folder)
-    result = subprocess.run([sys.executable, "-m", "backends.judge", "--job-dir", str(folder),
-                             "--db", str(db)], capture_output=True, text=True, timeout=300,
-                            check=False)
+    result = subprocess.run(job_command("judge", folder), capture_output=True, text=True,
+                            timeout=300, check=False, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     return read_events(folder / "events.jsonl")
 

@@ -21,6 +21,7 @@ from studio.data.snapshots import export_snapshot
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
+from studio.registry.export_config import create_export_job
 from studio.rounds import rounds
 from studio.training.runs import Run, create_run, get_run, launch_command, sync_run
 
@@ -31,6 +32,7 @@ TRAIN_PROMPTS, HELD_OUT = 36, 24
 
 def run_backend(*args: str, timeout: int = 600) -> None:
     result = subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True,
+                            stdin=subprocess.DEVNULL,
                             text=True, timeout=timeout, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
 
@@ -39,8 +41,8 @@ def generate(paths: DataPaths, gguf: Path, name: str, prompt_ids: list[int]) -> 
     config = GenerationConfig(model_path=str(gguf), model_name=name, prompt_ids=prompt_ids,
                               n=4, temperature_min=0.8, temperature_max=1.2, max_tokens=12,
                               n_ctx=256, threads=2)
-    job = create_job(paths.root / "jobs", config)
-    run_backend("backends.generate", "--job-dir", str(job), "--db", str(paths.db))
+    job = create_job(paths.root / "jobs", config, paths.db)
+    run_backend("backends.generate", "--job-dir", str(job))
 
 
 def label_by_rule(store: Store, model: str, colours: dict[int, str]) -> None:
@@ -61,7 +63,7 @@ def train(store: Store, paths: DataPaths, base: Path, round_id: int, steps: int,
                                   lora_r=16, lora_alpha=32, eval_steps=steps,
                                   warmup_ratio=0.0, init_adapter=init_adapter)
     run = create_run(store, paths, config, snapshot.path)
-    result = subprocess.run(launch_command(run.run_dir, paths.root), cwd=REPO,
+    result = subprocess.run(launch_command(run.run_dir), cwd=REPO,
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, run.dir.log.read_text()[-3000:]
     run = sync_run(store, run.id)
@@ -119,9 +121,9 @@ def test_two_rounds_raise_the_rule_following_rate(
     # Round 2: round 1's model (exported to GGUF) writes candidates; best-of-N by the rule.
     second = rounds.next_round(store, first.id)
     assert second.parent_model_id == adapter1.id
-    export_dir = data_paths.exports / "round-1"
-    run_backend("backends.export", str(export_dir), "--adapter", str(run1.dir.adapter),
-                "--quant", "F16", "--db", str(data_paths.db), "--parent-id", adapter1.id)
+    export_dir = create_export_job(data_paths.exports, adapter=run1.dir.adapter, quants=["F16"],
+                                   db=data_paths.db, parent_id=adapter1.id)
+    run_backend("backends.export", "--job-dir", str(export_dir))
     round1_gguf = next(export_dir.glob("model-F16.gguf"))
     # A trained adapter exports to a GGUF that tokenizes and decodes like transformers.
     gguf_entry = next(m for m in models.list_models(store, "gguf") if m.path == str(round1_gguf))

@@ -50,10 +50,10 @@ class SleepLauncher:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def __call__(self, argv: list[str], log: Path) -> int:
-        run_dir = argv[argv.index("--run-dir") + 1]
+    def __call__(self, module: str, job_dir: Path) -> int:
+        assert module == "train"
         process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                                    run_dir])
+                                    str(job_dir)], stdin=subprocess.DEVNULL)
         self.processes.append(process)
         return process.pid
 

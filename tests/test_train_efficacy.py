@@ -25,7 +25,7 @@ def labeled(store: Store) -> Store:
 
 
 def train(run: Run, paths: DataPaths) -> None:
-    result = subprocess.run(launch_command(run.run_dir, paths.root), cwd=REPO,
+    result = subprocess.run(launch_command(run.run_dir), cwd=REPO,
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, run.dir.log.read_text()[-3000:]
 

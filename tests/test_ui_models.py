@@ -12,6 +12,7 @@ from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.converter import prepare_converter
+from studio.registry.export_config import ExportConfig
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -58,12 +59,14 @@ def test_models_page_exports_and_deletes(
     monkeypatch.setattr(GGUFExportDialog, "exec", choose)
     with qtbot.waitSignal(context.changed, timeout=120_000):
         page.export()
-        qtbot.waitUntil(lambda: page.export_process is not None, timeout=10_000)
-        args = page.export_process.arguments()
-        qtbot.waitUntil(lambda: page.export_process is None, timeout=120_000)
+        qtbot.waitUntil(lambda: page.export_runner.running, timeout=10_000)
+        job = page.export_runner.job_dir
+        qtbot.waitUntil(lambda: not page.export_runner.running, timeout=120_000)
     assert seen
-    assert "--lora-gguf" in args
-    assert [args[i + 1] for i, a in enumerate(args) if a == "--quant"] == ["Q8_0"]
+    assert job is not None
+    config = ExportConfig.load(job)
+    assert config.lora_gguf
+    assert config.quants == ["Q8_0"]
     assert "Export finished" in page.progress.text()
     qtbot.waitUntil(lambda: len(page._items()) == 6, timeout=10_000)  # + merged, F16, Q8, LoRA
     page.tree.setCurrentItem(page.tree.topLevelItem(0).child(0).child(0).child(0))

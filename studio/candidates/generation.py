@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
 from studio.jobs.config import load_config, save_config
+from studio.jobs.launch import write_job
 from studio.labels.store import Store
 
 MAX_CANDIDATES = 8
@@ -52,6 +51,8 @@ class GenerationConfig:
     gpu_layers: int = field(default=-1, metadata={
         "help": "Layers to offload to the GPU when llama.cpp was built with CUDA or Metal"
         " (-1: all of them; 0: decode on the CPU)."})
+    db: str = field(default="", metadata={
+        "help": "The studio database the candidates are stored in (an absolute path)."})
 
     def validate(self) -> None:
         if not 1 <= self.n <= MAX_CANDIDATES:
@@ -87,13 +88,15 @@ class GenerationConfig:
         return load_config(cls, folder)
 
 
-def create_job(jobs_dir: Path, config: GenerationConfig) -> Path:
-    """A new job folder with the config written, ready for ``backends.generate``."""
+def create_job(jobs_dir: Path, config: GenerationConfig, db: Path | None = None) -> Path:
+    """A new job folder with the config written, ready for ``backends.generate``; ``db`` (made
+    absolute) is the database the candidates go to, unless the config names one already."""
     config.validate()
-    folder = jobs_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    folder.mkdir(parents=True)
-    config.save(folder)
-    return folder
+    if db is not None:
+        config.db = str(Path(db).resolve())
+    if not config.db:
+        raise GenerationConfigError("a generation job needs the studio database (db)")
+    return write_job(config, jobs_dir, "gen")
 
 
 def pending_candidates(store: Store, config: GenerationConfig) -> list[tuple[int, int]]:

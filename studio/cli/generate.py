@@ -11,7 +11,6 @@ candidates are skipped, so a second run continues where the first stopped.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from studio.candidates.generation import GenerationConfig, create_job, pending_candidates
 from studio.errors import StudioError
 from studio.events import Event
-from studio.jobs.launch import follow, job_command, job_environment
+from studio.jobs.launch import run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import ModelEntry, base_of, children, get_model, list_models
@@ -50,15 +49,8 @@ def run_generate_command(args: argparse.Namespace, store: Store, paths: DataPath
     if not config.prompt_ids:
         _out(f"nothing to do: every prompt has {args.per_prompt} candidates from {entry.name}")
         return 0
-    job = create_job(paths.root / "jobs", config)
-    command = [*job_command("generate", job), "--db", str(paths.db)]
-    with (job / "generate.log").open("ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, env=job_environment())
-    try:
-        end = follow(job, process, _print_event)
-    finally:
-        process.wait()
+    job = create_job(paths.root / "jobs", config, paths.db)
+    end = run_foreground("generate", job, _print_event)
     if end is None or end.event != "finished":
         return 1
     _out(f"stored {end.get('stored', 0)} candidates from {entry.name}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +23,10 @@ from studio.data.importing import import_path
 from studio.data.importing.shapes import SHAPE_NAMES
 from studio.data.snapshots import KINDS, export_snapshot, readiness
 from studio.errors import StudioError
+from studio.jobs.launch import log_tail, run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
+from studio.registry.demo import create_demo_job
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -74,13 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    # Absolute before anything is written or launched: jobs run from another folder.
+    paths = DataPaths.at(args.data_dir.expanduser().resolve() if args.data_dir else None)
     if args.command == "demo-model":
-        return subprocess.call([sys.executable, "-m", "backends.demo_model", str(args.out),
-                                "--seed", str(args.seed)])
+        return _demo_model(args, paths)
     graded = run_grader_command(args)
     if graded is not None:
         return graded
-    paths = DataPaths.at(args.data_dir)
     doctor = run_doctor_command(args, paths)
     if doctor is not None:
         return doctor
@@ -101,6 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         store.close()
+
+
+def _demo_model(args: argparse.Namespace, paths: DataPaths) -> int:
+    """Build the demo model as a job (like the first start dialog); prints where it went."""
+    job = create_demo_job(paths.root / "jobs", args.out, args.seed)
+    last = run_foreground("demo_model", job, lambda event: None)
+    if last is not None and last.event == "finished":
+        print(f"demo model ({last.get('params'):,} parameters) in {last.get('path')}")
+        return 0
+    message = last.get("message") if last is not None else log_tail(job, "demo_model")
+    print(f"error: the demo model was not built: {message}", file=sys.stderr)
+    return 1
 
 
 def _run(args: argparse.Namespace, store: Store) -> int:

@@ -1,26 +1,28 @@
 """``tuning-studio export-model``: export a registered (or any) model to GGUF from the shell.
 
-Runs ``python -m backends.export`` as a child process, like the app does, and prints its
-progress; the backend registers the results in the data folder's registry.
+Writes an export job and runs ``backends.export`` on it through the launcher, like the app
+does, printing its events as they arrive; the backend registers the results in the data
+folder's registry.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
+from studio.events import Event
+from studio.jobs.launch import log_tail, run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
+from studio.registry.export_config import QUANT_TYPES, create_export_job
 from studio.registry.gguf_import import export_quant, lineage_text
 
-QUANTS = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
+QUANTS = QUANT_TYPES
 
 
 def add_model_commands(subparsers: Any) -> None:
@@ -51,22 +53,18 @@ def run_model_command(args: argparse.Namespace, store: Store, paths: DataPaths) 
 def _export(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     source, parent_id = _resolve(store, args.source)
     is_adapter = (source / "adapter_config.json").is_file()
-    job = args.out or paths.exports / f"export-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "-m", "backends.export", str(job),
-               "--adapter" if is_adapter else "--model", str(source), "--db", str(paths.db)]
     # By default, the quantization of the GGUF the base model came from (else Q4_K_M).
     origin = models.base_of(store, parent_id).meta if parent_id else {}
-    for quant in args.quant or [export_quant(origin, QUANTS)]:
-        command += ["--quant", quant]
-    if parent_id:
-        command += ["--parent-id", parent_id]
-    if args.lora_gguf and is_adapter:
-        command.append("--lora-gguf")
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            _report(json.loads(line) if line.startswith("{") else {"event": "log"})
-    return process.returncode
+    job = create_export_job(paths.exports, args.out, db=paths.db, parent_id=parent_id,
+                            quants=args.quant or [export_quant(origin, QUANTS)],
+                            lora_gguf=bool(args.lora_gguf and is_adapter),
+                            **{"adapter" if is_adapter else "model": source})
+    last = run_foreground("export", job, _report)
+    if last is None:
+        sys.stderr.write(f"error: the export stopped without reporting (killed or crashed):\n"
+                         f"{log_tail(job, 'export')}\n")
+        return 1
+    return {"finished": 0, "cancelled": 130}.get(last.event, 1)
 
 
 def _resolve(store: Store, source: str) -> tuple[Path, str | None]:
@@ -79,16 +77,16 @@ def _resolve(store: Store, source: str) -> tuple[Path, str | None]:
     return Path(entry.path), entry.id
 
 
-def _report(event: dict[str, Any]) -> None:
-    if event["event"] == "progress":
+def _report(event: Event) -> None:
+    if event.event == "progress":
         _out(f"[{event['done'] + 1}/{event['total']}] {event['message']}")
-    elif event["event"] == "finished":
+    elif event.event == "finished":
         for output in event["outputs"]:
             check = output["selfcheck"]
             _out(f"{output['quant']:7} {output['path']}  self-check:"
                   f" {'ok' if check['passed'] else 'MISMATCH'} {check['share']:.0%}")
         _out(event["selfcheck_summary"])
-    elif event["event"] in ("failed", "cancelled"):
+    elif event.event in ("failed", "cancelled"):
         sys.stderr.write(f"error: {event['message']}\n")
 
 
@@ -128,3 +126,4 @@ def _chain(node: models.ModelNode, target: str) -> list[str] | None:
 
 def _out(text: str) -> None:
     sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()  # progress lines show while the job runs

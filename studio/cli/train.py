@@ -5,40 +5,39 @@
     tuning-studio train --method sft --model M --snapshot DIR --set max_steps=50
     tuning-studio runs [--json] [--cancel ID | --resume ID]
 
-A foreground run prints one line per event; Ctrl+C checkpoints and stops it (resume later with
-``runs --resume ID``). ``--detach`` starts it in its own session and returns at once.
+A foreground run prints one line per event of its ``events.jsonl`` (the run itself never
+writes to this terminal, so killing the terminal or this command does not stop it); Ctrl+C
+asks it to checkpoint and stop (resume later with ``runs --resume ID``). ``--detach`` starts
+it in its own session and returns at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from studio.data.snapshots import KINDS, export_snapshot
-from studio.events import parse_line
+from studio.jobs.launch import follow, request_stop, spawn_detached
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
 from studio.training.describe import describe
 from studio.training.preflight import preflight, require_ok
 from studio.training.runs import (
+    RunDir,
     cancel_run,
     claim_next,
     create_run,
-    launch_command,
     list_runs,
     resume_run,
     start_next,
     sync_all,
     sync_run,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def add_train_commands(subparsers: Any) -> None:
@@ -137,20 +136,26 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     if claim_next(store, run.id) is None:
         _out("another run is training; this one is queued and starts after it")
         return 0
-    return _foreground(run.run_dir, paths)
+    return _foreground(run.dir, store)
 
 
-def _foreground(run_dir: Path, paths: DataPaths) -> int:
-    with (run_dir / "train.log").open("ab") as log:
-        process = subprocess.Popen(launch_command(run_dir, paths.root), stdout=subprocess.PIPE,
-                                   stderr=log, text=True, cwd=str(REPO_ROOT))
+def _foreground(run: RunDir, store: Store) -> int:
+    """Start the claimed run detached (it outlives this command) and follow its events."""
+    pid = spawn_detached("train", run.path)
+    run.write_pid(pid)
+    alive = run.is_alive
+    while True:
         try:
-            for line in process.stdout or []:
-                if line.strip():
-                    _out(describe(parse_line(line, "backend stdout")))
+            last = follow(run.path, None, lambda event: _out(describe(event)), is_alive=alive)
+            break
         except KeyboardInterrupt:
-            _out("stopping: saving a checkpoint ...")  # the child got the same SIGINT
-        return process.wait()
+            _out("stopping: saving a checkpoint ...")
+            request_stop(run.path, pid)
+    sync_run(store, run.path.name)
+    if last is None:
+        _out(f"the training process stopped without reporting; see {run.log}")
+        return 1
+    return 0 if last.event in ("finished", "cancelled") else 1
 
 
 def _runs(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:

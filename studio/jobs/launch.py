@@ -38,9 +38,15 @@ PID_FILE = "pid"
 TERMINAL = frozenset({"finished", "failed", "cancelled"})
 
 
+def worker_command(module: str) -> list[str]:
+    """The argument list of ``python -m backends.<module>``; only the chat worker, which speaks
+    a request/response protocol on its pipes, starts without a job folder."""
+    return [sys.executable, "-m", f"backends.{module}"]
+
+
 def job_command(module: str, job_dir: Path) -> list[str]:
     """The argument list that starts ``backends.<module>`` on ``job_dir`` (made absolute)."""
-    return [sys.executable, "-m", f"backends.{module}", "--job-dir", str(Path(job_dir).resolve())]
+    return [*worker_command(module), "--job-dir", str(Path(job_dir).resolve())]
 
 
 def job_environment(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -84,6 +90,38 @@ def spawn(module: str, job_dir: Path, detached: bool = False) -> subprocess.Pope
                                 creationflags=flags)
 
 
+# A tiny intermediate process starts the job in a new session and exits at once, so the job is
+# nobody's child: it outlives the app or terminal, and leaves no zombie in a long-lived app.
+_DETACH = (
+    "import subprocess, sys\n"
+    "flags = getattr(subprocess, 'DETACHED_PROCESS', 0)"
+    " | getattr(subprocess, 'CREATE_NEW_PROCESS_GROUP', 0)\n"
+    "with open(sys.argv[1], 'ab') as log:\n"
+    "    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log,"
+    " stderr=subprocess.STDOUT, start_new_session=True, creationflags=flags)\n"
+    "print(child.pid)\n"
+)
+
+
+def spawn_detached(module: str, job_dir: Path) -> int:
+    """Start the job detached (own session, not our child, stdin closed); returns its pid."""
+    job_dir = Path(job_dir).resolve()
+    result = subprocess.run([sys.executable, "-c", _DETACH, str(job_dir / f"{module}.log"),
+                             *job_command(module, job_dir)],
+                            capture_output=True, text=True, check=True, cwd=str(PROJECT_ROOT),
+                            env=job_environment(), stdin=subprocess.DEVNULL)
+    return int(result.stdout.strip())
+
+
+def log_tail(job_dir: Path, module: str, lines: int = 12) -> str:
+    """The last lines of the job's log: what explains a job that died without an event."""
+    try:
+        text = (Path(job_dir) / f"{module}.log").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
 def follow(job_dir: Path, process: subprocess.Popen[bytes] | None,
            on_event: Callable[[Event], None], poll_s: float = 0.2,
            is_alive: Callable[[], bool] | None = None) -> Event | None:
@@ -124,6 +162,11 @@ def request_stop(job_dir: Path, pid: int | None = None) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass  # already gone: the stop file still tells a resumed job nothing wrong
+
+
+def clear_stop(job_dir: Path) -> None:
+    """Forget a stop request (a job resumed in the same folder must not stop at once)."""
+    (Path(job_dir) / STOP_FILE).unlink(missing_ok=True)
 
 
 def stop_requested(job_dir: Path) -> bool:

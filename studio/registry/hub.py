@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.jobs.config import save_config
+from studio.jobs.launch import write_job
 from studio.registry.locate import is_hub_id, resolve_model_dir
 
 
@@ -16,6 +14,8 @@ class FetchConfig:
     hub_id: str = field(metadata={"help": "Model id on the hub, e.g. Qwen/Qwen2.5-0.5B-Instruct."})
     revision: str | None = field(default=None, metadata={
         "help": "Branch, tag or commit (default: main)."})
+    db: str = field(default="", metadata={
+        "help": "The studio database the fetched model is registered in (an absolute path)."})
 
 
 def needs_download(text: str) -> bool:
@@ -24,8 +24,8 @@ def needs_download(text: str) -> bool:
     return is_hub_id(text) and resolve_model_dir(text) is None
 
 
-def create_fetch_job(jobs_dir: Path, hub_id: str, revision: str | None = None) -> Path:
-    folder = jobs_dir / f"fetch-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    folder.mkdir(parents=True)
-    save_config(FetchConfig(hub_id.strip(), revision), folder)
-    return folder
+def create_fetch_job(jobs_dir: Path, hub_id: str, db: Path,
+                     revision: str | None = None) -> Path:
+    """A job folder for ``backends.fetch_model``; the model is registered in ``db``."""
+    return write_job(FetchConfig(hub_id.strip(), revision, str(Path(db).resolve())),
+                     jobs_dir, "fetch")

@@ -8,8 +8,8 @@
     src/studio, src/backends   the same backend code the app runs (python -m backends.train)
     requirements.txt       pinned versions of the training stack
     accelerate/*.yaml      accelerate configs: DDP (multi-GPU), FSDP (model > one GPU), CPU
-    launch_accelerate.sh   accelerate launch ... -m backends.train --run-dir run
-    launch_torchrun.sh     torchrun ... -m backends.train --run-dir run
+    launch_accelerate.sh   accelerate launch ... -m backends.train --job-dir run
+    launch_torchrun.sh     torchrun ... -m backends.train --job-dir run
     slurm.sbatch, skypilot.yaml   templates that call the launch scripts
 
 The launch scripts honour ``NUM_PROCESSES`` (default: every GPU, else 1), ``CPU=1`` (gloo on

@@ -9,6 +9,10 @@ A run folder (``<data>/runs/<id>/``) is the protocol between the app and the tra
     adapter/         the finished PEFT adapter (or the full model for full fine-tuning)
     run.pid          {"pid": ..., "started": ...} of the live process
     train.log        stdout/stderr of the process: warnings and tracebacks
+    stop             written by cancel (studio.jobs.launch.request_stop): checkpoint and stop
+
+The run folder is the training job's folder: it starts as ``python -m backends.train --job-dir
+<run folder>`` through :mod:`studio.jobs.launch`, like every other job.
 
 Status goes queued → running → completed | failed | cancelled; a cancelled or failed run with
 a checkpoint can be resumed (queued again, same id and folder, same step numbering). The
@@ -19,12 +23,8 @@ re-attach to a run at any time. One run trains at a time on a machine; the rest 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -35,6 +35,7 @@ import psutil
 
 from studio.errors import NotFoundError, StudioError
 from studio.events import Event, read_events
+from studio.jobs.launch import clear_stop, job_command, request_stop, spawn_detached
 from studio.labels.records import now_iso
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -45,7 +46,7 @@ STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 RESUMABLE = frozenset({"failed", "cancelled"})
 # A run claimed by the queue has this long to write its pid file before it counts as lost.
 START_GRACE_S = 60.0
-REPO_ROOT = Path(__file__).resolve().parents[2]  # backends run as `python -m` from here
+TRAIN_MODULE = "train"
 
 
 class RunError(StudioError):
@@ -180,7 +181,7 @@ def create_run(store: Store, paths: DataPaths, config: TrainConfig,
         raise NotFoundError(f"{source} is not a dataset snapshot (no manifest.json)")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     run_id = new_run_id(config.method)
-    folder = RunDir(paths.runs / run_id)
+    folder = RunDir((paths.runs / run_id).resolve())  # absolute: the job runs elsewhere
     folder.path.mkdir(parents=True)
     shutil.copytree(source, folder.snapshot)
     config = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": str(folder.snapshot)})
@@ -218,35 +219,14 @@ def _update(store: Store, run_id: str, **values: Any) -> None:
         store.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", [*values.values(), run_id])
 
 
-def launch_command(run_dir: Path, data_dir: Path) -> list[str]:
-    """The backend's argument list (never a shell line)."""
-    return [sys.executable, "-m", "backends.train", "--run-dir", str(run_dir),
-            "--data-dir", str(data_dir)]
+def launch_command(run_dir: Path) -> list[str]:
+    """The backend's argument list (never a shell line): the run folder is its job folder."""
+    return job_command(TRAIN_MODULE, run_dir)
 
 
-# Starts the backend detached and returns its pid (None when the launcher cannot tell: the
-# process then writes its own pid file as its first act).
-Launcher = Callable[[list[str], Path], int | None]
-
-
-# A tiny intermediate process starts the run in a new session and exits at once, so the run
-# is nobody's child: it outlives the app or terminal, and leaves no zombie in a long-lived app.
-_DETACH = (
-    "import subprocess, sys\n"
-    "flags = getattr(subprocess, 'DETACHED_PROCESS', 0)"
-    " | getattr(subprocess, 'CREATE_NEW_PROCESS_GROUP', 0)\n"
-    "with open(sys.argv[1], 'ab') as log:\n"
-    "    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log,"
-    " stderr=subprocess.STDOUT, start_new_session=True, creationflags=flags)\n"
-    "print(child.pid)\n"
-)
-
-
-def spawn_detached(argv: list[str], log: Path) -> int:
-    """Start ``argv`` detached (own session, output appended to ``log``); returns its pid."""
-    result = subprocess.run([sys.executable, "-c", _DETACH, str(log), *argv],
-                            capture_output=True, text=True, check=True, cwd=str(REPO_ROOT))
-    return int(result.stdout.strip())
+# Starts ``backends.<module>`` on a job folder detached and returns its pid (None when the
+# launcher cannot tell: the process then writes its own pid file as its first act).
+Launcher = Callable[[str, Path], int | None]
 
 
 def claim_next(store: Store, run_id: str | None = None) -> Run | None:
@@ -273,7 +253,7 @@ def start_next(store: Store, paths: DataPaths, launcher: Launcher = spawn_detach
     run = claim_next(store)
     if run is None:
         return None
-    pid = launcher(launch_command(run.run_dir, paths.root), run.dir.log)
+    pid = launcher(TRAIN_MODULE, run.run_dir)
     if pid:
         run.dir.write_pid(pid)
         _update(store, run.id, pid=pid)
@@ -285,19 +265,19 @@ def resume_run(store: Store, run_id: str) -> Run:
     run = sync_run(store, run_id)
     if not run.resumable:
         raise RunError(f"run {run_id} is {run.status}; only cancelled or failed runs resume")
+    clear_stop(run.run_dir)  # the cancel that stopped it must not stop the resumed run
     _update(store, run_id, status="queued", error=None, finished_at=None)
     return get_run(store, run_id)
 
 
 def cancel_run(store: Store, run_id: str) -> Run:
-    """Ask a running run to checkpoint and stop (SIGTERM); a queued run is cancelled at once."""
+    """Ask a running run to checkpoint and stop (the job's stop mechanism: the stop file, and
+    SIGTERM where there are signals); a queued run is cancelled at once."""
     run = sync_run(store, run_id)
     if run.status == "queued":
         _update(store, run_id, status="cancelled", finished_at=now_iso())
     elif run.status == "running" and run.dir.is_alive():
-        pid = run.dir.read_pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
+        request_stop(run.run_dir, run.dir.read_pid())
     else:
         raise RunError(f"run {run_id} is {run.status}; there is nothing to cancel")
     return get_run(store, run_id)

@@ -159,7 +159,7 @@ class AddModelDialog(QDialog):
         job = create_import_job(paths.root / "jobs", row[0].path, paths.models, paths.db)
         self.add_button.setEnabled(False)
         self._say(f"Converting {row[0].name} (about a minute per 100M parameters)…")
-        self.runner.start(job, paths.db)
+        self.runner.start(job)
 
     def _finished(self, event: Event) -> None:
         warnings = [str(w) for w in event.get("warnings") or []]

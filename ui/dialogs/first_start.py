@@ -5,10 +5,6 @@ responses so every labeling mode has something to judge)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-from PySide6.QtCore import QProcess
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -22,13 +18,13 @@ from PySide6.QtWidgets import (
 
 from studio.events import Event
 from studio.labels.store import Store
+from studio.registry.demo import create_demo_job
 from studio.registry.gguf_import import create_import_job
 from studio.registry.models import add_base_model
 from ui.context import Changes
 from ui.runners.job_runner import JobRunner
 from ui.starter import add_starter_prompts
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_MARKER = "demo_model.json"
 
 
@@ -37,8 +33,10 @@ class FirstStartDialog(QDialog):
         super().__init__(window)
         self.window_ = window
         self.context = window.context  # type: ignore[attr-defined]
-        self.process: QProcess | None = None
         self.starter_job: JobRunner | None = None
+        self.runner = JobRunner("demo_model", self, grace_ms=3000)
+        self.runner.finished.connect(self._demo_ready)
+        self.runner.failed.connect(self._demo_failed)
         self.setWindowTitle("Welcome to Tuning Studio")
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
@@ -114,7 +112,7 @@ class FirstStartDialog(QDialog):
         self.starter_job.finished.connect(self._starter_ready)
         self.starter_job.failed.connect(self._starter_failed)
         self.bar.show()
-        self.starter_job.start(job, paths.db)
+        self.starter_job.start(job)
 
     def _starter_progress(self, event: Event) -> None:
         total, done = int(event.get("total") or 0), int(event.get("done") or 0)
@@ -144,33 +142,24 @@ class FirstStartDialog(QDialog):
         add_starter_prompts(self.context, with_demo_responses=True)
         target = self.context.paths.models / "demo"
         if (target / DEMO_MARKER).exists():
-            self._demo_ready(0, QProcess.ExitStatus.NormalExit)
+            self._demo_ready()
             return
         self.status.setText("Building the tiny demo model (about half a minute)…")
-        self.bar.show()  # the raw output stays hidden unless the build fails
+        self.bar.show()  # the log stays hidden unless the build fails
         self.close_button.setText("Cancel")
-        self.process = QProcess(self)
-        self.process.setWorkingDirectory(str(REPO_ROOT))
-        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        self.process.readyReadStandardOutput.connect(self._read_output)
-        self.process.finished.connect(self._demo_ready)
-        self.process.errorOccurred.connect(self._failed_to_start)
-        self.process.start(sys.executable, ["-m", "backends.demo_model", str(target)])
+        self.runner.start(create_demo_job(self.context.paths.root / "jobs", target))
 
-    def _read_output(self) -> None:
-        if self.process is not None:
-            text = bytes(self.process.readAllStandardOutput().data()).decode(errors="replace")
-            self.log.appendPlainText(text.rstrip())
-
-    def _demo_ready(self, code: int, status: QProcess.ExitStatus) -> None:
+    def _demo_failed(self, message: str) -> None:
         self.bar.hide()
-        if code != 0 or status != QProcess.ExitStatus.NormalExit:
-            self.status.setText(f"The demo model could not be built (exit code {code}); see"
-                                " the details below. The starter prompts were still added.")
-            self.status.setObjectName("ErrorText")
-            self.log.show()
-            self.close_button.setText("Close")
-            return
+        self.status.setText("The demo model could not be built; see the details below."
+                            " The starter prompts were still added.")
+        self.status.setObjectName("ErrorText")
+        self.log.setPlainText(message)
+        self.log.show()
+        self.close_button.setText("Close")
+
+    def _demo_ready(self, _event: Event | None = None) -> None:
+        self.bar.hide()
         folder = self.context.paths.models / "demo"
         self.context.status_message.emit(f"Demo model ready in {folder}")
         context = self.context
@@ -183,23 +172,20 @@ class FirstStartDialog(QDialog):
         self.accept()
         self.window_.show_page("Label")  # type: ignore[attr-defined]
 
-    def _failed_to_start(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self.status.setText("Python could not be started to build the demo model.")
-
     def reject(self) -> None:
         self.stop()
         super().reject()
 
     def stop(self) -> None:
-        """Stop the model build: terminate, then kill after a grace period."""
+        """Stop the model build: the job's stop mechanism, then kill after a grace period."""
         starter = self.starter_job
         if starter is not None and starter.running:
             starter.cancel()
             starter.wait(30_000)
-        if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
-            self.process.finished.disconnect(self._demo_ready)
-            self.process.terminate()
-            if not self.process.waitForFinished(3000):
-                self.process.kill()
-                self.process.waitForFinished(3000)
+        if self.runner.running:
+            self.runner.finished.disconnect()
+            self.runner.failed.disconnect()
+            self.runner.cancel()
+            if not self.runner.wait(3000):
+                self.runner.kill()
+                self.runner.wait(3000)

@@ -222,6 +222,7 @@ class GenerateDialog(QDialog):
             return
         scope = self.scopes[max(self.scope_group.checkedId(), 0)]
         make_config, jobs = self.config, self.context.paths.root / "jobs"
+        db = self.context.paths.db
         self.start_button.setEnabled(False)
         self._say("")
 
@@ -230,7 +231,7 @@ class GenerateDialog(QDialog):
             config = make_config(ids)
             config.validate()
             missing = len(pending_candidates(store, config))
-            return (create_job(jobs, config) if missing else None), missing, ids
+            return (create_job(jobs, config, db) if missing else None), missing, ids
 
         self.context.ops.run(prepare, on_success=self._launch, on_failure=self._not_started,
                              owner=self)
@@ -242,7 +243,7 @@ class GenerateDialog(QDialog):
                                  " already stored. Change the seed or N for new ones.")
             self._update_buttons()
             return
-        self.runner.start(job, self.context.paths.db)
+        self.runner.start(job)
         self.strip.started(f"Starting: {missing:,} candidates to write…")
         self._update_buttons()
 

@@ -201,6 +201,7 @@ class JudgeDialog(QDialog):
             return
         scope = self.scopes[max(self.scope_group.checkedId(), 0)]
         config, jobs = self.config(), self.context.paths.root / "jobs"
+        db = str(self.context.paths.db.resolve())
         pairing, model = str(self.pairing_box.currentData()), self.model_box.currentData()
         self.start_button.setEnabled(False)
         self.message.setText("")
@@ -212,6 +213,7 @@ class JudgeDialog(QDialog):
             if count == 0:
                 return None, 0, ids
             filled.validate()
+            filled.db = db
             folder = jobs / f"judge-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             folder.mkdir(parents=True)
             filled.save(folder)
@@ -226,7 +228,7 @@ class JudgeDialog(QDialog):
             self._ended("Nothing to judge: these prompts have no such responses, or this judge"
                         " already labeled them all.")
             return
-        self.runner.start(job, self.context.paths.db)
+        self.runner.start(job)
         self.strip.started(f"Starting: {count:,} item(s) to judge…")
         self._update_buttons()
 

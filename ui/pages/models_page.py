@@ -1,19 +1,17 @@
 """Models: the registry as a lineage tree, details, and Export / Open folder / Delete.
 
-Export runs ``python -m backends.export`` in a child process (argument list, never a shell);
-its JSON-lines progress shows under the tree, Cancel terminates it, and the backend registers
-its results itself at the very end, so a cancelled export leaves nothing registered.
+Export is a job (``studio.registry.export_config``) run by the generic ``JobRunner``: its
+events show under the tree, Cancel is the job's stop mechanism, and the backend registers its
+results itself at the very end, so a cancelled export leaves nothing registered.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import sys
-import uuid
 from typing import Any
 
-from PySide6.QtCore import QProcess, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,11 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.events import EventFormatError, parse_line
+from studio.events import Event
 from studio.registry import models
+from studio.registry.export_config import create_export_job
 from ui.context import AppContext, Changes
 from ui.dialogs.add_model_dialog import AddModelDialog
-from ui.runners.chat_runner import PROJECT_ROOT
+from ui.runners.job_runner import JobRunner
 from ui.widgets.rounds_view import RoundsView
 
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created")
@@ -92,8 +91,10 @@ class ModelsPage(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.export_process: QProcess | None = None
-        self._buffer = b""
+        self.export_runner = JobRunner("export", self, grace_ms=10_000)
+        self.export_runner.event.connect(self._on_export_event)
+        self.export_runner.failed.connect(lambda message: self._say(f"Export failed: {message}"))
+        self.export_runner.ended.connect(self._export_finished)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
         header = self.tree.header()
@@ -230,49 +231,29 @@ class ModelsPage(QWidget):
 
     def start_export(self, entry: models.ModelEntry, quants: list[str],
                      lora_gguf: bool = False) -> None:
-        job = self.context.paths.exports / f"{entry.id}-{uuid.uuid4().hex[:6]}"
-        source = ["--adapter", entry.path] if entry.kind == "adapter" else ["--model", entry.path]
-        lora = ["--lora-gguf"] if lora_gguf and entry.kind == "adapter" else []
-        args = ["-m", "backends.export", str(job), *source, *lora,
-                "--db", str(self.context.paths.db), "--parent-id", entry.id,
-                *[a for q in quants for a in ("--quant", q)]]
-        process = QProcess(self)
-        process.setProgram(sys.executable)
-        process.setArguments(args)
-        process.setWorkingDirectory(str(PROJECT_ROOT))
-        process.readyReadStandardOutput.connect(self._read_export)
-        process.finished.connect(self._export_finished)
-        self.export_process, self._buffer = process, b""
-        process.start()
+        source = {"adapter" if entry.kind == "adapter" else "model": entry.path}
+        job = create_export_job(self.context.paths.exports, db=self.context.paths.db,
+                                parent_id=entry.id, quants=quants,
+                                lora_gguf=lora_gguf and entry.kind == "adapter", **source)
+        self.export_runner.start(job)
         self._say(f"Exporting {entry.name}…")
         self._update_buttons()
 
-    def _read_export(self) -> None:
-        if self.export_process is None:
-            return
-        self._buffer += bytes(self.export_process.readAllStandardOutput().data())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for raw in lines:
-            try:
-                event = parse_line(raw.decode("utf-8", "replace"), "export")
-            except EventFormatError:
-                continue
-            if event.event == "progress":
-                self._say(f"Export: {event.get('message')} ({event.get('done')}/"
-                          f"{event.get('total')})")
-            elif event.event == "finished":
-                self._say("Export finished. " + str(event.get("selfcheck_summary", "")))
-            elif event.event in ("failed", "cancelled"):
-                self._say(f"Export {event.event}: {event.get('message')}")
+    def _on_export_event(self, event: Event) -> None:
+        if event.event == "progress":
+            self._say(f"Export: {event.get('message')} ({event.get('done')}/"
+                      f"{event.get('total')})")
+        elif event.event == "finished":
+            self._say("Export finished. " + str(event.get("selfcheck_summary", "")))
+        elif event.event == "cancelled":
+            self._say(f"Export cancelled: {event.get('message')}")
 
     def _export_finished(self) -> None:
-        self._read_export()
-        self.export_process = None
         self._changed()
+        self._update_buttons()
 
     def cancel_export(self) -> None:
-        if self.export_process is not None:
-            self.export_process.terminate()  # SIGTERM: the backend cleans up and registers nothing
+        self.export_runner.cancel()  # the backend cleans up and registers nothing
 
     def open_folder(self) -> None:
         model_id = self.selected_id()
@@ -314,19 +295,18 @@ class ModelsPage(QWidget):
         self.progress.setText(text)
 
     def _update_buttons(self) -> None:
-        selected, exporting = self.selected_id() is not None, self.export_process is not None
+        selected, exporting = self.selected_id() is not None, self.export_runner.running
         self.export_button.setEnabled(selected and not exporting)
         self.cancel_button.setEnabled(exporting)
         self.open_button.setEnabled(selected)
         self.delete_button.setEnabled(selected and not exporting)
 
     def shutdown(self) -> None:
-        if self.export_process is not None:
-            self.export_process.terminate()
-            if not self.export_process.waitForFinished(10_000):
-                self.export_process.kill()
-                self.export_process.waitForFinished(3000)
-
+        if self.export_runner.running:
+            self.export_runner.cancel()
+            if not self.export_runner.wait(10_000):
+                self.export_runner.kill()
+                self.export_runner.wait(3000)
 
 def _verdict(check: dict[str, Any]) -> str:
     """The tree's short Self-check cell; the tooltip and the details say why in full."""

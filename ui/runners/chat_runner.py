@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import deque
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QProcess, Signal
 
 from studio.events import EventFormatError, parse_line
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from studio.jobs.launch import PROJECT_ROOT, worker_command
+from ui.runners.process_runner import qt_environment
 
 
 class ChatRunner(QObject):
@@ -46,12 +45,9 @@ class ChatRunner(QObject):
             return
         process = QProcess(self)
         process.setProgram(self.python)
-        process.setArguments(["-m", "backends.chat"])
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONPATH", str(PROJECT_ROOT) + (
-            ":" + env.value("PYTHONPATH") if env.contains("PYTHONPATH") else ""))
-        env.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(env)
+        process.setArguments(worker_command("chat")[1:])  # the launcher's command, our python
+        # The launcher's environment: one construction for every child (os.pathsep joins).
+        process.setProcessEnvironment(qt_environment())
         process.setWorkingDirectory(str(PROJECT_ROOT))
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)

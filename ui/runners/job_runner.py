@@ -1,83 +1,111 @@
-"""A one-shot backend job (``python -m backends.generate|judge --job-dir DIR --db PATH``) as a
-QObject, and the small progress strip that shows one.
+"""One generic runner for every backend job, and the small progress strip that shows one.
 
-:class:`JobRunner` owns a :class:`ProcessRunner` (argument list, merged channels, terminate then
-kill), parses the child's stdout JSON lines with ``studio.events.parse_line`` and turns them
-into signals. The outcome (``finished`` / ``failed`` / ``cancelled``) is emitted only once the
-process has exited, so whoever reacts to it never races a child still writing the database.
+:class:`JobRunner` starts ``python -m backends.<module> --job-dir DIR`` with the launcher's
+argument list and environment (``studio.jobs.launch``), stdin closed and output appended to the
+job's log; it follows ``events.jsonl`` (the one event stream) with an :class:`EventTailer`,
+stops through ``request_stop`` (the stop file + SIGTERM) and kills after a grace period. The
+outcome (``finished`` / ``failed`` / ``cancelled``) is emitted only once the process has
+exited, so whoever reacts to it never races a child still writing the database; a job that
+died without a terminal event fails with the tail of its log.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from studio.events import Event, EventFormatError, parse_line
-from ui.runners.process_runner import GRACE_MS, ProcessRunner
-
-TAIL_LINES = 12  # non-event output kept to explain a crash
+from studio.events import Event
+from studio.jobs.launch import EVENTS, PROJECT_ROOT, job_command, log_tail, request_stop
+from ui.runners.process_runner import GRACE_MS, EventTailer, qt_environment
 
 
 class JobRunner(QObject):
+    event = Signal(object)  # every event of the job, in order
     progress = Signal(object)  # a progress Event (done, total, eta_s, message)
     finished = Signal(object)  # the finished Event; the process has exited
-    cancelled = Signal(object)  # the cancelled Event; what was finished is kept
+    cancelled = Signal(object)  # the cancelled Event (None if killed); what was done is kept
     failed = Signal(str)  # a human message; the traceback is in the job's log file
     ended = Signal()  # after any outcome
 
-    def __init__(self, backend: str, parent: QObject | None = None,
+    def __init__(self, module: str, parent: QObject | None = None,
                  grace_ms: int = GRACE_MS) -> None:
         super().__init__(parent)
-        self.backend = backend
-        self.process = ProcessRunner(self, grace_ms=grace_ms)
-        self.process.line.connect(self._on_line)
-        self.process.finished.connect(self._on_exit)
-        self.process.failed_to_start.connect(self._on_failed_to_start)
+        self.backend = module
+        self.grace_ms = grace_ms
+        self.process: QProcess | None = None
+        self.tailer: EventTailer | None = None
         self.job_dir: Path | None = None
         self.started_at = 0.0
         self.last: Event | None = None  # the terminal event, once seen
-        self._tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._cancelling = False
 
     @property
     def running(self) -> bool:
-        return self.process.running
+        return self.process is not None and \
+            self.process.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, job_dir: Path, db: Path) -> None:
-        self.job_dir, self.last, self._cancelling = job_dir, None, False
-        self._tail.clear()
+    def start(self, job_dir: Path) -> None:
+        if self.running:
+            raise RuntimeError("this runner already has a running job")
+        self.job_dir, self.last, self._cancelling = Path(job_dir).resolve(), None, False
         self.started_at = time.monotonic()
-        self.process.start(["-m", f"backends.{self.backend}", "--job-dir", str(job_dir),
-                            "--db", str(db)])
+        program, *arguments = job_command(self.backend, self.job_dir)
+        process = QProcess(self)
+        process.setProgram(program)
+        process.setArguments(arguments)
+        process.setProcessEnvironment(qt_environment())
+        process.setWorkingDirectory(str(PROJECT_ROOT))
+        # No library may ever prompt (transformers' "trust remote code? [y/N]"): stdin closed.
+        process.setStandardInputFile(QProcess.nullDevice())
+        log = str(self.job_dir / f"{self.backend}.log")
+        process.setStandardOutputFile(log, QProcess.OpenModeFlag.Append)
+        process.setStandardErrorFile(log, QProcess.OpenModeFlag.Append)
+        process.finished.connect(self._on_exit)
+        process.errorOccurred.connect(self._on_error)
+        self._follow(self.job_dir / EVENTS)
+        self.process = process
+        process.start()
 
     def cancel(self) -> None:
-        """SIGTERM: the backend stops after the item in progress (kill after the grace)."""
-        if self.running:
+        """The one stop mechanism: the job stops after the item (or step) in progress; it is
+        killed if it is still there after the grace period."""
+        if self.running and self.process is not None and self.job_dir is not None:
             self._cancelling = True
-            self.process.stop()
+            request_stop(self.job_dir, int(self.process.processId()) or None)
+            QTimer.singleShot(self.grace_ms, self.kill)
+
+    def kill(self) -> None:
+        """End the process now (the grace period is over, or the app is closing)."""
+        if self.running and self.process is not None:
+            self.process.kill()
 
     def wait(self, msecs: int = 30_000) -> bool:
-        return self.process.wait(msecs)
+        return self.process is None or self.process.waitForFinished(msecs)
 
     # ---- internals ---------------------------------------------------------------------
-    def _on_line(self, line: str) -> None:
-        if not line.strip():
-            return
-        try:
-            event = parse_line(line, self.backend)
-        except EventFormatError:
-            self._tail.append(line)  # llama.cpp's own logging, or a traceback
-            return
-        if event.event == "progress":
-            self.progress.emit(event)
-        elif event.is_terminal:
-            self.last = event
+    def _follow(self, events: Path) -> None:
+        if self.tailer is not None:
+            self.tailer.stop()
+            self.tailer.deleteLater()
+        self.tailer = EventTailer(events, self)
+        self.tailer.events.connect(self._on_events)
+        self.tailer.problem.connect(lambda message: None)  # a bad line: the log explains
 
-    def _on_exit(self, code: int, crashed: bool) -> None:
+    def _on_events(self, events: list[Event]) -> None:
+        for event in events:
+            self.event.emit(event)
+            if event.event == "progress":
+                self.progress.emit(event)
+            elif event.is_terminal:
+                self.last = event
+
+    def _on_exit(self, code: int, status: QProcess.ExitStatus) -> None:
+        if self.tailer is not None:
+            self.tailer.poll()  # what the job wrote just before it exited
+            self.tailer.stop()
         last = self.last
         if last is not None and last.event == "finished":
             self.finished.emit(last)
@@ -88,14 +116,19 @@ class JobRunner(QObject):
         elif self._cancelling:
             self.cancelled.emit(None)  # killed after the grace period
         else:
-            how = "crashed" if crashed else f"exited with code {code}"
-            tail = "\n".join(self._tail)
+            how = "crashed" if status == QProcess.ExitStatus.CrashExit \
+                else f"exited with code {code}"
+            tail = log_tail(self.job_dir, self.backend) if self.job_dir else ""
             self.failed.emit(f"the {self.backend} job {how}" + (f":\n{tail}" if tail else ""))
         self.ended.emit()
 
-    def _on_failed_to_start(self, message: str) -> None:
-        self.failed.emit(f"the {self.backend} job could not start: {message}")
-        self.ended.emit()
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self.process is not None:
+            if self.tailer is not None:
+                self.tailer.stop()
+            self.failed.emit(f"the {self.backend} job could not start:"
+                             f" {self.process.errorString()}")
+            self.ended.emit()
 
 
 def eta_text(seconds: float | None) -> str:

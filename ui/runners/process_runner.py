@@ -1,15 +1,14 @@
-"""Child processes of the app: a :class:`ProcessRunner` owns one attached QProcess, and
-:func:`start_detached` launches a training run that outlives the app.
+"""Qt pieces shared by the runners: the launcher's environment as a QProcessEnvironment, an
+:class:`EventTailer` that follows a job's ``events.jsonl``, and a :class:`ProcessRunner` for
+short non-job tools (the doctor probe), whose output is read line by line.
 
-Both take argument lists (never a shell line). An attached process has its stdout and stderr
-merged and delivered line by line; :meth:`ProcessRunner.stop` terminates, then kills after a
-grace period. A detached process runs in its own session (Qt's ``startDetached``), appends its
-output to a log file, and is followed through its run folder with an :class:`EventTailer`.
+Backend jobs never go through :class:`ProcessRunner`: they start with ``ui.runners.job_runner``
+(attached) or ``studio.jobs.launch.spawn_detached`` (training), both built on
+``studio.jobs.launch``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -23,22 +22,22 @@ from PySide6.QtCore import (
 )
 
 from studio.events import Event, EventFormatError, EventTail
+from studio.jobs.launch import PROJECT_ROOT, job_environment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GRACE_MS = 5000
 POLL_MS = 500  # the tailer's fallback when file-system notifications don't arrive
 
 
-def _environment() -> QProcessEnvironment:
-    env = QProcessEnvironment.systemEnvironment()
-    path = env.value("PYTHONPATH") if env.contains("PYTHONPATH") else ""
-    env.insert("PYTHONPATH", str(PROJECT_ROOT) + (os.pathsep + path if path else ""))
-    env.insert("PYTHONUNBUFFERED", "1")
+def qt_environment() -> QProcessEnvironment:
+    """The launcher's child environment (``studio.jobs.launch.job_environment``), for Qt."""
+    env = QProcessEnvironment()
+    for name, value in job_environment().items():
+        env.insert(name, value)
     return env
 
 
 class ProcessRunner(QObject):
-    """One attached child process (export, generate...): lines out, exit code at the end."""
+    """One attached short tool process (not a backend job): lines out, exit code at the end."""
 
     line = Signal(str)  # one line of merged stdout/stderr
     finished = Signal(int, bool)  # exit code, crashed
@@ -61,7 +60,7 @@ class ProcessRunner(QObject):
         process = QProcess(self)
         process.setProgram(program)
         process.setArguments(arguments)
-        process.setProcessEnvironment(_environment())
+        process.setProcessEnvironment(qt_environment())
         process.setWorkingDirectory(str(PROJECT_ROOT))
         process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         process.readyReadStandardOutput.connect(self._read)
@@ -102,24 +101,6 @@ class ProcessRunner(QObject):
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self.process is not None:
             self.failed_to_start.emit(self.process.errorString())
-
-
-def start_detached(arguments: list[str], log: Path) -> int | None:
-    """Launch ``arguments`` (program first) in its own session, output appended to ``log``.
-
-    Usable as a studio.training.runs launcher. Returns None: Qt's member ``startDetached`` does
-    not give the pid here, and the training process writes its own pid file first thing."""
-    process = QProcess()
-    process.setProgram(arguments[0])
-    process.setArguments(arguments[1:])
-    process.setProcessEnvironment(_environment())
-    process.setWorkingDirectory(str(PROJECT_ROOT))
-    process.setStandardInputFile(QProcess.nullDevice())
-    process.setStandardOutputFile(str(log), QProcess.OpenModeFlag.Append)
-    process.setStandardErrorFile(str(log), QProcess.OpenModeFlag.Append)
-    if not process.startDetached():
-        raise OSError(f"could not start {arguments[0]}: {process.errorString()}")
-    return None
 
 
 class EventTailer(QObject):

@@ -43,11 +43,12 @@ class ModelDownloadWidget(QWidget):
         self.setVisible(self.runner.running or needs_download(self.hub_id))
 
     def start(self) -> None:
-        job = create_fetch_job(self.context.paths.root / "jobs", self.hub_id)
+        job = create_fetch_job(self.context.paths.root / "jobs", self.hub_id,
+                               self.context.paths.db)
         self.button.setEnabled(False)
         self.strip.show()
         self.strip.started(f"Connecting to the hub for {self.hub_id}…")
-        self.runner.start(job, self.context.paths.db)
+        self.runner.start(job)
 
     def _finished(self, event: Event) -> None:
         self.strip.say(f"Downloaded to {event.get('path')}")

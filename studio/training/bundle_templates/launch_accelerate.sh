@@ -14,13 +14,13 @@ if [ "${CPU:-0}" = 1 ]; then
   export CUDA_VISIBLE_DEVICES=""
   if [ "$procs" = 1 ]; then
     exec accelerate launch --config_file "$config" --cpu --num_processes 1 \
-      -m backends.train --run-dir run
+      -m backends.train --job-dir run
   fi
   exec accelerate launch --config_file "$config" --multi_gpu --num_processes "$procs" \
-    --main_process_port "${MASTER_PORT:-29500}" -m backends.train --run-dir run
+    --main_process_port "${MASTER_PORT:-29500}" -m backends.train --job-dir run
 fi
 gpus=$(python -c "import torch; print(max(1, torch.cuda.device_count()))")
 procs=${NUM_PROCESSES:-$gpus}
 config=accelerate/${CONFIG:-ddp}.yaml
 exec accelerate launch --config_file "$config" --num_processes "$procs" \
-  -m backends.train --run-dir run
+  -m backends.train --job-dir run

@@ -16,4 +16,4 @@ else
 fi
 exec torchrun --nnodes "${NNODES:-1}" --node_rank "${NODE_RANK:-0}" \
   --master_addr "${MASTER_ADDR:-127.0.0.1}" --master_port "${MASTER_PORT:-29500}" \
-  --nproc_per_node "$procs" -m backends.train --run-dir run
+  --nproc_per_node "$procs" -m backends.train --job-dir run
