@@ -74,6 +74,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
 
     from backends import train_setup as setup
     from backends import train_speed
+    from backends.train_preference import BUILDERS as PREFERENCE_BUILDERS
 
     _quiet_progress_bars()
     hardware = setup.resolve_hardware(config)
@@ -89,8 +90,8 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     train_speed.apply(plan, config.method, args)
     model = setup.load_model(config, hardware)
     train_speed.apply_to_model(plan, model)
-    trainer, extra = setup.BUILDERS[config.method](config, model, tokenizer, train_set,
-                                                   eval_set, args)
+    builder = {**setup.BUILDERS, **PREFERENCE_BUILDERS}[config.method]
+    trainer, extra = builder(config, model, tokenizer, train_set, eval_set, args)
     resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
                 "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],
                 "gradient_checkpointing": args["activation_checkpointing"], **extra}

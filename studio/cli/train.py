@@ -41,9 +41,12 @@ from studio.training.runs import (
 
 
 def add_train_commands(subparsers: Any) -> None:
-    train = subparsers.add_parser("train", help="train SFT/DPO/KTO on the labels (headless)")
+    train = subparsers.add_parser("train",
+                                  help="train SFT/DPO/KTO/SimPO/ORPO on the labels (headless)")
     train.add_argument("--config", type=Path, help="a config.json (TrainConfig fields) to run")
-    train.add_argument("--method", choices=METHODS, help="sft, dpo or kto (default: --kind)")
+    train.add_argument("--method", choices=METHODS,
+                       help="sft, dpo, kto, simpo or orpo (default: --kind); simpo and orpo"
+                       " train on --kind dpo pairs")
     train.add_argument("--model", help="base model folder or cached hub id")
     source = train.add_mutually_exclusive_group()
     source.add_argument("--snapshot", type=Path, help="an exported snapshot folder to train on")

@@ -15,12 +15,18 @@ from typing import Any
 
 from studio.errors import StudioError
 
-METHODS = ("sft", "dpo", "kto")
+METHODS = ("sft", "dpo", "kto", "simpo", "orpo")
 METHOD_HELP = {
     "sft": "SFT teaches behaviour: the model imitates your gold and thumbs-up answers.",
     "dpo": "DPO learns from pairs: it moves the model towards the answer you preferred.",
     "kto": "KTO learns from thumbs up/down alone; no pairs are needed.",
+    "simpo": "SimPO learns from pairs without a reference model: cheaper than DPO per step,"
+             " and its length-normalised reward resists drifting into longer answers.",
+    "orpo": "ORPO learns from pairs in one stage: it imitates the chosen answer and pushes"
+            " the rejected one down together, so it fits a base that was never SFT-tuned.",
 }
+# The snapshot kind each method trains on: the reference-free pairwise losses read DPO pairs.
+DATA_KIND = {"sft": "sft", "dpo": "dpo", "kto": "kto", "simpo": "dpo", "orpo": "dpo"}
 ADAPTERS = ("lora", "qlora", "full")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -33,9 +39,12 @@ DEFAULT_LEARNING_RATE = {
     ("sft", "lora"): 2e-4, ("sft", "qlora"): 2e-4, ("sft", "full"): 2e-5,
     ("dpo", "lora"): 5e-5, ("dpo", "qlora"): 5e-5, ("dpo", "full"): 5e-7,
     ("kto", "lora"): 5e-5, ("kto", "qlora"): 5e-5, ("kto", "full"): 5e-6,
+    # SimPO's paper tunes full fine-tunes in 3e-7..1e-6; ORPO's uses 8e-6 (TRL's docs).
+    ("simpo", "lora"): 5e-5, ("simpo", "qlora"): 5e-5, ("simpo", "full"): 1e-6,
+    ("orpo", "lora"): 8e-5, ("orpo", "qlora"): 8e-5, ("orpo", "full"): 8e-6,
 }
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
-MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4}
+MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4, "simpo": 1, "orpo": 1}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"num_epochs": 1.0, "lora_r": 8, "lora_alpha": 16, "max_length": 512},
@@ -61,8 +70,9 @@ def _f(default: Any, help_text: str, **extra: Any) -> Any:
 class TrainConfig:
     """One training run. Fields marked ``advanced`` are folded away in the UI's form."""
 
-    method: str = _f("sft", "Training method: sft (behaviour from answers), dpo (pairs) or"
-                     " kto (thumbs up/down).", choices=METHODS)
+    method: str = _f("sft", "Training method: sft (behaviour from answers), dpo (pairs),"
+                     " kto (thumbs up/down), simpo or orpo (pairs, no reference model).",
+                     choices=METHODS)
     model: str = _f("", "Base model: a local folder with config.json and weights, or a"
                     " Hugging Face model id already in the local cache.")
     snapshot_dir: str = _f("", "Folder of the frozen dataset snapshot (train.jsonl,"
@@ -96,7 +106,10 @@ class TrainConfig:
     target_modules: str = _f("all-linear", "Layers that get adapters: all-linear, or names"
                              " separated by commas (q_proj,v_proj).", advanced=True)
     beta: float = _f(0.1, "DPO/KTO: how far the model may drift from the base (higher stays"
-                     " closer).")
+                     " closer). SimPO: scale of the length-normalised reward. ORPO: weight of"
+                     " the odds-ratio term beside imitation (lambda in the paper).")
+    simpo_gamma: float = _f(0.5, "SimPO: the margin by which the chosen answer's reward must"
+                            " beat the rejected one's (TRL's default 0.5).", advanced=True)
     desirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-up examples (empty:"
                                         " balanced from the up/down counts).", advanced=True)
     undesirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-down examples"
@@ -196,6 +209,8 @@ class TrainConfig:
             out.append(("lora_dropout", "must be in [0, 1)"))
         if self.beta <= 0:
             out.append(("beta", "must be above 0"))
+        if self.simpo_gamma < 0:
+            out.append(("simpo_gamma", "must be 0 or more"))
         for name in ("desirable_weight", "undesirable_weight"):
             value = getattr(self, name)
             if value is not None and value <= 0:

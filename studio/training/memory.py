@@ -114,7 +114,9 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
     # fp32 gradient + two AdamW moments, plus an fp32 master copy when the weights are half.
     state = trainable * (12 + (4 if full and half else 0))
     paired = config.method in {"dpo", "kto"}
-    tokens = config.batch_size * config.max_length * (2 if paired else 1)
+    # SimPO/ORPO run chosen and rejected through the model like DPO, but keep no reference.
+    tokens = config.batch_size * config.max_length * (
+        2 if paired or config.method in {"simpo", "orpo"} else 1)
     act_bytes = 2 if half else 4
     checkpointing = config.gradient_checkpointing
     if checkpointing is None:
@@ -130,7 +132,7 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
                 f"{config.method.upper()} with LoRA uses the base as its reference, so there is"
                 " no second model copy")
     else:
-        note = "SFT has no reference model"
+        note = f"{config.method.upper()} has no reference model"
     return MemoryEstimate(weights, state, int(activations), reference, note)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from studio.registry.locate import resolve_model_dir
 from studio.system.hardware import Hardware, detect
 from studio.training.checks import Check, PreflightError
-from studio.training.config import TrainConfig
+from studio.training.config import DATA_KIND, TrainConfig
 from studio.training.memory import estimate_memory, free_memory
 
 # Below these a run is not worth launching; above them see datasets.RECOMMENDED.
@@ -89,22 +89,25 @@ def check_dataset(method: str, snapshot: Path) -> tuple[list[Check], list[dict[s
         return [Check("error", "dataset", f"{snapshot} is not a dataset snapshot (no"
                       " manifest.json)")], []
     kind = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8")).get("kind")
-    if kind != method:
+    wanted = DATA_KIND.get(method, method)
+    if kind != wanted:
+        trains = "" if wanted == method else f" (it trains on {wanted.upper()} data)"
         return [Check("error", "dataset", f"the snapshot holds {str(kind).upper()} data but the"
-                      f" method is {method.upper()}; export a {method.upper()} snapshot")], []
+                      f" method is {method.upper()}{trains}; export a {wanted.upper()}"
+                      " snapshot")], []
     train, checks = read_split(snapshot / "train.jsonl")
     evaluation, eval_checks = read_split(snapshot / "eval.jsonl")
     checks += eval_checks
     if not train:
         return [*checks, Check("error", "dataset", f"there are no {method.upper()} training"
                                " examples; label more first")], train
-    if len(train) < MIN_TRAIN[method]:
+    if len(train) < MIN_TRAIN[wanted]:
         checks.append(Check("error", "dataset", f"only {len(train)} training examples; "
-                            f"{method.upper()} needs at least {MIN_TRAIN[method]}"))
+                            f"{method.upper()} needs at least {MIN_TRAIN[wanted]}"))
     if not evaluation:
         checks.append(Check("warning", "dataset", "no held-out examples: the run will report"
                             " no eval loss or reward accuracy"))
-    checks += _method_checks(method, train)
+    checks += _method_checks(wanted, train)
     return checks, train
 
 
@@ -159,7 +162,7 @@ def token_counter(model_dir: Path | None) -> tuple[Any, bool]:
 def check_lengths(config: TrainConfig, rows: list[dict[str, Any]],
                   model_dir: Path | None) -> list[Check]:
     count, exact = token_counter(model_dir)
-    lengths = example_lengths(config.method, rows, count)
+    lengths = example_lengths(DATA_KIND.get(config.method, config.method), rows, count)
     over = sum(1 for n in lengths if n > config.max_length)
     if not over:
         return []

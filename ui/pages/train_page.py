@@ -37,7 +37,14 @@ from studio.labels.store import Store
 from studio.registry.locate import hf_cache_dirs
 from studio.registry.models import list_models
 from studio.training import runs as registry
-from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
+from studio.training.config import (
+    DATA_KIND,
+    METHOD_HELP,
+    METHODS,
+    PRESET_HELP,
+    PRESETS,
+    TrainConfig,
+)
 from studio.training.describe import describe
 from studio.training.preflight import Check, preflight
 from studio.training.remembered import FILE_NAME as SETTINGS_FILE
@@ -231,8 +238,8 @@ class TrainPage(QWidget):
         paths = self.context.paths
 
         def prepare(store: Store) -> LaunchResult:
-            snapshot = export_snapshot(store, config.method, paths.snapshots /
-                                       f"{config.method}-latest")
+            kind = DATA_KIND[config.method]  # SimPO/ORPO train on DPO pairs
+            snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest")
             checks = preflight(replace(config, snapshot_dir=str(snapshot.path)))
             if any(check.level == "error" for check in checks):
                 return LaunchResult(checks, None)
