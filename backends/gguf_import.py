@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import sys
 import time
 import traceback
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from backends.gguf_tokenizer import TokenizerCheck, check_and_fix, project_texts
+from backends.jobs import StopFlag
 from studio.events import EventWriter
 from studio.jobs.config import load_config
 from studio.jobs.launch import write_pid
@@ -161,21 +160,35 @@ def _progress(events: EventWriter, step: int, message: str) -> None:
     events.emit("progress", stage="import", done=step, total=STAGES, message=message)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # unwind out of a long load or save at once
+class ImportStopped(Exception):
+    """The job was asked to stop (the one stop mechanism: ``backends.jobs.StopFlag``)."""
+
+
+class StoppableEvents(EventWriter):
+    """Checks the stop flag at every progress event, i.e. between the import's stages."""
+
+    def __init__(self, path: Path, flag: StopFlag) -> None:
+        super().__init__(path)
+        self.flag = flag
+
+    def emit(self, event: str, **fields: Any) -> dict[str, Any]:
+        if event == "progress" and self.flag.stop:
+            raise ImportStopped
+        return super().emit(event, **fields)
 
 
 def main(args: argparse.Namespace) -> int:
     job_dir = Path(args.job_dir)
+    flag = StopFlag(job_dir)
     write_pid(job_dir)
-    signal.signal(signal.SIGTERM, _interrupt)
-    events = EventWriter.stdout(job_dir / "events.jsonl")
+    events = StoppableEvents(job_dir / "events.jsonl", flag)
     try:
         result = work(load_config(GGUFImportConfig, job_dir), events)
-    except KeyboardInterrupt:
+    except ImportStopped:
         # Stopped: the model is only registered at the very end, so nothing to undo but
         # the half-written folder (``<out>.partial``), which the next import replaces.
-        events.emit("cancelled", message="stopped before the model was registered")
+        EventWriter(job_dir / "events.jsonl").emit(
+            "cancelled", message="stopped before the model was registered")
         return 1
     except Exception as error:  # noqa: BLE001 - a child process reports every failure
         sys.stderr.write(traceback.format_exc())
