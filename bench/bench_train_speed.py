@@ -9,7 +9,8 @@ adapter (r, alpha, targets) so the ratio measures the training engine, not the a
 everything else is each side's default (TRL: gradient checkpointing on; the studio: the
 speed plan of ``studio.training.speed``). Each side runs in a fresh process, one after the
 other, so peak memory is that process's own (CUDA max allocated, or peak RSS on CPU).
-Printed per method: tokens/s, peak memory, median step time and the studio/TRL ratios.
+Printed per method: tokens/s, peak memory, median step time and the studio/TRL ratios, and
+the studio's memory estimate with its error against the measured peak.
 Without ``--model`` it uses SmolLM2-135M-Instruct (converted once; see tests/real_model.py).
 """
 
@@ -35,6 +36,7 @@ from studio.data.snapshots import export_snapshot  # noqa: E402
 from studio.labels.store import Store  # noqa: E402
 from studio.paths import DataPaths  # noqa: E402
 from studio.training.config import TrainConfig  # noqa: E402
+from studio.training.memory import estimate_memory  # noqa: E402
 from studio.training.runs import create_run  # noqa: E402
 
 DATA = REPO / "resources" / "demo_responses.jsonl"
@@ -142,6 +144,11 @@ def bench(method: str, model: str, steps: int, batch: int, max_length: int,
     plain = run_child("--child-plain", method, model, str(snapshot.path), json.dumps(lora),
                       str(steps), str(batch), str(max_length), str(work / f"{method}-plain.json"))
     s, p = summarize(studio), summarize(plain)
+    estimate = estimate_memory(config, json.loads(Path(model, "config.json").read_text()),
+                               "cuda" if (studio.get("speed") or {}).get("precision") != "fp32"
+                               else "cpu").total / 2**20
+    s["memory_estimate_mb"] = round(estimate)
+    s["memory_estimate_error"] = round(estimate / s["peak_mb"] - 1, 3) if s["peak_mb"] else None
     return {"studio": s, "plain_trl": p, "speed_plan": studio.get("speed"),
             "tokens_per_s_ratio": _ratio(s["tokens_per_s"], p["tokens_per_s"]),
             "peak_memory_ratio": _ratio(s["peak_mb"], p["peak_mb"]),
