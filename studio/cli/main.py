@@ -16,6 +16,7 @@ from studio.cli.add_model import add_add_model_command, run_add_model_command
 from studio.cli.bundle import add_bundle_commands, run_bundle_command
 from studio.cli.doctor import add_doctor_command, run_doctor_command
 from studio.cli.eval_graders import add_grader_commands, run_grader_command
+from studio.cli.evals import add_eval_commands, run_eval_command
 from studio.cli.generate import add_generate_command, run_generate_command
 from studio.cli.models import add_model_commands, run_model_command
 from studio.cli.train import add_train_commands, run_train_command
@@ -66,6 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_train_commands(commands)
     add_bundle_commands(commands)
     add_grader_commands(commands)
+    add_eval_commands(commands)
     return parser
 
 
@@ -96,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_generate_command(args, store, paths)
         if result is None:
             result = run_train_command(args, store, paths)
+        if result is None:
+            result = run_eval_command(args, store, paths)
         return result if result is not None else _run(args, store)
     except StudioError as error:
         print(f"error: {error}", file=sys.stderr)

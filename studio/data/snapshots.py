@@ -22,6 +22,7 @@ from typing import Any
 
 from studio.data.derive import Derivation, derive
 from studio.errors import DiskFullError, EmptyDatasetError, NotFoundError
+from studio.evaluation.evalsets import eval_prompt_ids
 from studio.labels.records import Prompt, now_iso
 from studio.labels.store import Store
 
@@ -106,7 +107,10 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
     if kind not in KINDS:
         raise NotFoundError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
     derivation = derive(store)
-    records = _records(store, kind, derivation)
+    # Eval-set prompts stay out of training data, or the eval measures memorisation.
+    held_out = eval_prompt_ids(store)
+    all_records = _records(store, kind, derivation)
+    records = [r for r in all_records if r[0].id not in held_out]
     if not records:
         raise EmptyDatasetError(f"there are no {kind.upper()} examples in the labels yet")
     rows = [(_split(p, eval_fraction, seed), p, r, prov) for p, r, prov in records]
@@ -123,6 +127,7 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
             "created_at": now_iso(), "content_hash": digest, "counts": counts,
             "eval_fraction": eval_fraction, "seed": seed,
             "conflicts_dropped": derivation.conflicts, "label_ids": label_ids,
+            "excluded_eval_prompts": len({r[0].id for r in all_records} & held_out),
             "format": "conversational", "rules": "see studio/derive.py",
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -189,3 +189,28 @@ def m005_rounds(db: Database) -> None:
         pk="id",
         foreign_keys=[("parent_round_id", "rounds", "id")],
     )
+
+
+@migrations()
+def m006_eval_sets(db: Database) -> None:
+    # Fixed prompt sets scored by a grader, and runs of a model over one. Eval prompts are
+    # kept out of training snapshots (see studio/evaluation/evalsets.py).
+    db.table("eval_sets").create(
+        {"id": int, "name": str, "grader": str, "created_at": str},
+        pk="id", not_null={"name", "grader", "created_at"},
+    )
+    db.table("eval_sets").create_index(["name"], unique=True)
+    db.table("eval_items").create(
+        {"set_id": int, "prompt_id": int, "reference": str},
+        pk=("set_id", "prompt_id"),
+        foreign_keys=[("set_id", "eval_sets", "id"), ("prompt_id", "prompts", "id")],
+    )
+    db.table("eval_runs").create(
+        {"id": int, "set_id": int, "model_id": str, "created_at": str, "status": str},
+        pk="id", foreign_keys=[("set_id", "eval_sets", "id")],
+    )
+    db.table("eval_runs").create_index(["set_id", "model_id"])
+    db.table("eval_results").create(
+        {"run_id": int, "prompt_id": int, "response": str, "score": float, "reason": str},
+        pk=("run_id", "prompt_id"), foreign_keys=[("run_id", "eval_runs", "id")],
+    )
