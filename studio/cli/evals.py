@@ -27,7 +27,8 @@ class EvalRunError(StudioError):
 def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``evalset`` and ``eval`` to the CLI's sub-commands."""
     evalset = subparsers.add_parser("evalset", help="create or list eval sets")
-    actions = evalset.add_subparsers(dest="evalset_command", metavar="ACTION", required=True)
+    actions = evalset.add_subparsers(dest="evalset_command", metavar="ACTION", required=True,
+                                     help="create or list")
     create = actions.add_parser("create", help="create an eval set from one source")
     create.add_argument("name", help="a unique name for the set")
     source = create.add_mutually_exclusive_group(required=True)
