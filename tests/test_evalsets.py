@@ -20,7 +20,7 @@ from studio.evaluation.evalsets import (
 from studio.evaluation.jobs import done_prompt_ids, save_result, set_status, start_run
 from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.registry.models import add_base_model
+from studio.registry.models import add_adapter, add_base_model
 
 
 def _write_file(tmp_path: Path) -> Path:
@@ -104,3 +104,33 @@ def test_eval_run_through_cli_resumes_and_reports_json(
     text = _cli(capsys, "eval", "--set", "mini", "--model", model.id, "--max-new-tokens", "4")
     assert "pass rate 100.0%" in text
     assert "n = 3" in text
+
+
+def _zero_adapter(demo_model_dir: Path, out: Path) -> Path:
+    """A real PEFT LoRA adapter whose B matrices start at zero: it answers like its base."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(demo_model_dir)
+    get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"])).save_pretrained(out)
+    return out
+
+
+def test_eval_of_adapter_compares_with_its_parent(
+        data_paths: DataPaths, demo_model_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _cli(capsys, "evalset", "create", "mini", "--from-file", str(_write_file(tmp_path)),
+         "--grader", "regex:.*")
+    store = Store.open(data_paths.db)
+    try:
+        base = add_base_model(store, demo_model_dir)
+        adapter = add_adapter(store, _zero_adapter(demo_model_dir, tmp_path / "lora"), base.id)
+    finally:
+        store.close()
+    _cli(capsys, "eval", "--set", "mini", "--model", base.id, "--max-new-tokens", "2")
+    report = json.loads(_cli(capsys, "eval", "--set", "mini", "--model", adapter.id,
+                             "--max-new-tokens", "2", "--json"))
+    comparison = report["comparison"]
+    assert comparison["parent"] == base.id
+    assert comparison["flips"] == []
+    assert comparison["verdict"].startswith("no significant difference")
