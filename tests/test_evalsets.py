@@ -134,3 +134,15 @@ def test_eval_of_adapter_compares_with_its_parent(
     assert comparison["parent"] == base.id
     assert comparison["flips"] == []
     assert comparison["verdict"].startswith("no significant difference")
+
+
+def test_create_from_snapshot_takes_its_eval_prompts(store: Store, tmp_path: Path) -> None:
+    for i in range(10):
+        prompt_id = store.add_prompt(f"question {i}")
+        store.label_thumb(store.add_response(prompt_id, f"answer {i}"), "up", "me")
+    snapshot = export_snapshot(store, "kto", tmp_path / "snap", eval_fraction=0.3)
+    made = create_eval_set(store, "held", "exact", from_snapshot=snapshot.path)
+    assert made.size == snapshot.counts["eval"] > 0
+    again = export_snapshot(store, "kto", tmp_path / "snap2", eval_fraction=0.3)
+    manifest = json.loads((again.path / "manifest.json").read_text())
+    assert manifest["excluded_eval_prompts"] == made.size
