@@ -29,8 +29,8 @@ def real_export(real_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     for text in TEXTS:
         store.add_prompt([{"role": "user", "content": text}])
     store.close()
-    events = run_export(out / "job", "--model", str(real_model_dir), "--quant", "Q8_0",
-                        "--db", str(out / "studio.db"), "--selfcheck-tokens", "24")
+    events = run_export(out / "job", model=real_model_dir, quants=["Q8_0"],
+                        db=out / "studio.db", selfcheck_tokens=24)
     (finished,) = [e for e in events if e["event"] == "finished"]
     return {o["quant"]: o for o in finished["outputs"]}
 

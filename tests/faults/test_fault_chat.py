@@ -15,6 +15,7 @@ from hostile_gguf import MISSING, rewrite
 
 from studio.candidates.generation import GenerationConfig, create_job
 from studio.events import read_events
+from studio.jobs.launch import run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
 
@@ -109,10 +110,8 @@ def _generate(store: Store, data_paths: DataPaths, gguf: Path) -> list[Any]:
     prompts = [store.add_prompt(text) for text in ("Say hello.", "boom")]
     config = GenerationConfig(model_path=str(gguf), model_name="hostile", prompt_ids=prompts,
                               n=2, max_tokens=6, n_ctx=256, threads=1)
-    job = create_job(data_paths.root / "jobs", config)
-    subprocess.run([sys.executable, "-m", "backends.generate", "--job-dir", str(job), "--db",
-                    str(data_paths.db)], capture_output=True, text=True, timeout=300,
-                   check=False, stdin=subprocess.DEVNULL)
+    job = create_job(data_paths.root / "jobs", config, data_paths.db)
+    run_foreground("generate", job, lambda event: None)
     return read_events(job / "events.jsonl")
 
 

@@ -4,14 +4,14 @@ weights, are refused with a clear message on every path that loads a model folde
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from studio.jobs.launch import spawn
+from studio.registry.export_config import create_export_job
 from studio.registry.safety import UnsafeModelError, check_model_folder
 from studio.training.config import TrainConfig
 
@@ -101,12 +101,9 @@ def test_clean_folders_pass(demo_model_dir: Path) -> None:
 @pytest.mark.parametrize("kind", ["auto_map", "pickle_only"])
 def test_export_job_reports_a_failed_event(tmp_path: Path, kind: str) -> None:
     folder = _folder(tmp_path, kind)
-    job = tmp_path / "job"
-    done = subprocess.run([sys.executable, "-m", "backends.export", str(job), "--model",
-                           str(folder)], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
+    job = create_export_job(tmp_path, tmp_path / "job", model=folder)
+    done = spawn("export", job)
+    assert done.wait(timeout=120) == 1
     events = [json.loads(line) for line in (job / "events.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "failed"
     assert ("pickle weights" if kind == "pickle_only" else "custom Python code") \
