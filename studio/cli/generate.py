@@ -11,13 +11,12 @@ candidates are skipped, so a second run continues where the first stopped.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from studio.candidates.generation import GenerationConfig, create_job, pending_candidates
+from studio.cli.output import out, print_job_event
 from studio.errors import StudioError
-from studio.events import Event
 from studio.jobs.launch import run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -47,13 +46,13 @@ def run_generate_command(args: argparse.Namespace, store: Store, paths: DataPath
                               n=args.per_prompt, max_tokens=args.max_tokens, seed=args.seed)
     config.prompt_ids = _prompts_to_do(store, config, args.limit)
     if not config.prompt_ids:
-        _out(f"nothing to do: every prompt has {args.per_prompt} candidates from {entry.name}")
+        out(f"nothing to do: every prompt has {args.per_prompt} candidates from {entry.name}")
         return 0
     job = create_job(paths.root / "jobs", config, paths.db)
-    end = run_foreground("generate", job, _print_event)
+    end = run_foreground("generate", job, print_job_event)
     if end is None or end.event != "finished":
         return 1
-    _out(f"stored {end.get('stored', 0)} candidates from {entry.name}"
+    out(f"stored {end.get('stored', 0)} candidates from {entry.name}"
          f" for {len(config.prompt_ids)} prompts in {end.get('wall_s', 0)} s")
     return 0
 
@@ -93,15 +92,3 @@ def _prompts_to_do(store: Store, config: GenerationConfig, limit: int | None) ->
     config.prompt_ids = [int(r["id"]) for r in store.db.query("SELECT id FROM prompts ORDER BY id")]
     missing = sorted({prompt_id for prompt_id, _ in pending_candidates(store, config)})
     return missing[:limit] if limit is not None else missing
-
-
-def _print_event(event: Event) -> None:
-    if event.event == "progress":
-        _out(f"  {event.get('message', '')}")
-    elif event.event in ("failed", "cancelled"):
-        sys.stderr.write(f"error: {event.get('message', event.event)}\n")
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()

@@ -29,6 +29,7 @@ from studio.labels.records import now_iso
 from studio.labels.store import Store
 from studio.registry.gguf_import import gguf_origin
 from studio.registry.locate import hf_cache_snapshot, is_hub_id
+from studio.registry.safety import UnsafeModelError, check_model_folder
 
 KINDS = ("base", "adapter", "merged", "gguf")
 # What each kind may descend from: the lineage the registry refuses to scramble.
@@ -319,17 +320,12 @@ def folder_size(folder: Path) -> int:
 
 
 def _refuse_custom_code(folder: Path) -> None:
-    """Models whose config points at their own Python code (``auto_map``) would need
-    ``trust_remote_code=True``, which this app never sets: running a download's code is not
-    something a person should agree to by picking a folder."""
+    """The shared safety check (custom code, pickle-only weights), as a registry error."""
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ModelRegistryError(f"{folder / 'config.json'}: not readable JSON ({error})") from None
-    if isinstance(config, dict) and config.get("auto_map"):
-        raise ModelRegistryError(f"{folder} needs its own Python code (auto_map in config.json),"
-                                 " which Tuning Studio does not run; pick a model that plain"
-                                 " transformers supports")
+        check_model_folder(folder)
+    except UnsafeModelError as error:
+        raise ModelRegistryError(f"Tuning Studio does not run a model's own code: {error}") \
+            from None
 
 
 def tuned_name(base_name: str, method: str, when: str, note: str = "") -> str:
