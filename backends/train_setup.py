@@ -141,13 +141,20 @@ def bounded_eval(dataset: Any, config: TrainConfig) -> Any:
 
 def trained_counts(trainer: Any, train: Any, evaluation: Any, full_eval: Any) -> dict[str, int]:
     """What is really trained and evaluated on: TRL silently drops rows it cannot use (SFT rows
-    with no answer token left, DPO pairs whose prompt fills max_length)."""
+    with no answer token left, DPO pairs whose prompt fills max_length, which ``build_dpo``
+    shortens first so none is)."""
     def size(dataset: Any) -> int:
         return len(dataset) if dataset is not None else 0
 
     trained, evaluated = size(trainer.train_dataset), size(trainer.eval_dataset)
-    return {"train": trained, "train_dropped": size(train) - trained, "eval": evaluated,
-            "eval_dropped": size(evaluation) - evaluated, "eval_available": size(full_eval)}
+    counts = {"train": trained, "train_dropped": size(train) - trained, "eval": evaluated,
+              "eval_dropped": size(evaluation) - evaluated, "eval_available": size(full_eval)}
+    # DPO pairs kept whole but with their prompt's start cut to fit max_length.
+    shortened = getattr(trainer, "prompts_shortened", None)
+    if shortened is not None:
+        counts["train_prompts_shortened"] = shortened["train"]
+        counts["eval_prompts_shortened"] = shortened["eval"]
+    return counts
 
 
 def planned_steps(config: TrainConfig, train_rows: int) -> int:
@@ -233,15 +240,28 @@ def build_dpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
               args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from trl import DPOConfig, DPOTrainer
 
-    # keep_end cuts long pairs from the left (the prompt's start) and keeps every answer's end;
-    # TRL's default keep_start dropped every pair whose prompt filled max_length (162 of 268
-    # on a real run) and cut the ends of the answers it kept.
-    extra: dict[str, Any] = {"beta": config.beta, "loss_type": ["sigmoid"],
-                             "truncation_mode": "keep_end"}
-    trainer = DPOTrainer(model=model, args=DPOConfig(**args, **extra), train_dataset=train,
+    # Over-long prompts are cut from the left here (backends.train_prompts), so TRL's default
+    # keep_start drops no pair; its keep_end is deprecated (removed in TRL 2.0).
+    train, shortened = fit_prompts(train, tokenizer, config.max_length)
+    evaluation, eval_shortened = fit_prompts(evaluation, tokenizer, config.max_length)
+    extra: dict[str, Any] = {"beta": config.beta, "loss_type": ["sigmoid"]}
+    trainer: Any = DPOTrainer(model=model, args=DPOConfig(**args, **extra), train_dataset=train,
                          eval_dataset=evaluation, processing_class=tokenizer,
                          peft_config=lora_config(config))
+    trainer.prompts_shortened = {"train": shortened, "eval": eval_shortened}
     return trainer, extra
+
+
+def fit_prompts(dataset: Any, tokenizer: Any, max_length: int | None) -> tuple[Any, int]:
+    """``dataset`` with its over-long prompts cut from the left, and how many were cut."""
+    if dataset is None:
+        return None, 0
+    from datasets import Dataset
+
+    from backends.train_prompts import fit_pairs
+
+    fitted = fit_pairs(dataset.to_list(), tokenizer, max_length)
+    return (Dataset.from_list(fitted.rows) if fitted.shortened else dataset), fitted.shortened
 
 
 def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evaluation: Any,
