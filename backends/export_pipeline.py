@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,8 @@ from backends.export_register import register_outputs
 from backends.export_selfcheck import (
     DEFAULT_PROMPTS,
     check_data_tokenization,
+    check_f16_against_hf,
     check_gguf,
-    hf_greedy,
     render_prompts,
 )
 from backends.gguf_tokenizer import project_texts
@@ -45,21 +46,42 @@ QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0
 
 
 class Steps:
-    """Counts steps and emits one progress event per step."""
+    """Counts steps, emits one progress event per step and times each one.
+
+    ``seconds`` is the wall time of every step in order (a quantization per quant), so the
+    ``finished`` event says where an export's time went (the bench compares it with the raw
+    converter and quantizer).
+    """
 
     def __init__(self, events: EventWriter, total: int, stop: Callable[[], bool]) -> None:
         self.events, self.total, self.done, self.stop = events, total, 0, stop
+        self.seconds: list[dict[str, Any]] = []
+        self._current: tuple[str, float] | None = None
 
     def poll(self) -> None:
         """Raise when a stop was asked for (between steps, and while the converter runs)."""
         if self.stop():
             raise ExportCancelledError("the export was cancelled")
 
-    def start(self, stage: str, message: str) -> None:
+    def start(self, stage: str, message: str, label: str | None = None) -> None:
         self.poll()
+        self.close()
         self.events.emit("progress", stage=stage, message=message, done=self.done,
                          total=self.total, fraction=round(self.done / self.total, 3))
         self.done += 1
+        self._current = (label or stage, time.monotonic())
+
+    def split(self, label: str) -> None:
+        """Time the rest of the current step under its own label (no progress event)."""
+        self.close()
+        self._current = (label, time.monotonic())
+
+    def close(self) -> None:
+        """End the step being timed (the next ``start`` or the end of the export does)."""
+        if self._current is not None:
+            label, started = self._current
+            self.seconds.append({"stage": label, "s": round(time.monotonic() - started, 2)})
+            self._current = None
 
 
 def _never() -> bool:
@@ -98,24 +120,27 @@ def run_export(config: ExportConfig, events: EventWriter,
     meta = {"chat_template": info.chat_template, "eos": info.eos_text}
     texts = render_prompts(tokenizer, list(DEFAULT_PROMPTS))
 
-    steps.start("selfcheck", "self-check: F16 GGUF against transformers")
-    references = hf_greedy(model, tokenizer, texts, max(config.selfcheck_tokens, 1))
+    steps.start("selfcheck", "self-check: F16 GGUF against transformers", "selfcheck F16")
+    f16_check, f16_refs = check_f16_against_hf(f16, model, tokenizer, texts,
+                                               max(config.selfcheck_tokens, 1), meta,
+                                               config.threads or None)
     del model
-    f16_check, f16_refs = check_gguf(f16, texts, references, "hf", meta, config.threads or None)
     f16_check = check_data_tokenization(f16_check, f16, tokenizer,
                                         project_texts(config.db_path, DATA_TEXTS))
     files = [_output(f16, "F16", f16_check.as_dict(), info)]
 
     for quant in quants:
-        steps.start("quantize", f"quantizing to {quant} and checking it against F16")
+        steps.start("quantize", f"quantizing to {quant} and checking it against F16",
+                    f"quantize {quant}")
         path = quantize(f16, out / f"model-{quant}.gguf", quant, config.threads)
+        steps.split(f"selfcheck {quant}")
         check, _ = check_gguf(path, texts, f16_refs, "F16", meta, config.threads or None)
         files.append(_output(path, quant, check.as_dict(), info))
 
     lora = None
     if config.lora_gguf:
         steps.start("lora", "writing the adapter-only GGUF")
-        lora = _lora(config, source, texts, references, meta, steps.poll)
+        lora = _lora(config, source, texts, f16_refs, meta, steps.poll)
     if not config.keep_merged and merged.exists():
         shutil.rmtree(merged)
     (out / "selfcheck.json").write_text(
@@ -128,6 +153,8 @@ def run_export(config: ExportConfig, events: EventWriter,
     if config.db_path is not None:
         steps.start("register", "registering the models")
         result["registered"] = register_outputs(config, source, result)
+    steps.close()
+    result["stage_s"] = steps.seconds
     return result
 
 

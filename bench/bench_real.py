@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import subprocess
@@ -80,26 +79,36 @@ def weight_bytes(gguf: Path) -> int:
 
 
 def bench_export(model: Path, out: Path) -> dict[str, Path]:
+    """The export job through the launcher, its time per stage (from its ``finished`` event),
+    and the raw converter + quantizer on the same model right after."""
+    from studio.events import Event
+    from studio.jobs.launch import run_foreground
+    from studio.registry.export_config import create_export_job
+
+    job = create_export_job(out, out=out / "job", model=model, quants=list(QUANTS))
     started = time.time()
-    command = [sys.executable, "-m", "backends.export", str(out / "job"), "--model", str(model)]
-    for quant in QUANTS:
-        command += ["--quant", quant]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    events: list[Event] = []
+    last = run_foreground("export", job, events.append)
     wall = time.time() - started
-    events = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    (finished,) = [e for e in events if e["event"] == "finished"]
+    if last is None or last.event != "finished":
+        raise SystemExit(f"the export did not finish: {last}")
     print(f"export pipeline (F16 + self-check + {' + '.join(QUANTS)}): {wall:6.1f} s")
-    for output in finished["outputs"]:
+    print(f"  {events[0].t - started:6.1f} s  process start to its first event (imports)")
+    for stage in last.get("stage_s") or []:  # older pipelines did not time their stages
+        print(f"  {stage['s']:6.1f} s  {stage['stage']}")
+    for output in last.get("outputs"):
         check = output["selfcheck"]
         print(f"  {output['quant']:7} {output['size_bytes'] / 2**20:6.0f} MiB  self-check"
               f" {check['share']:.0%} of {check['tokens']} tokens"
               f" ({'passed' if check['passed'] else 'MISMATCH'})")
-    raw = raw_export(model, out / "raw")
+    raw, stages = raw_export(model, out / "raw")
     print(f"raw converter + quantizer alone: {raw:6.1f} s  (pipeline / raw = {wall / raw:.2f}x)")
-    return {o["quant"]: Path(o["path"]) for o in finished["outputs"]}
+    for label, seconds in stages:
+        print(f"  {seconds:6.1f} s  {label}")
+    return {o["quant"]: Path(o["path"]) for o in last.get("outputs")}
 
 
-def raw_export(model: Path, out: Path) -> float:
+def raw_export(model: Path, out: Path) -> tuple[float, list[tuple[str, float]]]:
     from backends.export_gguf import quantize
     from studio.registry.converter import convert_command, converter_env, prepare_converter
 
@@ -108,9 +117,12 @@ def raw_export(model: Path, out: Path) -> float:
     started = time.time()
     subprocess.run(convert_command(model, out / "f16.gguf", "f16"), env=converter_env(),
                    check=True, capture_output=True)
+    stages = [("convert F16 (converter process)", time.time() - started)]
     for quant in QUANTS:
+        before = time.time()
         quantize(out / "f16.gguf", out / f"{quant}.gguf", quant)
-    return time.time() - started
+        stages.append((f"quantize {quant}", time.time() - before))
+    return time.time() - started, stages
 
 
 def main() -> int:
@@ -119,13 +131,21 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--export-only", action="store_true", help="skip the decode part")
+    parser.add_argument("--decode-only", action="store_true",
+                        help="reuse the GGUFs an earlier run exported into --out")
     args = parser.parse_args()
     cpu = platform.processor() or platform.machine()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {cpu} ·"
           f" Python {platform.python_version()} · threads {args.threads}")
     model = smollm2_hf()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-real-"))
-    ggufs = bench_export(model, out)
+    if args.decode_only:
+        ggufs = {q: out / "job" / f"model-{q}.gguf" for q in ("F16", *QUANTS)}
+    else:
+        ggufs = bench_export(model, out)
+    if args.export_only:
+        return 0
     bandwidth = read_bandwidth_gbs()
     print(f"\nread bandwidth (numpy sum, best of 5): {bandwidth:.1f} GB/s")
     hf_rate, hf_ttft = hf_run(model, args.tokens, args.repeats)

@@ -45,6 +45,11 @@ def test_adapter_export_registers_checked_ggufs(
     finished = events[-1]
     assert finished["event"] == "finished"
     assert finished["selfcheck_passed"], finished["selfcheck_summary"]
+    # Where the time went, step by step (the bench compares it with the raw converter).
+    assert [s["stage"] for s in finished["stage_s"]] == [
+        "check", "merge", "convert", "selfcheck F16", "quantize Q8_0", "selfcheck Q8_0",
+        "quantize Q4_K_M", "selfcheck Q4_K_M", "register"]
+    assert all(s["s"] >= 0 for s in finished["stage_s"])
     f16, q8, q4 = finished["outputs"]
     assert f16["selfcheck"]["reference"] == "hf"
     assert f16["selfcheck"]["tokenizer_match"]
