@@ -74,6 +74,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
 
     from backends import train_setup as setup
     from backends import train_speed
+    from backends.train_grpo import BUILDERS as GRPO_BUILDERS
     from backends.train_preference import BUILDERS as PREFERENCE_BUILDERS
 
     _quiet_progress_bars()
@@ -90,7 +91,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     train_speed.apply(plan, config.method, args)
     model = setup.load_model(config, hardware)
     train_speed.apply_to_model(plan, model)
-    builder = {**setup.BUILDERS, **PREFERENCE_BUILDERS}[config.method]
+    builder = {**setup.BUILDERS, **PREFERENCE_BUILDERS, **GRPO_BUILDERS}[config.method]
     trainer, extra = builder(config, model, tokenizer, train_set, eval_set, args)
     resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
                 "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],

@@ -57,7 +57,8 @@ from studio.errors import StudioError
 
 PROTOCOL_VERSION = 1
 
-TRAIN_EVENTS = ("started", "step", "eval", "checkpoint", "finished", "failed", "cancelled")
+TRAIN_EVENTS = ("started", "step", "eval", "checkpoint", "finished", "failed", "cancelled",
+                "completions")  # completions: GRPO's sampled answers and their scores
 JOB_EVENTS = ("progress", "finished", "failed")
 CHAT_EVENTS = ("loaded", "token", "done", "error")
 EVENTS: frozenset[str] = frozenset((*TRAIN_EVENTS, *JOB_EVENTS, *CHAT_EVENTS))

@@ -26,6 +26,7 @@ from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
 from studio.training.describe import describe
+from studio.training.grpo import grpo_snapshot_fields
 from studio.training.preflight import preflight, require_ok
 from studio.training.runs import (
     RunDir,
@@ -42,11 +43,12 @@ from studio.training.runs import (
 
 def add_train_commands(subparsers: Any) -> None:
     train = subparsers.add_parser("train",
-                                  help="train SFT/DPO/KTO/SimPO/ORPO on the labels (headless)")
+                                  help="train SFT/DPO/KTO/SimPO/ORPO on the labels, or GRPO"
+                                  " with graders (headless)")
     train.add_argument("--config", type=Path, help="a config.json (TrainConfig fields) to run")
     train.add_argument("--method", choices=METHODS,
-                       help="sft, dpo, kto, simpo or orpo (default: --kind); simpo and orpo"
-                       " train on --kind dpo pairs")
+                       help="sft, dpo, kto, simpo, orpo or grpo (default: --kind); simpo and"
+                       " orpo train on --kind dpo pairs, grpo on --prompts with --grader")
     train.add_argument("--model", help="base model folder or cached hub id")
     source = train.add_mutually_exclusive_group()
     source.add_argument("--snapshot", type=Path, help="an exported snapshot folder to train on")
@@ -56,6 +58,11 @@ def add_train_commands(subparsers: Any) -> None:
                        help="quick, balanced or thorough (default: balanced)")
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="override a config field, e.g. --set max_steps=50 (repeatable)")
+    train.add_argument("--grader", action="append", default=[], metavar="SPEC",
+                       help="grpo: a grader spec scoring each sampled answer (repeatable;"
+                       " weights with --set reward_weights=[1,0.5])")
+    train.add_argument("--prompts", metavar="TAG|SOURCE|all",
+                       help="grpo: the stored prompts to practise on (eval prompts never)")
     train.add_argument("--detach", action="store_true",
                        help="start in the background and return; it survives this terminal")
     runs = subparsers.add_parser("runs", help="list training runs; cancel or resume one")
@@ -108,7 +115,9 @@ def build_config(args: argparse.Namespace, store: Store, paths: DataPaths) -> Tr
         if not sep or name not in known:
             raise ConfigError(f"--set {item}: expected FIELD=VALUE with a TrainConfig field")
         data[name] = _parse_value(raw)
-    if args.kind:
+    if data["method"] == "grpo" and not args.config:
+        data.update(grpo_snapshot_fields(store, paths, args.grader, args.prompts))
+    elif args.kind:
         data["snapshot_dir"] = str(export_snapshot(store, args.kind,
                                                    paths.snapshots / f"{args.kind}-latest").path)
     elif args.snapshot:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
+from studio.training.grpo_checks import GRPO_HELP, GRPO_LOSSES, grpo_problems
 
-METHODS = ("sft", "dpo", "kto", "simpo", "orpo")
+METHODS = ("sft", "dpo", "kto", "simpo", "orpo", "grpo")
 METHOD_HELP = {
     "sft": "SFT teaches behaviour: the model imitates your gold and thumbs-up answers.",
     "dpo": "DPO learns from pairs: it moves the model towards the answer you preferred.",
@@ -24,9 +25,12 @@ METHOD_HELP = {
              " and its length-normalised reward resists drifting into longer answers.",
     "orpo": "ORPO learns from pairs in one stage: it imitates the chosen answer and pushes"
             " the rejected one down together, so it fits a base that was never SFT-tuned.",
+    "grpo": "Reinforce with a grader: the model samples several answers per prompt, your"
+            " graders score them, and it moves towards the better ones; no labels needed.",
 }
 # The snapshot kind each method trains on: the reference-free pairwise losses read DPO pairs.
-DATA_KIND = {"sft": "sft", "dpo": "dpo", "kto": "kto", "simpo": "dpo", "orpo": "dpo"}
+DATA_KIND = {"sft": "sft", "dpo": "dpo", "kto": "kto", "simpo": "dpo", "orpo": "dpo",
+             "grpo": "grpo"}
 ADAPTERS = ("lora", "qlora", "full")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -42,9 +46,11 @@ DEFAULT_LEARNING_RATE = {
     # SimPO's paper tunes full fine-tunes in 3e-7..1e-6; ORPO's uses 8e-6 (TRL's docs).
     ("simpo", "lora"): 5e-5, ("simpo", "qlora"): 5e-5, ("simpo", "full"): 1e-6,
     ("orpo", "lora"): 8e-5, ("orpo", "qlora"): 8e-5, ("orpo", "full"): 8e-6,
+    # GRPO: TRL's default 1e-6 is for full fine-tunes; LoRA moves at ~10-100x (see above).
+    ("grpo", "lora"): 5e-5, ("grpo", "qlora"): 5e-5, ("grpo", "full"): 1e-6,
 }
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
-MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4, "simpo": 1, "orpo": 1}
+MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4, "simpo": 1, "orpo": 1, "grpo": 1}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"num_epochs": 1.0, "lora_r": 8, "lora_alpha": 16, "max_length": 512},
@@ -71,7 +77,8 @@ class TrainConfig:
     """One training run. Fields marked ``advanced`` are folded away in the UI's form."""
 
     method: str = _f("sft", "Training method: sft (behaviour from answers), dpo (pairs),"
-                     " kto (thumbs up/down), simpo or orpo (pairs, no reference model).",
+                     " kto (thumbs up/down), simpo or orpo (pairs, no reference model), grpo"
+                     " (reinforce with graders).",
                      choices=METHODS)
     model: str = _f("", "Base model: a local folder with config.json and weights, or a"
                     " Hugging Face model id already in the local cache.")
@@ -130,6 +137,17 @@ class TrainConfig:
                                              " (about 20% slower; empty: on for CUDA only).",
                                              advanced=True)
     seed: int = _f(0, "Random seed for the adapter's init and data order.", advanced=True)
+    graders: list[str] = field(default_factory=list, metadata={"help": GRPO_HELP["graders"]})
+    reward_weights: list[float] | None = field(default=None, metadata={
+        "help": GRPO_HELP["reward_weights"], "advanced": True})
+    prompts: str = _f("", GRPO_HELP["prompts"])
+    num_generations: int = _f(4, GRPO_HELP["num_generations"])
+    max_completion_length: int = _f(64, GRPO_HELP["max_completion_length"])
+    temperature: float = _f(1.0, GRPO_HELP["temperature"])
+    kl_beta: float = _f(0.0, GRPO_HELP["kl_beta"], advanced=True)
+    loss_type: str = _f("dapo", GRPO_HELP["loss_type"], choices=GRPO_LOSSES, advanced=True)
+    use_vllm: bool | None = _f(None, GRPO_HELP["use_vllm"], advanced=True)
+    completions_every: int = _f(5, GRPO_HELP["completions_every"], advanced=True)
 
     @classmethod
     def for_method(cls, method: str, model: str, preset: str = "balanced",
@@ -226,6 +244,10 @@ class TrainConfig:
             out.append(("model", "choose a base model"))
         if self.init_adapter and self.adapter == "full":
             out.append(("init_adapter", "continuing an adapter needs adapter lora or qlora"))
+        if self.method == "grpo":
+            out += grpo_problems(self.graders, self.reward_weights, self.num_generations,
+                                 self.max_completion_length, self.temperature, self.kl_beta,
+                                 self.completions_every)
         return out
 
 

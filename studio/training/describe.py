@@ -12,7 +12,7 @@ def describe(event: Event) -> str:
         return _started(event)
     if name in {"step", "eval"}:
         keys = ("loss", "eval_loss", "rewards/accuracies", "eval_rewards/accuracies",
-                "learning_rate")
+                "reward", "reward_std", "learning_rate")
         values = " ".join(f"{k}={event.get(k):.4g}" for k in keys
                           if isinstance(event.get(k), (int, float)))
         line = f"{name} {event.get('step')}/{event.get('max_steps')} {values}"
@@ -21,6 +21,10 @@ def describe(event: Event) -> str:
             # whose answers did not change): say what the number measures.
             line += " (pairs ranked right; check the behaviour with an eval set)"
         return line
+    if name == "completions":
+        samples = event.get("samples") or []
+        return f"sampled answers at step {event.get('step')}: " + " | ".join(
+            f"{s.get('completion', '')[:40]!r} {s.get('scores')}" for s in samples[:2])
     if name == "checkpoint":
         return f"checkpoint at step {event.get('step')}"
     if name == "finished":

@@ -18,7 +18,7 @@ from studio.training.config import DATA_KIND, TrainConfig
 from studio.training.memory import estimate_memory, free_memory
 
 # Below these a run is not worth launching; above them see datasets.RECOMMENDED.
-MIN_TRAIN = {"sft": 4, "dpo": 4, "kto": 4}
+MIN_TRAIN = {"sft": 4, "dpo": 4, "kto": 4, "grpo": 2}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 # ChatML-style wrappers add a few tokens per message around its text.
@@ -104,7 +104,7 @@ def check_dataset(method: str, snapshot: Path) -> tuple[list[Check], list[dict[s
     if len(train) < MIN_TRAIN[wanted]:
         checks.append(Check("error", "dataset", f"only {len(train)} training examples; "
                             f"{method.upper()} needs at least {MIN_TRAIN[wanted]}"))
-    if not evaluation:
+    if not evaluation and wanted != "grpo":  # GRPO is measured on an eval set afterwards
         checks.append(Check("warning", "dataset", "no held-out examples: the run will report"
                             " no eval loss or reward accuracy"))
     checks += _method_checks(wanted, train)

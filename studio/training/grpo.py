@@ -1,0 +1,117 @@
+"""GRPO's data: a snapshot of prompts to practise on, chosen by a tag, a source or ``all``.
+
+GRPO needs no answers, only prompts and graders. The snapshot has the same layout as the
+labelled ones (:mod:`studio.data.snapshots`), with kind ``grpo``: ``train.jsonl`` rows are
+``{"prompt": [messages], "reference": text or null}`` (the reference is the prompt's newest
+gold answer, which graders such as ``numeric`` compare against); ``eval.jsonl`` is empty,
+because GRPO is measured on an eval set afterwards, whose prompts are never in the snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from studio.data.snapshots import MANIFEST_VERSION, Snapshot, _move_into_place, _register
+from studio.errors import EmptyDatasetError
+from studio.evaluation.evalsets import eval_prompt_ids
+from studio.labels.records import Prompt, now_iso
+from studio.labels.store import Store
+from studio.paths import DataPaths
+from studio.training.config import ConfigError
+
+ALL = "all"
+
+
+def select_prompts(store: Store, selector: str) -> tuple[list[Prompt], int]:
+    """The prompts a selector names (a tag, a source, or all) minus every eval-set prompt,
+    and how many eval prompts were left out."""
+    if selector == ALL:
+        rows = store.db.execute("SELECT id FROM prompts ORDER BY id").fetchall()
+    else:
+        rows = store.db.execute(
+            "SELECT id FROM prompts WHERE source = ? OR EXISTS (SELECT 1 FROM"
+            " json_each(prompts.tags) WHERE value = ?) ORDER BY id", [selector, selector]
+        ).fetchall()
+    ids = [int(row[0]) for row in rows]
+    # Eval-set prompts stay out of training data, or the eval measures memorisation.
+    held_out = eval_prompt_ids(store)
+    kept = [pid for pid in ids if pid not in held_out]
+    prompts = store.prompts_by_id(kept)
+    return [prompts[pid] for pid in kept], len(ids) - len(kept)
+
+
+def gold_references(store: Store, prompt_ids: list[int]) -> dict[int, str]:
+    """The newest current gold answer of each prompt that has one."""
+    if not prompt_ids:
+        return {}
+    labels = store.current_labels(kind="gold", prompt_ids=prompt_ids)
+    responses = store.responses_by_id(label.response_id for label in labels
+                                      if label.response_id is not None)
+    out: dict[int, str] = {}
+    for label in labels:  # ordered by id: a later gold answer replaces an earlier one
+        if label.response_id in responses:
+            out[label.prompt_id] = responses[label.response_id].text
+    return out
+
+
+def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> Snapshot:
+    """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it."""
+    prompts, excluded = select_prompts(store, selector)
+    if not prompts:
+        where = "any prompt" if selector == ALL else f"a tag or source named {selector!r}"
+        raise EmptyDatasetError(f"no prompts to practise on: the store has no {where} outside"
+                                " the eval sets; import prompts or pick another tag")
+    references = gold_references(store, [p.id for p in prompts])
+    rows = [({"prompt": p.conversation(), "reference": references.get(p.id)}, p.id)
+            for p in prompts]
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        digest = _write(staging, rows)
+        counts = {"train": len(rows), "eval": 0, "prompts": len(rows),
+                  "with_reference": len(references)}
+        snapshot = Snapshot(f"grpo-{digest[:12]}", "grpo", out, digest, counts, [])
+        manifest: dict[str, Any] = {
+            "version": MANIFEST_VERSION, "id": snapshot.id, "kind": "grpo",
+            "created_at": now_iso(), "content_hash": digest, "counts": counts,
+            "prompts": selector, "excluded_eval_prompts": excluded, "label_ids": [],
+            "format": "conversational prompts", "rules": "see studio/training/grpo.py",
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _move_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _register(store, snapshot)
+    return snapshot
+
+
+def _write(folder: Path, rows: list[tuple[dict[str, Any], int]]) -> str:
+    digest = hashlib.sha256(b"grpo")
+    with (folder / "train.jsonl").open("w", encoding="utf-8") as train, \
+            (folder / "provenance.jsonl").open("w", encoding="utf-8") as provenance:
+        for line_no, (record, prompt_id) in enumerate(rows, start=1):
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            digest.update(line.encode())
+            train.write(line)
+            provenance.write(json.dumps({"split": "train", "line": line_no,
+                                         "prompt_id": prompt_id}) + "\n")
+    (folder / "eval.jsonl").write_text("", encoding="utf-8")
+    return digest.hexdigest()
+
+
+def grpo_snapshot_fields(store: Store, paths: DataPaths, graders: list[str],
+                         selector: str | None) -> dict[str, Any]:
+    """The config fields of a GRPO run on ``selector``'s prompts: it snapshots them now."""
+    if not graders or not selector:
+        raise ConfigError("train --method grpo: give --grader SPEC (one or more) and"
+                          " --prompts TAG|SOURCE|all")
+    name = "grpo-" + hashlib.sha256(selector.encode()).hexdigest()[:8]
+    snapshot = export_prompt_snapshot(store, selector, paths.snapshots / name)
+    return {"graders": list(graders), "prompts": selector, "snapshot_dir": str(snapshot.path)}
