@@ -10,11 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
+from studio.evaluation.engines import model_files
 from studio.evaluation.evalsets import create_eval_set, get_eval_set, list_eval_sets
-from studio.evaluation.jobs import EvalConfig, latest_run, run_results, unfinished_run
+from studio.evaluation.jobs import (
+    EVAL_MODULE,
+    EvalConfig,
+    get_eval_run,
+    latest_run,
+    run_results,
+    sync_eval_run,
+    sync_eval_runs,
+    unfinished_run,
+)
 from studio.evaluation.report import compare, wilson
-from studio.events import Event
-from studio.jobs.launch import run_foreground, write_job
+from studio.events import Event, read_events
+from studio.jobs.launch import log_tail, run_foreground, write_job
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import get_model
@@ -44,6 +54,8 @@ def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     run.add_argument("--model", required=True, help="registered model id")
     run.add_argument("--max-new-tokens", type=int, default=128,
                      help="longest answer per prompt (default 128)")
+    run.add_argument("--engine", default="auto", choices=["auto", "llama.cpp", "transformers"],
+                     help="auto: llama.cpp where a GGUF of the model exists, else transformers")
     run.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
 
@@ -65,15 +77,15 @@ def run_eval_command(args: argparse.Namespace, store: Store, paths: DataPaths) -
 
 def _config(args: argparse.Namespace, store: Store, set_id: int) -> EvalConfig:
     entry = get_model(store, args.model)
-    if entry.kind == "gguf":
-        raise EvalRunError(f"{entry.id} is a GGUF file; evaluate its adapter or merged model")
-    base = get_model(store, entry.parent_id) if entry.kind == "adapter" and entry.parent_id \
-        else None
+    files = model_files(store, entry.id, args.engine)
+    busy = [r for r in sync_eval_runs(store) if r.set_id == set_id and r.model_id == entry.id]
+    if busy:
+        raise EvalRunError(f"eval run {busy[0].id} of this set on {entry.id} is still running"
+                           f" (job folder {busy[0].job_dir}); wait for it or stop it")
     return EvalConfig(
         db=str(Path(store.db.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()),
-        set_name=args.set_name, model_id=entry.id,
-        model_path=str(Path(base.path if base else entry.path).resolve()),
-        adapter_path=str(Path(entry.path).resolve()) if base else None,
+        set_name=args.set_name, model_id=entry.id, model_path=files.model_path,
+        adapter_path=files.adapter_path, engine=files.engine,
         max_new_tokens=args.max_new_tokens, run_id=unfinished_run(store, set_id, entry.id))
 
 
@@ -86,9 +98,13 @@ def _eval(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
         if not args.json and event.event == "progress":
             print(event.get("message", ""), file=sys.stderr)
 
-    last = run_foreground("eval", job_dir, show)
+    last = run_foreground(EVAL_MODULE, job_dir, show)
     if last is None or last.event != "finished":
-        why = last.get("message", last.event) if last else f"it crashed; see {job_dir}"
+        started = [e for e in read_events(job_dir / "events.jsonl") if e.event == "started"]
+        if started:  # a crash leaves the row 'running': mark it failed, with the log's tail
+            sync_eval_run(store, int(started[-1]["run_id"]))
+        why = last.get("message", last.event) if last else \
+            f"it crashed; see {job_dir}:\n{log_tail(job_dir, EVAL_MODULE)}"
         raise EvalRunError(f"the eval run did not finish: {why}")
     outcome = _outcome(store, int(last["run_id"]), eval_set.id, config.model_id)
     if args.json:
@@ -102,7 +118,8 @@ def _outcome(store: Store, run_id: int, set_id: int, model_id: str) -> dict[str,
     results = run_results(store, run_id)
     interval = wilson(sum(r.passed for r in results), len(results))
     outcome: dict[str, Any] = {
-        "run_id": run_id, "model": model_id, "pass_rate": interval.rate,
+        "run_id": run_id, "model": model_id, "engine": get_eval_run(store, run_id).engine,
+        "pass_rate": interval.rate,
         "ci_low": interval.low, "ci_high": interval.high, "n": interval.n,
         "results": [vars(r) for r in results]}
     parent = get_model(store, model_id).parent_id
@@ -115,7 +132,7 @@ def _outcome(store: Store, run_id: int, set_id: int, model_id: str) -> dict[str,
 
 def _print(outcome: dict[str, Any]) -> None:
     print(f"pass rate {outcome['pass_rate']:.1%} (95% CI {outcome['ci_low']:.1%}-"
-          f"{outcome['ci_high']:.1%}), n = {outcome['n']}")
+          f"{outcome['ci_high']:.1%}), n = {outcome['n']}, engine {outcome['engine']}")
     comparison = outcome.get("comparison")
     if comparison:
         before = comparison["before"]
