@@ -9,29 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.errors import StudioError
-from studio.evaluation.engines import model_files
+from studio.evaluation.auto import eval_config, run_job
 from studio.evaluation.evalsets import create_eval_set, get_eval_set, list_eval_sets
-from studio.evaluation.jobs import (
-    EVAL_MODULE,
-    EvalConfig,
-    get_eval_run,
-    latest_run,
-    run_results,
-    sync_eval_run,
-    sync_eval_runs,
-    unfinished_run,
-)
-from studio.evaluation.report import compare, wilson
-from studio.events import Event, read_events
-from studio.jobs.launch import log_tail, run_foreground, write_job
+from studio.evaluation.summary import run_outcome
+from studio.events import Event
 from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.registry.models import get_model
-
-
-class EvalRunError(StudioError):
-    """An eval run that could not start or did not finish."""
 
 
 def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,59 +58,21 @@ def run_eval_command(args: argparse.Namespace, store: Store, paths: DataPaths) -
     return _eval(args, store, paths)
 
 
-def _config(args: argparse.Namespace, store: Store, set_id: int) -> EvalConfig:
-    entry = get_model(store, args.model)
-    files = model_files(store, entry.id, args.engine)
-    busy = [r for r in sync_eval_runs(store) if r.set_id == set_id and r.model_id == entry.id]
-    if busy:
-        raise EvalRunError(f"eval run {busy[0].id} of this set on {entry.id} is still running"
-                           f" (job folder {busy[0].job_dir}); wait for it or stop it")
-    return EvalConfig(
-        db=str(Path(store.db.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()),
-        set_name=args.set_name, model_id=entry.id, model_path=files.model_path,
-        adapter_path=files.adapter_path, engine=files.engine,
-        max_new_tokens=args.max_new_tokens, run_id=unfinished_run(store, set_id, entry.id))
-
-
 def _eval(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
-    eval_set = get_eval_set(store, args.set_name)
-    config = _config(args, store, eval_set.id)
-    job_dir = write_job(config, paths.root / "jobs", "eval")
+    get_eval_set(store, args.set_name)
+    config = eval_config(store, args.set_name, args.model, args.engine, args.max_new_tokens)
 
     def show(event: Event) -> None:
         if not args.json and event.event == "progress":
             print(event.get("message", ""), file=sys.stderr)
 
-    last = run_foreground(EVAL_MODULE, job_dir, show)
-    if last is None or last.event != "finished":
-        started = [e for e in read_events(job_dir / "events.jsonl") if e.event == "started"]
-        if started:  # a crash leaves the row 'running': mark it failed, with the log's tail
-            sync_eval_run(store, int(started[-1]["run_id"]))
-        why = last.get("message", last.event) if last else \
-            f"it crashed; see {job_dir}:\n{log_tail(job_dir, EVAL_MODULE)}"
-        raise EvalRunError(f"the eval run did not finish: {why}")
-    outcome = _outcome(store, int(last["run_id"]), eval_set.id, config.model_id)
+    run_id = run_job(store, paths.root / "jobs", config, show)
+    outcome = run_outcome(store, run_id)
     if args.json:
         print(json.dumps(outcome, indent=2))
     else:
         _print(outcome)
     return 0
-
-
-def _outcome(store: Store, run_id: int, set_id: int, model_id: str) -> dict[str, Any]:
-    results = run_results(store, run_id)
-    interval = wilson(sum(r.passed for r in results), len(results))
-    outcome: dict[str, Any] = {
-        "run_id": run_id, "model": model_id, "engine": get_eval_run(store, run_id).engine,
-        "pass_rate": interval.rate,
-        "ci_low": interval.low, "ci_high": interval.high, "n": interval.n,
-        "results": [vars(r) for r in results]}
-    parent = get_model(store, model_id).parent_id
-    before = latest_run(store, set_id, parent) if parent else None
-    if before is not None:
-        outcome["comparison"] = {"parent": parent, **compare(run_results(store, before),
-                                                             results).as_dict()}
-    return outcome
 
 
 def _print(outcome: dict[str, Any]) -> None:
