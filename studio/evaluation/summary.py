@@ -100,3 +100,54 @@ def round_scores(store: Store, set_name: str) -> list[tuple[str, Score | None]]:
             points.append((f"round {found.number}",
                            latest_score(store, set_name, found.model_id)))
     return points
+
+
+def verdict_words(found: Comparison, before: str = "before", after: str = "after") -> str:
+    """The paired test's verdict as a sentence a person can act on."""
+    better = sum(f.better for f in found.flips)
+    worse = len(found.flips) - better
+    if not found.flips:
+        return (f"No prompt changed result between {before} and {after}: no evidence of a"
+                " difference.")
+    if found.p_value >= 0.05:
+        return (f"{after} passes {better} prompt(s) that {before} failed and fails {worse} that"
+                f" it passed; a difference this size is likely chance (McNemar p ="
+                f" {found.p_value:.2g}). Add prompts to the set to tell.")
+    word = "better" if better > worse else "worse"
+    return (f"{after} is {word} than {before}: {better} prompt(s) up, {worse} down; unlikely"
+            f" to be chance (McNemar p = {found.p_value:.2g}).")
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """What the report view shows for one model on one set: its score and, when its parent
+    was evaluated too, the parent's score, the flipped prompts and the verdict."""
+
+    set_name: str
+    model_id: str
+    model_name: str
+    score: Score | None
+    parent_id: str | None = None
+    parent_name: str | None = None
+    parent_score: Score | None = None
+    comparison: Comparison | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.comparison is None:
+            return ("Evaluate the parent model on this set too to see before/after." if
+                    self.parent_id else "A base model: there is no before to compare with.")
+        return verdict_words(self.comparison, self.parent_name or "before", self.model_name)
+
+
+def eval_report(store: Store, set_name: str, model_id: str) -> EvalReport:
+    entry = get_model(store, model_id)
+    score = latest_score(store, set_name, model_id)
+    if not entry.parent_id:
+        return EvalReport(set_name, model_id, entry.name, score)
+    parent = get_model(store, entry.parent_id)
+    parent_score = latest_score(store, set_name, parent.id)
+    found = comparison(store, parent_score.run_id, score.run_id) \
+        if score is not None and parent_score is not None else None
+    return EvalReport(set_name, model_id, entry.name, score, parent.id, parent.name,
+                      parent_score, found)
