@@ -1,22 +1,26 @@
 """Run a model over an eval set: greedy answers, graded, stored per prompt (resumable).
 
 ``python -m backends.eval --job-dir DIR``; DIR/config.json holds a
-``studio.evaluation.jobs.EvalConfig``.
+``studio.evaluation.jobs.EvalConfig``. The model answers through llama.cpp when the config
+names a GGUF, else through transformers; an LLM judge grader is loaded once, in this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
-from typing import Any
 
-from backends.jobs import StopFlag, process_items
+from backends.eval_engines import open_engine
+from backends.eval_judge import LocalJudge
+from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.evaluation.evalsets import eval_items, get_eval_set
-from studio.evaluation.graders import parse_spec
+from studio.evaluation.graders import Grader, parse_spec
+from studio.evaluation.graders.judge import is_machine_made, judges_in
 from studio.evaluation.jobs import (
+    EVAL_MODULE,
     EvalConfig,
+    attach_run,
     done_prompt_ids,
     run_results,
     save_result,
@@ -28,82 +32,76 @@ from studio.events import EventWriter
 from studio.jobs.config import load_config, save_config
 from studio.labels.store import Store
 
+Item = tuple[int, list[dict[str, str]], str | None]
+
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Run a model over an eval set.")
-    parser.add_argument("--job-dir", type=Path, required=True, help="job folder with config.json")
-    return parser
+    return make_job_parser(__doc__.splitlines()[0])
 
 
-def load_model(config: EvalConfig) -> tuple[Any, Any]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(config.model_path)
-    model: Any = AutoModelForCausalLM.from_pretrained(config.model_path, dtype=torch.float32)
-    if config.adapter_path:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, config.adapter_path)
-    model.eval()
-    return model, tokenizer
+def open_judges(grader: Grader) -> list[LocalJudge]:
+    """Load each judge in the grader once, here, instead of one judge job per response."""
+    opened = []
+    for judge in judges_in(grader):
+        local = LocalJudge(judge.config)
+        judge.local = local
+        opened.append(local)
+    return opened
 
 
-def answer(model: Any, tokenizer: Any, messages: list[dict[str, str]], max_new: int) -> str:
-    import torch
+def grade_all(job_dir: Path, config: EvalConfig, store: Store, events: EventWriter,
+              flag: StopFlag, run_id: int, todo: list[Item], grader: Grader) -> bool:
+    engine = open_engine(config)
+    judges = open_judges(grader)
+    machine_made = is_machine_made(grader)
 
-    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                        return_tensors="pt", return_dict=True)
-    with torch.no_grad():
-        out = model.generate(**ids, max_new_tokens=max_new, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
-    return str(tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True))
+    def handle(item: Item) -> None:
+        prompt_id, messages, reference = item
+        response = engine.answer(messages)
+        grade = grader.score(messages[-1]["content"], response, reference)
+        save_result(store, run_id, prompt_id, response, grade.score, grade.reason,
+                    grader.name, machine_made)
+
+    try:
+        return process_items(todo, handle, events, flag, "eval", "prompts")
+    finally:
+        for judge in judges:
+            judge.close()
+        engine.close()
 
 
-def work(job_dir: Path, config: EvalConfig, store: Store, events: EventWriter,
-         flag: StopFlag) -> None:
+def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> None:
+    config = load_config(EvalConfig, job_dir)
     eval_set = get_eval_set(store, config.set_name)
-    grader = parse_spec(eval_set.grader)
+    grader = parse_spec(eval_set.grader, store)
     if config.run_id is None:
         # Saved back so that re-running this job folder resumes the same run.
         config.run_id = start_run(store, eval_set.id, config.model_id)
         save_config(config, job_dir)
     run_id = config.run_id
+    attach_run(store, run_id, config.engine, job_dir)
     done = done_prompt_ids(store, run_id)
     todo = [item for item in eval_items(store, eval_set.id) if item[0] not in done]
-    events.emit("started", run_id=run_id, total=len(todo), skipped=len(done))
-    model, tokenizer = load_model(config)
-
-    def handle(item: tuple[int, list[dict[str, str]], str | None]) -> None:
-        prompt_id, messages, reference = item
-        response = answer(model, tokenizer, messages, config.max_new_tokens)
-        grade = grader.score(messages[-1]["content"], response, reference)
-        save_result(store, run_id, prompt_id, response, grade.score, grade.reason)
-
-    if not process_items(todo, handle, events, flag, "eval", "prompts"):
+    events.emit("started", run_id=run_id, total=len(todo), skipped=len(done),
+                engine=config.engine)
+    try:
+        finished = grade_all(job_dir, config, store, events, flag, run_id, todo, grader)
+    except BaseException as error:
+        # The results so far stay (resume skips them); the row must not stay 'running'.
+        set_status(store, run_id, "failed", str(error) or type(error).__name__)
+        raise
+    if not finished:
         set_status(store, run_id, "cancelled")
         return
     set_status(store, run_id, "completed")
     results = run_results(store, run_id)
     interval = wilson(sum(r.passed for r in results), len(results))
-    events.emit("finished", run_id=run_id, pass_rate=interval.rate, ci_low=interval.low,
-                ci_high=interval.high, n=interval.n)
+    events.emit("finished", run_id=run_id, engine=config.engine, pass_rate=interval.rate,
+                ci_low=interval.low, ci_high=interval.high, n=interval.n)
 
 
 def main(args: argparse.Namespace) -> int:
-    flag = StopFlag(args.job_dir)
-    events = EventWriter.stdout(args.job_dir / "events.jsonl")
-    config = load_config(EvalConfig, args.job_dir)
-    store = Store.open(config.db)
-    try:
-        work(args.job_dir, config, store, events, flag)
-    except Exception as error:  # noqa: BLE001 - a child process reports every failure
-        sys.stderr.write(traceback.format_exc())
-        events.emit("failed", message=str(error) or type(error).__name__)
-        return 1
-    finally:
-        store.close()
-    return 0
+    return run_store_job(args, EVAL_MODULE, work)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ import json
 import sys
 
 from studio.errors import StudioError
-from studio.evaluation.graders import SPEC_HELP, parse_spec
+from studio.evaluation.graders import SPEC_HELP, Grade, parse_spec
+from studio.evaluation.graders.judge import is_machine_made
+from studio.labels.store import Store
+from studio.paths import DataPaths
 
 
 def add_grader_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +19,8 @@ def add_grader_commands(subparsers: argparse._SubParsersAction[argparse.Argument
                                   " whatever the score")
     grade.add_argument("--grader", required=True, metavar="SPEC",
                        help="grader spec, e.g. numeric, exact, regex:PATTERN, contains:A|B,"
-                       " json-schema:FILE, python:FILE (see 'tuning-studio graders')")
+                       " json-schema:FILE, python:FILE, judge:MODEL_ID (see 'tuning-studio"
+                       " graders')")
     grade.add_argument("--response", required=True, help="the response to score")
     grade.add_argument("--reference", default=None, help="the reference answer, if any")
     grade.add_argument("--prompt", default="", help="the prompt, for graders that read it")
@@ -25,7 +29,7 @@ def add_grader_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     graders.add_argument("--json", action="store_true", help="print the list as JSON")
 
 
-def run_grader_command(args: argparse.Namespace) -> int | None:
+def run_grader_command(args: argparse.Namespace, paths: DataPaths) -> int | None:
     """Run ``grade`` or ``graders`` if it is the command given; None for any other command."""
     if args.command == "graders":
         if args.json:
@@ -36,15 +40,25 @@ def run_grader_command(args: argparse.Namespace) -> int | None:
         return 0
     if args.command != "grade":
         return None
+    # The registry is opened only for a judge: the other graders work without a data folder.
+    store = Store.open(paths.db) if "judge:" in args.grader else None
     try:
-        grader = parse_spec(args.grader)
+        grader = parse_spec(args.grader, store)
+        result = grader.score(args.prompt, args.response, args.reference)
     except StudioError as error:
         sys.stderr.write(f"error: {error}\n")
         return 1
-    result = grader.score(args.prompt, args.response, args.reference)
+    finally:
+        if store is not None:
+            store.close()
+    _show(args, grader.name, result, is_machine_made(grader))
+    return 0
+
+
+def _show(args: argparse.Namespace, name: str, result: Grade, machine_made: bool) -> None:
     if args.json:
-        sys.stdout.write(json.dumps({"grader": grader.name, "score": result.score,
-                                     "passed": result.passed, "reason": result.reason}) + "\n")
+        sys.stdout.write(json.dumps({"grader": name, "score": result.score,
+                                     "passed": result.passed, "reason": result.reason,
+                                     "machine_made": machine_made}) + "\n")
     else:
         sys.stdout.write(f"{result.score:g}\t{result.reason}\n")
-    return 0

@@ -9,19 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.errors import StudioError
+from studio.evaluation.auto import eval_config, run_job
 from studio.evaluation.evalsets import create_eval_set, get_eval_set, list_eval_sets
-from studio.evaluation.jobs import EvalConfig, latest_run, run_results, unfinished_run
-from studio.evaluation.report import compare, wilson
+from studio.evaluation.summary import run_outcome
 from studio.events import Event
-from studio.jobs.launch import run_foreground, write_job
 from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.registry.models import get_model
-
-
-class EvalRunError(StudioError):
-    """An eval run that could not start or did not finish."""
 
 
 def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +37,8 @@ def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     run.add_argument("--model", required=True, help="registered model id")
     run.add_argument("--max-new-tokens", type=int, default=128,
                      help="longest answer per prompt (default 128)")
+    run.add_argument("--engine", default="auto", choices=["auto", "llama.cpp", "transformers"],
+                     help="auto: llama.cpp where a GGUF of the model exists, else transformers")
     run.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
 
@@ -63,34 +58,16 @@ def run_eval_command(args: argparse.Namespace, store: Store, paths: DataPaths) -
     return _eval(args, store, paths)
 
 
-def _config(args: argparse.Namespace, store: Store, set_id: int) -> EvalConfig:
-    entry = get_model(store, args.model)
-    if entry.kind == "gguf":
-        raise EvalRunError(f"{entry.id} is a GGUF file; evaluate its adapter or merged model")
-    base = get_model(store, entry.parent_id) if entry.kind == "adapter" and entry.parent_id \
-        else None
-    return EvalConfig(
-        db=str(Path(store.db.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()),
-        set_name=args.set_name, model_id=entry.id,
-        model_path=str(Path(base.path if base else entry.path).resolve()),
-        adapter_path=str(Path(entry.path).resolve()) if base else None,
-        max_new_tokens=args.max_new_tokens, run_id=unfinished_run(store, set_id, entry.id))
-
-
 def _eval(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
-    eval_set = get_eval_set(store, args.set_name)
-    config = _config(args, store, eval_set.id)
-    job_dir = write_job(config, paths.root / "jobs", "eval")
+    get_eval_set(store, args.set_name)
+    config = eval_config(store, args.set_name, args.model, args.engine, args.max_new_tokens)
 
     def show(event: Event) -> None:
         if not args.json and event.event == "progress":
             print(event.get("message", ""), file=sys.stderr)
 
-    last = run_foreground("eval", job_dir, show)
-    if last is None or last.event != "finished":
-        why = last.get("message", last.event) if last else f"it crashed; see {job_dir}"
-        raise EvalRunError(f"the eval run did not finish: {why}")
-    outcome = _outcome(store, int(last["run_id"]), eval_set.id, config.model_id)
+    run_id = run_job(store, paths.root / "jobs", config, show)
+    outcome = run_outcome(store, run_id)
     if args.json:
         print(json.dumps(outcome, indent=2))
     else:
@@ -98,24 +75,9 @@ def _eval(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     return 0
 
 
-def _outcome(store: Store, run_id: int, set_id: int, model_id: str) -> dict[str, Any]:
-    results = run_results(store, run_id)
-    interval = wilson(sum(r.passed for r in results), len(results))
-    outcome: dict[str, Any] = {
-        "run_id": run_id, "model": model_id, "pass_rate": interval.rate,
-        "ci_low": interval.low, "ci_high": interval.high, "n": interval.n,
-        "results": [vars(r) for r in results]}
-    parent = get_model(store, model_id).parent_id
-    before = latest_run(store, set_id, parent) if parent else None
-    if before is not None:
-        outcome["comparison"] = {"parent": parent, **compare(run_results(store, before),
-                                                             results).as_dict()}
-    return outcome
-
-
 def _print(outcome: dict[str, Any]) -> None:
     print(f"pass rate {outcome['pass_rate']:.1%} (95% CI {outcome['ci_low']:.1%}-"
-          f"{outcome['ci_high']:.1%}), n = {outcome['n']}")
+          f"{outcome['ci_high']:.1%}), n = {outcome['n']}, engine {outcome['engine']}")
     comparison = outcome.get("comparison")
     if comparison:
         before = comparison["before"]

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = DataPaths.at(args.data_dir.expanduser().resolve() if args.data_dir else None)
     if args.command == "demo-model":
         return _demo_model(args, paths)
-    graded = run_grader_command(args)
+    graded = run_grader_command(args, paths)
     if graded is not None:
         return graded
     doctor = run_doctor_command(args, paths)

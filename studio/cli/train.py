@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.snapshots import KINDS, export_snapshot
+from studio.evaluation.auto import evaluate_before_after, run_model
+from studio.evaluation.evalsets import get_eval_set
 from studio.jobs.launch import follow, request_stop, spawn_detached
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -65,6 +67,9 @@ def add_train_commands(subparsers: Any) -> None:
                        help="grpo: the stored prompts to practise on (eval prompts never)")
     train.add_argument("--detach", action="store_true",
                        help="start in the background and return; it survives this terminal")
+    train.add_argument("--eval-set", metavar="NAME", default=None,
+                       help="after training, evaluate the new model and its parent on this"
+                       " eval set and print the before/after")
     runs = subparsers.add_parser("runs", help="list training runs; cancel or resume one")
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     action = runs.add_mutually_exclusive_group()
@@ -129,6 +134,11 @@ def build_config(args: argparse.Namespace, store: Store, paths: DataPaths) -> Tr
 
 
 def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
+    if args.eval_set:
+        get_eval_set(store, args.eval_set)  # a typo fails now, not after the training
+        if args.detach:
+            raise ConfigError("--eval-set needs a foreground run; without --detach, or run"
+                              " 'tuning-studio eval' when the run is done")
     config = build_config(args, store, paths)
     checks = preflight(config)
     for check in checks:
@@ -148,7 +158,19 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     if claim_next(store, run.id) is None:
         _out("another run is training; this one is queued and starts after it")
         return 0
-    return _foreground(run.dir, store)
+    code = _foreground(run.dir, store)
+    if code == 0 and args.eval_set and sync_run(store, run.id).status == "completed":
+        _after_training_eval(store, paths, args.eval_set, run.id)
+    return code
+
+
+def _after_training_eval(store: Store, paths: DataPaths, set_name: str, run_id: str) -> None:
+    model_id = run_model(store, run_id)
+    _out(f"evaluating {model_id} and its parent on eval set {set_name!r} ...")
+    found = evaluate_before_after(store, paths.root / "jobs", set_name, model_id,
+                                  lambda event: None)
+    if found is not None:
+        _out(found.summary())
 
 
 def _foreground(run: RunDir, store: Store) -> int:

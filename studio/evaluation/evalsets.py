@@ -35,7 +35,7 @@ def create_eval_set(store: Store, name: str, grader_spec: str, *, from_file: Pat
                     from_snapshot: Path | None = None, tag: str | None = None) -> EvalSet:
     """Create the set ``name`` from exactly one source; the prompts are stored (deduplicated)
     in the prompts table with the tag ``eval:<name>``."""
-    parse_spec(grader_spec)  # fail now on a bad spec, not at the first eval run
+    parse_spec(grader_spec, store)  # fail now on a bad spec, not at the first eval run
     if sum(x is not None for x in (from_file, from_snapshot, tag)) != 1:
         raise EvalSetError("give exactly one source: a file, a snapshot folder or a tag")
     if store.db.execute("SELECT 1 FROM eval_sets WHERE name = ?", [name]).fetchone():

@@ -1,12 +1,22 @@
-"""Eval runs: the job config the eval backend reads, and the run/result rows it writes."""
+"""Eval runs: the job config the eval backend reads, the run/result rows it writes, and the
+liveness check that turns a crashed run (process gone, no last event) into a failed one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import psutil
+
+from studio.errors import NotFoundError
 from studio.evaluation.report import Result
+from studio.events import read_events
+from studio.jobs.launch import TERMINAL, log_tail, read_pid
 from studio.labels.records import now_iso
 from studio.labels.store import Store
+
+EVAL_MODULE = "eval"
 
 
 @dataclass
@@ -14,13 +24,31 @@ class EvalConfig:
     db: str = field(metadata={"help": "absolute path of the studio database"})
     set_name: str = field(metadata={"help": "the eval set to run"})
     model_id: str = field(metadata={"help": "registered model id the results are filed under"})
-    model_path: str = field(metadata={"help": "absolute path of the base model folder"})
-    adapter_path: str | None = field(
-        default=None, metadata={"help": "absolute path of a PEFT adapter on the base, if any"})
+    model_path: str = field(metadata={
+        "help": "absolute path of the model: a GGUF file (llama.cpp) or an HF folder"})
+    adapter_path: str | None = field(default=None, metadata={
+        "help": "absolute path of an adapter: a LoRA GGUF (llama.cpp) or a PEFT folder"})
+    engine: str = field(default="transformers", metadata={
+        "help": "llama.cpp (where a GGUF of the model exists) or transformers"})
     max_new_tokens: int = field(
         default=128, metadata={"help": "longest answer generated per prompt (greedy)"})
+    seed: int = field(default=0, metadata={"help": "random seed (answers are greedy anyway)"})
+    n_ctx: int = field(default=2048, metadata={"help": "llama.cpp context window"})
+    threads: int = field(default=0, metadata={"help": "llama.cpp CPU threads (0: all cores)"})
     run_id: int | None = field(
         default=None, metadata={"help": "an existing eval run to resume; new run when empty"})
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    id: int
+    set_id: int
+    model_id: str
+    status: str
+    created_at: str
+    engine: str | None
+    job_dir: str | None
+    error: str | None
 
 
 def start_run(store: Store, set_id: int, model_id: str) -> int:
@@ -31,17 +59,27 @@ def start_run(store: Store, set_id: int, model_id: str) -> int:
     return int(cursor.lastrowid or 0)
 
 
-def set_status(store: Store, run_id: int, status: str) -> None:
+def attach_run(store: Store, run_id: int, engine: str, job_dir: Path) -> None:
+    """The eval process took the run over (new or resumed): it is running in ``job_dir``."""
     with store.atomic():
-        store.db.execute("UPDATE eval_runs SET status = ? WHERE id = ?", [status, run_id])
+        store.db.execute(
+            "UPDATE eval_runs SET status = 'running', engine = ?, job_dir = ?, error = NULL,"
+            " finished_at = NULL WHERE id = ?", [engine, str(job_dir), run_id])
+
+
+def set_status(store: Store, run_id: int, status: str, error: str | None = None) -> None:
+    with store.atomic():
+        store.db.execute("UPDATE eval_runs SET status = ?, error = ?, finished_at = ?"
+                         " WHERE id = ?", [status, error, now_iso(), run_id])
 
 
 def save_result(store: Store, run_id: int, prompt_id: int, response: str, score: float,
-                reason: str) -> None:
+                reason: str, grader: str | None = None, machine_made: bool = False) -> None:
     with store.atomic():
         store.db.execute(
-            "INSERT OR REPLACE INTO eval_results (run_id, prompt_id, response, score, reason)"
-            " VALUES (?, ?, ?, ?, ?)", [run_id, prompt_id, response, score, reason])
+            "INSERT OR REPLACE INTO eval_results (run_id, prompt_id, response, score, reason,"
+            " grader, machine_made) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, prompt_id, response, score, reason, grader, int(machine_made)])
 
 
 def done_prompt_ids(store: Store, run_id: int) -> set[int]:
@@ -58,6 +96,24 @@ def run_results(store: Store, run_id: int) -> list[Result]:
             for pid, text, response, score in rows]
 
 
+def result_details(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
+    """Per prompt id: score, reason, the grader that scored it and whether it was machine-made."""
+    rows = store.db.execute("SELECT prompt_id, score, reason, grader, machine_made FROM"
+                            " eval_results WHERE run_id = ?", [run_id]).fetchall()
+    return {str(pid): {"score": score, "reason": reason, "grader": grader,
+                       "machine_made": bool(machine)}
+            for pid, score, reason, grader, machine in rows}
+
+
+def get_eval_run(store: Store, run_id: int) -> EvalRun:
+    row = store.db.execute(
+        "SELECT id, set_id, model_id, status, created_at, engine, job_dir, error FROM eval_runs"
+        " WHERE id = ?", [run_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no eval run {run_id}")
+    return EvalRun(int(row[0]), int(row[1]), *row[2:])
+
+
 def latest_run(store: Store, set_id: int, model_id: str, status: str = "completed"
                ) -> int | None:
     row = store.db.execute(
@@ -72,3 +128,50 @@ def unfinished_run(store: Store, set_id: int, model_id: str) -> int | None:
         "SELECT id FROM eval_runs WHERE set_id = ? AND model_id = ? AND status != 'completed'"
         " ORDER BY id DESC LIMIT 1", [set_id, model_id]).fetchone()
     return None if row is None else int(row[0])
+
+
+def job_alive(job_dir: Path) -> bool:
+    """Whether the process in the job's pid file runs and is this job's (not a reused pid)."""
+    pid = read_pid(job_dir)
+    if pid is None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return Path(job_dir).name in " ".join(process.cmdline())
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # someone else's process: alive, and we can't prove it isn't ours
+
+
+def sync_eval_run(store: Store, run_id: int) -> EvalRun:
+    """Reconcile a 'running' row with its job: a process that is gone without a last event
+    crashed or was killed, so the run becomes failed with its log's tail (resume still works:
+    the prompts it finished are kept)."""
+    run = get_eval_run(store, run_id)
+    if run.status != "running" or (run.job_dir and job_alive(Path(run.job_dir))):
+        return run
+    job_dir = Path(run.job_dir) if run.job_dir else None
+    events = read_events(job_dir / "events.jsonl") if job_dir else []
+    last = next((e for e in reversed(events) if e.event in TERMINAL), None)
+    if last is not None and last.event == "finished":
+        set_status(store, run_id, "completed")
+    elif last is not None:
+        set_status(store, run_id, "cancelled" if last.event == "cancelled" else "failed",
+                   last.get("message"))
+    else:
+        tail = log_tail(job_dir, EVAL_MODULE) if job_dir else ""
+        set_status(store, run_id, "failed",
+                   "the eval process stopped without reporting (killed or crashed); running"
+                   " it again resumes with the prompts not done yet." +
+                   (f"\n{tail}" if tail else ""))
+    return get_eval_run(store, run_id)
+
+
+def sync_eval_runs(store: Store) -> list[EvalRun]:
+    """Sync every run the database calls running; returns those that are still running."""
+    ids = [int(r[0]) for r in store.db.execute("SELECT id FROM eval_runs WHERE status ="
+                                               " 'running'").fetchall()]
+    return [run for run in (sync_eval_run(store, i) for i in ids) if run.status == "running"]

@@ -214,3 +214,16 @@ def m006_eval_sets(db: Database) -> None:
         {"run_id": int, "prompt_id": int, "response": str, "score": float, "reason": str},
         pk=("run_id", "prompt_id"), foreign_keys=[("run_id", "eval_runs", "id")],
     )
+
+
+@migrations()
+def m007_eval_run_engine_and_liveness(db: Database) -> None:
+    # Which engine answered (llama.cpp or transformers), the job folder (pid file and log, so
+    # a crashed run is detected and explained), why a run failed, and per result the grader
+    # that scored it and whether that grader was machine-made (an LLM judge).
+    runs = db.table("eval_runs")
+    for column in ("engine", "job_dir", "error", "finished_at"):
+        runs.add_column(column, str)
+    results = db.table("eval_results")
+    results.add_column("grader", str)
+    results.add_column("machine_made", int)

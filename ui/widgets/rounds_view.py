@@ -26,6 +26,7 @@ from studio.registry import models
 from studio.rounds.board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
 from studio.rounds.rounds import Round
 from ui.context import AppContext, Changes
+from ui.widgets.eval_chart import EvalScoreChart
 
 
 class RoundsView(QWidget):
@@ -59,6 +60,8 @@ class RoundsView(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(header)
         column.addWidget(self.tree, 1)
+        self.chart = EvalScoreChart(context)  # hidden until an eval set exists
+        column.addWidget(self.chart)
         context.changed.connect(self._on_changed)
         self.refresh()
 

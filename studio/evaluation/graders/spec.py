@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from studio.errors import StudioError
+from studio.evaluation.engines import gguf_files
 from studio.evaluation.graders.base import AllOf, AnyOf, Grader
+from studio.evaluation.graders.judge import JudgeGradeConfig, JudgeGrader
 from studio.evaluation.graders.numeric import NumericGrader
 from studio.evaluation.graders.pyfile import PythonFileGrader
 from studio.evaluation.graders.rules import (
@@ -23,6 +25,8 @@ from studio.evaluation.graders.rules import (
     NormalizedGrader,
     RegexGrader,
 )
+from studio.labels.store import Store
+from studio.registry.models import get_model
 
 
 class GraderSpecError(StudioError):
@@ -74,17 +78,44 @@ SPEC_HELP: dict[str, str] = {
     "ends-with:TEXT": "the response ends with TEXT",
     "json-schema:FILE": "valid JSON that matches the JSON Schema in FILE",
     "python:FILE": "grade(prompt, response, reference) from FILE, in a child process",
+    "judge:MODEL_ID": "a registered model's GGUF judges the response by a rubric (llama.cpp,"
+    " in a child process; machine-made)",
     "all:SPEC;;SPEC": "passes when every spec passes",
     "any:SPEC;;SPEC": "passes when one spec passes",
 }
 
 
-def parse_spec(spec: str) -> Grader:
-    """The grader a spec names; combinations join specs with ``;;`` after ``all:`` / ``any:``."""
+def store_folder(store: Store) -> Path:
+    """The data folder of an opened store (where its jobs/ live)."""
+    row = store.db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]).resolve().parent if row and row[2] else Path.cwd()
+
+
+def _judge(model_id: str, store: Store | None) -> Grader:
+    if store is None:
+        raise GraderSpecError(f"judge:{model_id} needs the model registry; grade it from the"
+                              " app, 'tuning-studio grade' or an eval run")
+    if not model_id:
+        raise GraderSpecError("judge:MODEL_ID needs a model id; see 'tuning-studio models'")
+    entry = get_model(store, model_id)
+    files = gguf_files(store, model_id)
+    if files is None:
+        raise GraderSpecError(f"judge:{model_id}: {entry.name} has no GGUF; the judge runs"
+                              " through llama.cpp, so export the model to GGUF first")
+    config = JudgeGradeConfig(model_path=files.model_path, model_name=entry.name,
+                              lora_path=files.adapter_path)
+    return JudgeGrader(model_id, config, store_folder(store) / "jobs")
+
+
+def parse_spec(spec: str, store: Store | None = None) -> Grader:
+    """The grader a spec names; combinations join specs with ``;;`` after ``all:`` / ``any:``.
+    ``judge:MODEL_ID`` needs ``store`` to find the model's GGUF."""
     head, sep, arg = spec.partition(":")
     if head in ("all", "any") and sep:
-        parts = [parse_spec(s) for s in arg.split(";;") if s]
+        parts = [parse_spec(s, store) for s in arg.split(";;") if s]
         return AllOf(parts) if head == "all" else AnyOf(parts)
+    if sep and head == "judge":
+        return _judge(arg, store)
     if not sep and head in _PLAIN:
         return _PLAIN[head]()
     if sep and head in _WITH_ARG:

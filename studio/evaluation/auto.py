@@ -1,0 +1,140 @@
+"""Evaluate a model, and its parent for the before/after, on an eval set: the use case behind
+the Train page's "evaluate on <set> after training" and ``tuning-studio train --eval-set``.
+
+The jobs are plain eval jobs (``backends.eval``): :func:`plan` says which to run (the parent
+first, only when it has no completed run on the set yet), the caller runs them (the UI through
+its JobRunner, the CLI in the foreground) and :func:`before_after` reads the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.errors import StudioError
+from studio.evaluation.engines import model_files
+from studio.evaluation.evalsets import get_eval_set, list_eval_sets
+from studio.evaluation.jobs import (
+    EVAL_MODULE,
+    EvalConfig,
+    latest_run,
+    sync_eval_run,
+    sync_eval_runs,
+    unfinished_run,
+)
+from studio.evaluation.report import Comparison
+from studio.evaluation.summary import comparison
+from studio.events import Event, read_events
+from studio.jobs.launch import log_tail, run_foreground, write_job
+from studio.labels.store import Store
+from studio.registry.models import get_model
+
+
+class EvalRunError(StudioError):
+    """An eval run that could not start or did not finish."""
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """The parent's and the tuned model's latest runs on one eval set, compared prompt by
+    prompt (only prompts both answered count)."""
+
+    set_name: str
+    before_model: str
+    after_model: str
+    before_run: int
+    after_run: int
+    comparison: Comparison
+
+    def summary(self) -> str:
+        b, a = self.comparison.before, self.comparison.after
+        return (f"eval '{self.set_name}': {b.rate:.0%} ({b.low:.0%}-{b.high:.0%}) before,"
+                f" {a.rate:.0%} ({a.low:.0%}-{a.high:.0%}) after, n={a.n};"
+                f" {self.comparison.verdict}")
+
+
+def store_db(store: Store) -> str:
+    return str(Path(store.db.execute("PRAGMA database_list").fetchone()[2]).resolve())
+
+
+def eval_config(store: Store, set_name: str, model_id: str, engine: str = "auto",
+                max_new_tokens: int = 128) -> EvalConfig:
+    """The job config that evaluates ``model_id`` on the set, resuming an unfinished run."""
+    eval_set = get_eval_set(store, set_name)
+    entry = get_model(store, model_id)
+    files = model_files(store, entry.id, engine)
+    busy = [r for r in sync_eval_runs(store)
+            if r.set_id == eval_set.id and r.model_id == entry.id]
+    if busy:
+        raise EvalRunError(f"eval run {busy[0].id} of {set_name!r} on {entry.id} is still"
+                           f" running (job folder {busy[0].job_dir}); wait for it or stop it")
+    return EvalConfig(db=store_db(store), set_name=set_name, model_id=entry.id,
+                      model_path=files.model_path, adapter_path=files.adapter_path,
+                      engine=files.engine, max_new_tokens=max_new_tokens,
+                      run_id=unfinished_run(store, eval_set.id, entry.id))
+
+
+def default_eval_set(store: Store) -> str | None:
+    """The set to offer after training: the newest one (None when there is none)."""
+    sets = sorted(list_eval_sets(store), key=lambda s: (s.created_at, s.id))
+    return sets[-1].name if sets else None
+
+
+def run_model(store: Store, run_id: str) -> str:
+    """The model a completed training run registered (its adapter, or a full model)."""
+    row = store.db.execute("SELECT id FROM models WHERE run_id = ? AND kind IN ('adapter',"
+                           " 'base') ORDER BY created_at LIMIT 1", [run_id]).fetchone()
+    if row is None:
+        raise EvalRunError(f"run {run_id} registered no model to evaluate; did it complete?")
+    return str(row[0])
+
+
+def plan(store: Store, set_name: str, model_id: str, max_new_tokens: int = 128
+         ) -> list[EvalConfig]:
+    """The eval jobs for a before/after: the parent (when not evaluated on the set yet),
+    then the model itself."""
+    eval_set = get_eval_set(store, set_name)
+    parent = get_model(store, model_id).parent_id
+    configs = []
+    if parent and latest_run(store, eval_set.id, parent) is None:
+        configs.append(eval_config(store, set_name, parent, max_new_tokens=max_new_tokens))
+    configs.append(eval_config(store, set_name, model_id, max_new_tokens=max_new_tokens))
+    return configs
+
+
+def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | None:
+    """The comparison with the parent, once both have a completed run on the set."""
+    eval_set = get_eval_set(store, set_name)
+    parent = get_model(store, model_id).parent_id
+    after = latest_run(store, eval_set.id, model_id)
+    before = latest_run(store, eval_set.id, parent) if parent else None
+    if parent is None or after is None or before is None:
+        return None
+    return BeforeAfter(set_name, parent, model_id, before, after,
+                       comparison(store, before, after))
+
+
+def run_job(store: Store, jobs_root: Path, config: EvalConfig,
+            on_event: Callable[[Event], None]) -> int:
+    """Run one eval job in the foreground; returns its run id or raises EvalRunError."""
+    job_dir = write_job(config, jobs_root, "eval")
+    last = run_foreground(EVAL_MODULE, job_dir, on_event)
+    if last is not None and last.event == "finished":
+        return int(last["run_id"])
+    started = [e for e in read_events(job_dir / "events.jsonl") if e.event == "started"]
+    if started:  # a crash leaves the row 'running': mark it failed, with the log's tail
+        sync_eval_run(store, int(started[-1]["run_id"]))
+    why = last.get("message", last.event) if last else \
+        f"it crashed; see {job_dir}:\n{log_tail(job_dir, EVAL_MODULE)}"
+    raise EvalRunError(f"the eval run of {config.model_id} did not finish: {why}")
+
+
+def evaluate_before_after(store: Store, jobs_root: Path, set_name: str, model_id: str,
+                          on_event: Callable[[Event], None], max_new_tokens: int = 128
+                          ) -> BeforeAfter | None:
+    """Run :func:`plan` in the foreground (the CLI's way) and return the before/after."""
+    for config in plan(store, set_name, model_id, max_new_tokens):
+        run_job(store, jobs_root, config, on_event)
+    return before_after(store, set_name, model_id)
+

@@ -1,0 +1,96 @@
+"""The Train page's "Evaluate on <eval set> after training" option: on by default when an eval
+set exists; when a run completes it evaluates the new model (and its parent, if that has no
+score on the set yet) and says the before/after in one line for the run's summary.
+
+The use case is ``studio.evaluation.auto``; this widget only offers and presents it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
+
+from studio.evaluation.auto import before_after, default_eval_set, plan, run_model
+from studio.evaluation.evalsets import EvalSet, list_eval_sets
+from studio.evaluation.jobs import EvalConfig
+from studio.labels.store import Store
+from ui.context import AppContext, Changes
+from ui.widgets.eval_jobs import EvalChain
+
+
+class EvalAfterTrainingWidget(QWidget):
+    summary = Signal(str, str)  # training run id, the before/after (or why there is none)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.touched = False  # the person set the checkbox: keep their choice
+        self.run_id = ""
+        self.model_id = ""
+        self.check = QCheckBox("Evaluate after training on")
+        self.check.setToolTip("When the run completes, score the new model (and its parent,"
+                              " for the before/after) on this eval set.")
+        self.check.clicked.connect(self._touch)
+        self.set_box = QComboBox()
+        self.set_box.setToolTip("The eval set: prompts, references and a grader.")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.check)
+        row.addWidget(self.set_box, 1)
+        self.chain = EvalChain(context, self)
+        self.chain.done.connect(self._read_result)
+        self.chain.stopped.connect(lambda message: self.summary.emit(self.run_id,
+                                                                     f"eval: {message}"))
+        context.changed.connect(self._on_changed)
+        self.refresh()
+
+    @property
+    def set_name(self) -> str | None:
+        name = self.set_box.currentData()
+        return str(name) if self.check.isChecked() and name else None
+
+    def refresh(self) -> None:
+        self.context.ops.run(lambda store: (list_eval_sets(store), default_eval_set(store)),
+                             on_success=self._show_sets, owner=self)
+
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.prompts or changes.models:
+            self.refresh()
+
+    def _touch(self) -> None:
+        self.touched = True
+
+    def _show_sets(self, found: tuple[list[EvalSet], str | None]) -> None:
+        sets, default = found
+        current = self.set_box.currentData() or default
+        self.set_box.clear()
+        for eval_set in sets:
+            self.set_box.addItem(f"{eval_set.name} ({eval_set.size} prompts)", eval_set.name)
+        self.set_box.setCurrentIndex(max(0, self.set_box.findData(current)))
+        self.setEnabled(bool(sets))
+        if not self.touched:
+            self.check.setChecked(bool(sets))
+        self.check.setText("Evaluate after training on" if sets else
+                           "Evaluate after training (create an eval set first)")
+
+    def start_for_run(self, run_id: str) -> bool:
+        """Start the eval of a completed run's model; False when the option is off."""
+        set_name = self.set_name
+        if set_name is None or self.chain.running:
+            return False
+        self.run_id = run_id
+
+        def prepare(store: Store) -> list[EvalConfig]:
+            self.model_id = run_model(store, run_id)
+            return plan(store, set_name, self.model_id)
+
+        self.chain.start(prepare)
+        return True
+
+    def _read_result(self) -> None:
+        set_name, model_id, run_id = self.set_box.currentData(), self.model_id, self.run_id
+        self.context.ops.run(lambda store: before_after(store, set_name, model_id),
+                             owner=self, on_success=lambda found: self.summary.emit(
+                                 run_id, found.summary() if found else
+                                 f"eval '{set_name}': no parent score to compare with"),
+                             on_failure=lambda error: self.summary.emit(run_id,
+                                                                        f"eval: {error}"))

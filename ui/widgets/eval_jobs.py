@@ -1,0 +1,80 @@
+"""Runs eval jobs one after another through one :class:`JobRunner` (e.g. the parent, then the
+tuned model, for a before/after). The configs come from ``studio.evaluation`` use cases; job
+folders are written on the store worker, never on the UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.evaluation.jobs import EVAL_MODULE, EvalConfig
+from studio.events import Event
+from studio.jobs.launch import write_job
+from studio.labels.store import Store
+from ui.context import AppContext, Changes
+from ui.runners.job_runner import JobRunner
+
+Prepare = Callable[[Store], list[EvalConfig]]
+
+
+class EvalChain(QObject):
+    done = Signal()  # every job finished
+    stopped = Signal(str)  # a job failed or was cancelled: why, in words
+    step = Signal(str, int, int)  # model id, done, total of the job in progress
+
+    def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.runner = JobRunner(EVAL_MODULE, self)
+        self.pending: list[tuple[Path, str]] = []
+        self.current = ""
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(lambda message: self._stop(f"Failed: {message}"))
+        self.runner.cancelled.connect(
+            lambda _: self._stop("Cancelled: the prompts done are kept; evaluating again"
+                                 " resumes."))
+
+    @property
+    def running(self) -> bool:
+        return self.runner.running or bool(self.pending)
+
+    def start(self, prepare: Prepare) -> None:
+        """Build the configs with ``prepare(store)`` on the store worker, then run them."""
+        jobs = self.context.paths.root / "jobs"
+
+        def write(store: Store) -> list[tuple[Path, str]]:
+            return [(write_job(c, jobs, "eval"), c.model_id) for c in prepare(store)]
+
+        self.context.ops.run(write, on_success=self._begin, owner=self,
+                             on_failure=lambda error: self.stopped.emit(f"Not started: {error}"))
+
+    def cancel(self) -> None:
+        self.pending.clear()
+        self.runner.cancel()
+
+    def _begin(self, jobs: list[tuple[Path, str]]) -> None:
+        self.pending = list(jobs)
+        self._next()
+
+    def _next(self) -> None:
+        if not self.pending:
+            self.done.emit()
+            return
+        job_dir, self.current = self.pending.pop(0)
+        self.runner.start(job_dir)
+
+    def _on_progress(self, event: Event) -> None:
+        if event.get("stage") == "eval":
+            self.step.emit(self.current, int(event.get("done") or 0),
+                           int(event.get("total") or 0))
+
+    def _on_finished(self, event: Event) -> None:
+        self.context.announce(Changes(models=True))  # the Models page shows the new score
+        self._next()
+
+    def _stop(self, message: str) -> None:
+        self.pending.clear()
+        self.stopped.emit(message)
