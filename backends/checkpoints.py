@@ -70,3 +70,11 @@ def resumable_checkpoint(checkpoints: Path) -> tuple[Path | None, list[str]]:
         skipped.append(f"{folder.name} is damaged ({problem}); set aside as"
                        f" {folder.name}.broken")
     return None, skipped
+
+
+def unfinished_saves(checkpoints: Path, adapter: Path) -> list[Path]:
+    """What a run that failed while saving leaves half-written: its adapter folder (written
+    only at the end, so never complete when the run failed) and every damaged checkpoint."""
+    found = [p for p in checkpoints.glob("checkpoint-*")
+             if p.is_dir() and p.name.split("-")[-1].isdigit() and checkpoint_problem(p)]
+    return [adapter, *found]

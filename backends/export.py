@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 from backends.export_merge import ExportCancelledError, ExportError
-from backends.jobs import StopFlag, make_job_parser
+from backends.jobs import StopFlag, disk_full_failure, make_job_parser
 from studio.errors import StudioError
 from studio.events import EventWriter
 from studio.jobs.launch import write_pid
@@ -61,26 +61,31 @@ def main(args: argparse.Namespace) -> int:
         events.emit("cancelled", message="the export was cancelled; nothing was registered")
         return 130
     except (ExportError, StudioError, OSError, RuntimeError, ValueError) as error:
-        return _failed(out, events, str(error) or type(error).__name__)
+        return _failed(out, events, error, str(error) or type(error).__name__)
     except Exception as error:  # noqa: BLE001 - the process boundary: any failure is an event
-        return _failed(out, events, f"{type(error).__name__}: {error}"[:400])
+        return _failed(out, events, error, f"{type(error).__name__}: {error}"[:400])
     events.emit("finished", wall_s=round(time.monotonic() - started, 2), **result)
     return 0
 
 
-def _failed(out: Path, events: EventWriter, message: str) -> int:
+def _failed(out: Path, events: EventWriter, error: BaseException, message: str) -> int:
     log.error("export failed\n%s", traceback.format_exc())
+    # A full disk reads the same whichever library hit it (torch, safetensors, the converter).
+    full = disk_full_failure(error, out, "writing the export", lambda: _outputs(out))
     _discard(out)
-    events.emit("failed", message=message, log=str(out / "export.log"))
+    events.emit("failed", message=str(full) if full else message, log=str(out / "export.log"))
     return 1
+
+
+def _outputs(out: Path) -> list[Path]:
+    """What the export wrote: everything but the job's own files (config, events, logs)."""
+    return [p for p in out.iterdir() if p.name not in JOB_FILES and p.suffix != ".log"]
 
 
 def _discard(out: Path) -> None:
     """Remove what an unfinished export wrote; the job's own files (config, events, logs) stay
     so the UI and the CLI can still read how it ended."""
-    for path in out.iterdir():
-        if path.name in JOB_FILES or path.suffix == ".log":
-            continue
+    for path in _outputs(out):
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:

