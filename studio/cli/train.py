@@ -27,7 +27,7 @@ from studio.jobs.launch import follow, request_stop, spawn_detached
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
-from studio.training.describe import describe
+from studio.training.describe import describe, metrics_summary
 from studio.training.grpo import grpo_snapshot_fields
 from studio.training.preflight import preflight, require_ok
 from studio.training.runs import (
@@ -212,10 +212,7 @@ def _runs(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
                           "run_dir": str(r.run_dir)} for r in runs], indent=2))
         return 0
     for run in runs:
-        summary = run.error or " ".join(
-            f"{k}={v:.3g}" for k, v in run.metrics.items()
-            if k in {"eval_loss", "eval_rewards/accuracies", "train_loss"}
-            and isinstance(v, (int, float)))
+        summary = run.error or metrics_summary(run.metrics)
         _out(f"{run.id}  {run.method:<3}  {run.status:<9}  {summary}")
     if not runs:
         _out("no runs yet; start one with 'tuning-studio train'")
