@@ -10,10 +10,10 @@ from test_ui_support import context
 
 from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.training.config import TrainConfig
+from studio.training.config import METHODS, TrainConfig
 from studio.training.remembered import FILE_NAME, recall, remember
 from ui.context import AppContext
-from ui.pages.train_page import METHODS, TrainPage
+from ui.pages.train_page import TrainPage
 
 __all__ = ["context"]
 

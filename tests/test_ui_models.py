@@ -32,7 +32,8 @@ def test_models_page_exports_and_deletes(
 ) -> None:
     from PySide6.QtWidgets import QDialog, QMessageBox
 
-    from ui.pages.models_page import GGUFExportDialog, ModelsPage
+    from ui.dialogs.gguf_export_dialog import GGUFExportDialog
+    from ui.pages.models_page import ModelsPage
 
     prepare_converter()
     base = models.add_base_model(store, demo_model_dir, name="demo base")
@@ -68,7 +69,7 @@ def test_models_page_exports_and_deletes(
     assert config.lora_gguf
     assert config.quants == ["Q8_0"]
     assert "Export finished" in page.progress.text()
-    qtbot.waitUntil(lambda: len(page._items()) == 6, timeout=10_000)  # + merged, F16, Q8, LoRA
+    qtbot.waitUntil(lambda: len(page.tree.items()) == 6, timeout=10_000)  # + merged, F16, Q8, LoRA
     page.tree.setCurrentItem(page.tree.topLevelItem(0).child(0).child(0).child(0))
     qtbot.waitUntil(lambda: "Self-check" in page.details.toPlainText(), timeout=10_000)
     page.grab().save(str(tmp_path / "models-page.png"))
@@ -77,13 +78,13 @@ def test_models_page_exports_and_deletes(
     page.tree.setCurrentItem(page.tree.topLevelItem(0).child(0))
     with qtbot.waitSignal(context.changed, timeout=10_000):
         page.delete()
-    qtbot.waitUntil(lambda: len(page._items()) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(page.tree.items()) == 1, timeout=10_000)
     assert [m.kind for m in models.list_models(store)] == ["base"]
     page.shutdown()
 
 
 def test_export_dialog_choices(qtbot, store: Store, demo_model_dir: Path) -> None:
-    from ui.pages.models_page import GGUFExportDialog
+    from ui.dialogs.gguf_export_dialog import GGUFExportDialog
 
     base = models.add_base_model(store, demo_model_dir, name="demo base")
     dialog = GGUFExportDialog(base)
@@ -104,7 +105,8 @@ def test_failed_selfcheck_says_why(
 ) -> None:
     from PySide6.QtCore import Qt
 
-    from ui.pages.models_page import ModelsPage, check_summary
+    from ui.pages.models_page import ModelsPage
+    from ui.widgets.model_tree import check_summary
 
     why = ("MISMATCH: tokenizer differs: llama.cpp gives 21 tokens, transformers 20"
            " (llama.cpp added a BOS token at the start)")

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -24,17 +19,18 @@ from PySide6.QtWidgets import (
 
 from studio.candidates.judge import accept_judge_labels
 from studio.labels import browse
-from studio.labels.browse import BrowseQuery, LabelView
+from studio.labels.browse import BrowseQuery
 from studio.labels.store import Store
+from studio.labels.suggestions import detail_with_suggestions, judge_suggestions
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 from ui.item_models.prompt_table import PromptTableModel
 from ui.widgets.markdown_view import MarkdownView
 from ui.widgets.prompt_detail import detail_markdown
+from ui.widgets.prompt_table_view import PromptTableView
 from ui.widgets.readiness import ReadinessWidget, compute
 
 ANY = "Any"
-JUDGE_PREFIX = "judge:"  # studio.candidates.judge.JudgeConfig.annotator
 
 
 class DataPage(QWidget):
@@ -105,26 +101,7 @@ class DataPage(QWidget):
         return row
 
     def _table(self) -> QTableView:
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        # Several rows: the Generate and Judge dialogs offer "selected prompts" as a scope.
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(40)
-        metrics, padding = header.fontMetrics(), 18  # room for the sort arrow
-        # Narrow fixed columns (the Prompt column stretched to 4 characters at 1280x800).
-        for column, width in ((0, 44), (2, 84), (3, 70), (4, 40), (5, 60), (6, 48), (7, 84)):
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            self.table.setColumnWidth(column, max(width, metrics.horizontalAdvance(title)
-                                                  + padding))
+        self.table = PromptTableView(self.model)
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)
         self.table.doubleClicked.connect(lambda _: self.edit_prompt())
         return self.table
@@ -328,26 +305,3 @@ class DataPage(QWidget):
             on_success=lambda _: self.context.announce(Changes(True, True, True)),
             on_failure=lambda error: self.context.status_message.emit(str(error)), owner=self)
 
-
-def judge_suggestions(store: Store, prompt_ids: list[int]) -> list[int]:
-    """Ids of the judge labels on these prompts that are still suggestions."""
-    labels = store.current_labels(include_unaccepted_judge=True, prompt_ids=prompt_ids)
-    return [lab.id for lab in labels if lab.annotator_kind == "judge" and not lab.accepted]
-
-
-def detail_with_suggestions(store: Store, prompt_id: int) -> tuple[Any, list[Any], dict]:
-    """The detail pane's data, with each judge label marked as a suggestion or accepted."""
-    prompt, responses, views = browse.prompt_detail(store, prompt_id)
-    accepted = {(lab.annotator, lab.kind, rid) for lab in store.current_labels(
-        prompt_ids=[prompt_id]) if lab.annotator_kind == "judge"
-        for rid in (lab.response_id, lab.left_id, lab.right_id) if rid is not None}
-
-    def marked(response_id: int, view: LabelView) -> LabelView:
-        if not view.annotator.startswith(JUDGE_PREFIX):
-            return view
-        state = "accepted" if (view.annotator, view.kind, response_id) in accepted \
-            else "suggestion, not training data until accepted"
-        return replace(view, annotator=f"{view.annotator} ({state})")
-
-    return prompt, responses, {rid: [marked(rid, v) for v in found]
-                               for rid, found in views.items()}

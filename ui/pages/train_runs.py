@@ -1,0 +1,216 @@
+"""The Train page's right column: the shown run live (status, progress, curves, log) and the
+run history, where selecting several runs overlays their curves.
+
+An :class:`EventTailer` follows the first selected run's events.jsonl; the others' events are
+read once on the store worker. The panel asks the page to re-read the run list
+(``refresh_requested``) when a run ends, is cancelled or is resumed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFontDatabase
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.events import Event, read_events
+from studio.labels.store import Store
+from studio.training import runs as registry
+from studio.training.describe import describe
+from ui.context import AppContext
+from ui.pages.train_text import ending, eta, history_text, status_html
+from ui.runners.process_runner import EventTailer
+from ui.widgets.bundle_button import BundleButton
+from ui.widgets.plots import MetricsPlotWidget
+
+
+class RunPanel(QWidget):
+    refresh_requested = Signal(str)  # the run id to select, or "" to keep the selection
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.current: registry.Run | None = None
+        self.runs_by_id: dict[str, registry.Run] = {}
+        self.tailer: EventTailer | None = None
+        self.step_times: list[tuple[float, int]] = []
+        column = QVBoxLayout(self)
+        self.status = QLabel("No run selected", objectName="runStatus", wordWrap=True)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        column.addWidget(self.status)
+        bar_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setFormat("step %v / %m")
+        self.eta = QLabel(objectName="Muted")
+        bar_row.addWidget(self.progress, 1)
+        bar_row.addWidget(self.eta)
+        column.addLayout(bar_row)
+        column.addLayout(self._buttons())
+        self.plots = MetricsPlotWidget()
+        column.addWidget(self.plots, 3)
+        column.addWidget(QLabel("Runs (select several to overlay their curves)"))
+        column.addWidget(self._lower(), 2)
+        self._show_buttons()
+
+    def _buttons(self) -> QHBoxLayout:
+        buttons = QHBoxLayout()
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume")
+        self.folder_button = QPushButton("Open run folder")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        self.folder_button.clicked.connect(self.open_folder)
+        self.bundle_button = BundleButton(self.context)
+        for button in (self.cancel_button, self.resume_button, self.folder_button,
+                       self.bundle_button):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        return buttons
+
+    def _lower(self) -> QSplitter:
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        self.history = QListWidget(objectName="history")
+        self.history.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.history.itemSelectionChanged.connect(self._on_selection)
+        self.log = QPlainTextEdit(readOnly=True, objectName="log")
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long errors wrap
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setMaximumBlockCount(5000)
+        lower.addWidget(self.history)
+        lower.addWidget(self.log)
+        return lower
+
+    # ---- actions -----------------------------------------------------------------------
+    def cancel(self) -> None:
+        if self.current is not None:
+            run_id = self.current.id
+            self.status.setText("Stopping: saving a checkpoint…")
+            self.context.ops.run(lambda store: registry.cancel_run(store, run_id),
+                                 lambda _run: self.refresh_requested.emit(""), self._report,
+                                 owner=self)
+
+    def resume(self) -> None:
+        if self.current is not None:
+            run_id, paths = self.current.id, self.context.paths
+
+            def resume(store: Store) -> None:
+                registry.resume_run(store, run_id)
+                registry.start_next(store, paths)
+
+            self.context.ops.run(resume, lambda _none: self.refresh_requested.emit(run_id),
+                                 self._report, owner=self)
+
+    def open_folder(self) -> None:
+        if self.current is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.current.run_dir)))
+
+    def _report(self, error: BaseException) -> None:
+        self.context.status_message.emit(str(error))
+
+    # ---- the history -------------------------------------------------------------------
+    def fill_history(self, runs: list[registry.Run], select: str | None) -> None:
+        self.runs_by_id = {run.id: run for run in runs}
+        selected = [select] if select else self._selected_ids()
+        if not selected:
+            live = [r.id for r in runs if r.status == "running"]
+            selected = live[:1] or [r.id for r in runs[:1]]
+        with QSignalBlocker(self.history):
+            if self._history_ids() != [run.id for run in runs]:
+                self.history.clear()
+                for run in runs:
+                    item = QListWidgetItem()
+                    item.setData(Qt.ItemDataRole.UserRole, run.id)
+                    self.history.addItem(item)
+            for row, run in enumerate(runs):
+                item = self.history.item(row)
+                item.setText(history_text(run))
+                item.setToolTip(run.error or str(run.run_dir))
+                item.setSelected(run.id in selected)
+        current = self.runs_by_id.get(selected[0]) if selected else None
+        if select or (current and current.id) != (self.current and self.current.id):
+            self._on_selection()
+        else:
+            self.current = current
+            self._show_status()
+
+    def _history_ids(self) -> list[str]:
+        return [self.history.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.history.count())]
+
+    def _selected_ids(self) -> list[str]:
+        return [item.data(Qt.ItemDataRole.UserRole) for item in self.history.selectedItems()]
+
+    # ---- the shown runs ----------------------------------------------------------------
+    def _on_selection(self) -> None:
+        """Show the first selected run live (tailer, log, progress) and overlay the others."""
+        ids = [i for i in self._selected_ids() if i in self.runs_by_id]
+        self.current = self.runs_by_id[ids[0]] if ids else None
+        self.stop_following()
+        self.plots.clear()
+        self.log.clear()
+        self.progress.reset()
+        self.eta.clear()
+        self.step_times = []
+        if self.current is not None:
+            self.tailer = EventTailer(self.current.dir.events, self)
+            self.tailer.events.connect(self._on_events)
+            self.tailer.poll()
+        others = {i: self.runs_by_id[i].dir.events for i in ids[1:]}
+        if others:
+            def read(_store: Store) -> dict[str, list[Event]]:
+                return {i: read_events(path) for i, path in others.items()}
+
+            self.context.ops.run(read, self._show_overlays, owner=self)
+        self._show_status()
+
+    def _show_overlays(self, events: dict[str, list[Event]]) -> None:
+        selected = self._selected_ids()
+        for run_id, run_events in events.items():
+            if run_id in selected:
+                self.plots.add_events(run_id, run_events)
+
+    def _on_events(self, events: list[Event]) -> None:
+        if self.current is None:
+            return
+        self.plots.add_events(self.current.id, events)
+        for event in events:
+            self.log.appendPlainText(describe(event))
+            if event.event == "started":
+                self.step_times = []
+            if event.event == "step":
+                self.progress.setRange(0, int(event.get("max_steps") or 0))
+                self.progress.setValue(int(event.get("step") or 0))
+                self.step_times.append((event.t, int(event.get("step") or 0)))
+        self.eta.setText(eta(self.step_times, self.progress.maximum()))
+        terminal = [e for e in events if e.is_terminal]
+        if terminal:
+            # An ETA after the end (a cancel, a failure) misleads; say how it ended instead.
+            self.eta.setText(ending(terminal[-1]))
+            self.refresh_requested.emit("")
+
+    def _show_status(self) -> None:
+        self.status.setText(status_html(self.current))
+        self._show_buttons()
+
+    def _show_buttons(self) -> None:
+        run = self.current
+        self.cancel_button.setEnabled(run is not None and run.status in {"running", "queued"})
+        self.resume_button.setEnabled(run is not None and run.offers_resume)
+        self.folder_button.setEnabled(run is not None)
+        self.bundle_button.set_run(run.id if run is not None else None)
+
+    def stop_following(self) -> None:
+        if self.tailer is not None:
+            self.tailer.stop()
+            self.tailer.deleteLater()
+            self.tailer = None

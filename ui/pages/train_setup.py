@@ -1,0 +1,154 @@
+"""The Train page's left column: readiness, method, base model, preset, the generated form,
+and the launch button with the preflight checks under it.
+
+The panel only gathers a :class:`TrainConfig` and shows what the page hands it (readiness,
+the model list, check results); the page runs the launch itself.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.registry.locate import hf_cache_dirs
+from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
+from studio.training.preflight import Check
+from studio.training.remembered import FILE_NAME as SETTINGS_FILE
+from studio.training.remembered import recall
+from ui.context import AppContext
+from ui.pages.train_form import ConfigFormWidget, align_labels
+from ui.widgets.model_download import ModelDownloadWidget
+from ui.widgets.readiness import ReadinessReport, ReadinessWidget
+
+CHECK_COLOURS = {"error": "#b91c1c", "warning": "#a16207", "info": "#4b5563"}
+CHECK_WORDS = {"error": "Problem", "warning": "Warning", "info": "Note"}
+
+
+def cached_hub_models() -> list[tuple[str, str]]:
+    found = []
+    for cache in hf_cache_dirs():
+        for folder in sorted(cache.glob("models--*")):
+            if any(folder.glob("snapshots/*/config.json")):
+                found.append((folder.name[len("models--"):].replace("--", "/") + " (HF cache)",
+                              folder.name[len("models--"):].replace("--", "/")))
+    return found
+
+
+class TrainSetupPanel(QScrollArea):
+    """Everything a launch is made of; ``launch_requested`` when the button is pressed."""
+
+    launch_requested = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent, widgetResizable=True)
+        self.context = context
+        panel = QWidget()
+        column = QVBoxLayout(panel)
+        column.addWidget(QLabel("Train", objectName="PageTitle"))
+        self.readiness = ReadinessWidget()
+        column.addWidget(self.readiness)
+        column.addLayout(self._choices())
+        self.form = ConfigFormWidget()
+        column.addWidget(self.form)
+        self.launch_button = QPushButton("Check and launch")
+        self.launch_button.setProperty("primary", True)  # the stylesheet's primary button
+        self.launch_button.clicked.connect(self.launch_requested)
+        column.addWidget(self.launch_button)
+        self.checks_label = QLabel(wordWrap=True, objectName="checks")
+        self.checks_label.setTextFormat(Qt.TextFormat.RichText)
+        column.addWidget(self.checks_label)
+        column.addStretch()
+        self.setWidget(panel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(460)
+        self.reset_form()
+
+    def _choices(self) -> QFormLayout:
+        form = QFormLayout()
+        self.method = QComboBox(objectName="method")
+        for method in METHODS:
+            self.method.addItem(method.upper(), method)
+        self.method.currentIndexChanged.connect(self.reset_form)
+        self.method_help = QLabel(objectName="Muted", wordWrap=True)
+        self.model = QComboBox(objectName="model", editable=True)
+        self.model.setToolTip(TrainConfig.__dataclass_fields__["model"].metadata["help"])
+        self.model.lineEdit().setPlaceholderText("a model folder or a hub id (owner/name)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(browse)
+        self.preset = QComboBox(objectName="preset")
+        for name in PRESETS:
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, PRESET_HELP[name],
+                                    Qt.ItemDataRole.ToolTipRole)
+        self.preset.setCurrentText("balanced")
+        self.preset.currentIndexChanged.connect(self.reset_form)
+        form.addRow("Method", self.method)
+        form.addRow("", self.method_help)
+        form.addRow("Base model", model_row)
+        self.download = ModelDownloadWidget(self.context)
+        self.model.currentTextChanged.connect(self.download.follow)
+        self.download.downloaded.connect(self.model.setCurrentText)
+        form.addRow("", self.download)
+        form.addRow("Preset", self.preset)
+        align_labels(form)
+        return form
+
+    @property
+    def method_name(self) -> str:
+        return str(self.method.currentData())
+
+    def reset_form(self) -> None:
+        self.method_help.setText(METHOD_HELP[self.method_name])
+        preset = str(self.preset.currentData())
+        # The last settings launched with this method and preset (a small file: a few ms).
+        last = recall(self.context.paths.root / SETTINGS_FILE, self.method_name, preset)
+        self.form.set_config(last or TrainConfig.for_method(self.method_name, "", preset))
+        if last is not None and not self.model.currentText():
+            self.model.setCurrentText(last.model)
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.model.setCurrentText(folder)
+
+    def config(self) -> TrainConfig:
+        values = self.form.values()
+        config = TrainConfig(method=self.method_name, model=self.model.currentText().strip(),
+                             preset=str(self.preset.currentData()), **values)
+        config.check("settings")
+        return config
+
+    def show_checks(self, checks: list[Check]) -> None:
+        self.checks_label.setText("<br>".join(
+            f"<span style='color:{CHECK_COLOURS[c.level]}'><b>{CHECK_WORDS[c.level]}:</b>"
+            f" {html.escape(c.message, quote=False)}</span>" for c in checks))
+
+    def show_readiness(self, report: ReadinessReport) -> None:
+        self.readiness.show_report(report)
+        recommended = report.readiness.recommended
+        if recommended and not self.model.currentText():
+            self.method.setCurrentIndex(METHODS.index(recommended))
+
+    def show_models(self, models: list[tuple[str, str]]) -> None:
+        """The base model choices as (label, path); what the person typed stays."""
+        typed = self.model.currentText()
+        self.model.clear()
+        for label, path in models:
+            self.model.addItem(label, path)
+            self.model.setItemData(self.model.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        self.model.setCurrentText(typed or (models[0][1] if models else ""))
