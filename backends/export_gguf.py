@@ -21,6 +21,7 @@ from backends.export_merge import (
     PreTokenizerError,
     UnsupportedArchitectureError,
 )
+from backends.export_tokenizer import fix_space_prefix
 from studio.registry.converter import convert_command, convert_lora_command, converter_env
 from studio.registry.safety import check_model_folder
 
@@ -88,6 +89,7 @@ def convert_model(model_dir: Path, outfile: Path, log_path: Path,
     partial = partial_path(outfile)
     run_converter(convert_command(model_dir, partial, "f16"), log_path, poll)
     read_gguf(partial)  # a converter that exits 0 but wrote a damaged file is still a failure
+    fix_space_prefix(partial, model_dir, log_path)  # what the converter writes for Llama only
     return publish(partial, outfile)
 
 
