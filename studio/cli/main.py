@@ -13,6 +13,7 @@ from pathlib import Path
 
 from studio import __version__
 from studio.cli.add_model import add_add_model_command, run_add_model_command
+from studio.cli.best_of_n import add_best_of_n_command, run_best_of_n_command
 from studio.cli.bundle import add_bundle_commands, run_bundle_command
 from studio.cli.doctor import add_doctor_command, run_doctor_command
 from studio.cli.eval_graders import add_grader_commands, run_grader_command
@@ -68,6 +69,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_bundle_commands(commands)
     add_grader_commands(commands)
     add_eval_commands(commands)
+    add_best_of_n_command(commands)
     return parser
 
 
@@ -100,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_train_command(args, store, paths)
         if result is None:
             result = run_eval_command(args, store, paths)
+        if result is None:
+            result = run_best_of_n_command(args, store, paths)
         return result if result is not None else _run(args, store)
     except StudioError as error:
         print(f"error: {error}", file=sys.stderr)
