@@ -12,7 +12,13 @@ import pytest
 from backends.train_synthetic import populate
 from studio.cli.train import add_train_commands, run_train_command
 from studio.errors import NotFoundError
-from studio.evaluation.auto import before_after, default_eval_set, plan, run_model
+from studio.evaluation.auto import (
+    before_after,
+    default_eval_set,
+    plan,
+    run_model,
+    run_summaries,
+)
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import save_result, set_status, start_run
 from studio.labels.store import Store
@@ -90,3 +96,5 @@ def test_train_with_eval_set_prints_before_and_after(
     found = before_after(store, "s", tuned)
     assert found is not None
     assert found.comparison.after.n == 3
+    assert run_summaries(store, run.id) == [found.summary()]
+    assert run_summaries(store, "no-such-run") == []

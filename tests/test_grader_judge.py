@@ -69,3 +69,36 @@ def test_judge_spec_needs_a_registry_and_a_gguf(
         parse_spec(f"judge:{base.id}", store)
     assert main(["grade", "--grader", "judge:nope", "--response", "x"]) == 1
     assert "nope" in capsys.readouterr().err
+
+
+def test_an_eval_run_with_a_judge_loads_it_once_in_the_eval_job(
+        store: Store, data_paths: DataPaths, demo_model_dir: Path, demo_gguf: Path,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, gguf = register(store, demo_model_dir, demo_gguf)
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps({"question": f"Name a number above {i}."}) + "\n"
+                            for i in range(3)))
+    assert main(["evalset", "create", "judged", "--from-file", str(path), "--grader",
+                 f"judge:{gguf.id}"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--set", "judged", "--model", gguf.id, "--max-new-tokens", "4",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["engine"] == "llama.cpp"
+    assert len(report["results"]) == 3
+    assert all(r["machine_made"] for r in report["results"])
+    assert all("machine-made" in r["reason"] for r in report["results"])
+    assert {r["grader"] for r in report["results"]} == {f"judge:{gguf.id}"}
+    jobs = [p.name for p in (data_paths.root / "jobs").iterdir()]
+    assert len(jobs) == 1, "the eval job judges in-process: no judge job per response"
+    assert jobs[0].startswith("eval-")
+
+
+def test_job_configs_have_help_on_every_field() -> None:
+    from dataclasses import fields
+
+    from studio.evaluation.graders.judge import JudgeGradeConfig
+    from studio.evaluation.jobs import EvalConfig
+
+    for cls in (EvalConfig, JudgeGradeConfig):
+        assert all(f.metadata.get("help") for f in fields(cls)), cls.__name__

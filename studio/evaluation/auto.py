@@ -138,3 +138,14 @@ def evaluate_before_after(store: Store, jobs_root: Path, set_name: str, model_id
         run_job(store, jobs_root, config, on_event)
     return before_after(store, set_name, model_id)
 
+
+
+def run_summaries(store: Store, run_id: str) -> list[str]:
+    """The before/after lines of a training run's model on every eval set where it and its
+    parent both have a score (the run's summary on the Train page)."""
+    row = store.db.execute("SELECT id FROM models WHERE run_id = ? AND kind IN ('adapter',"
+                           " 'base') ORDER BY created_at LIMIT 1", [run_id]).fetchone()
+    if row is None:
+        return []
+    found = (before_after(store, s.name, str(row[0])) for s in list_eval_sets(store))
+    return [f.summary() for f in found if f is not None]

@@ -141,6 +141,7 @@ class EvalReport:
 
 
 def eval_report(store: Store, set_name: str, model_id: str) -> EvalReport:
+    sync_eval_runs(store)  # a crashed run shows as failed, not as still going
     entry = get_model(store, model_id)
     score = latest_score(store, set_name, model_id)
     if not entry.parent_id:
