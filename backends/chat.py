@@ -56,22 +56,25 @@ class ChatRequest:
 
 
 def open_llama(model_path: str, lora_path: str | None = None, **kwargs: Any) -> Any:
-    """A ``llama_cpp.Llama`` with the CPU's extra weight layouts (AMX, repack) turned off.
+    """A ``llama_cpp.Llama``; on a CPU with AMX, with the extra weight layouts turned off.
 
     Measured here: with them on (the default), evaluating any quantized GGUF (Q8_0, K-quants,
-    Q4_0) on a Xeon with AMX segfaults inside ``llama_decode``; F16 works either way. Llama()
-    does not expose ``use_extra_bufts``, so the default-params factory it calls is wrapped for
-    the duration of the load.
+    Q4_0) on a Xeon with AMX segfaults inside ``llama_decode``; F16 works either way. Elsewhere
+    they stay on: they are llama.cpp's repacked layouts for quantized weights, which the
+    worker's decode needs to keep pace with llama-cpp-python called directly (see
+    bench/results/2026-12-03-real-chat-decode-cpu.txt). Llama() does not expose
+    ``use_extra_bufts``, so the default-params factory it calls is wrapped for the load.
     """
     import jinja2
     import llama_cpp
     import llama_cpp.llama as llama_module
 
     original = llama_module.llama_cpp.llama_model_default_params
+    extra_layouts = not cpu_has_amx()
 
     def safe_defaults() -> Any:
         params = original()
-        params.use_extra_bufts = False
+        params.use_extra_bufts = extra_layouts
         return params
 
     llama_module.llama_cpp.llama_model_default_params = safe_defaults
@@ -82,6 +85,13 @@ def open_llama(model_path: str, lora_path: str | None = None, **kwargs: Any) -> 
         raise ChatTemplateError(f"the chat template does not compile: {error}") from error
     finally:
         llama_module.llama_cpp.llama_model_default_params = original
+
+
+def cpu_has_amx() -> bool:
+    """Whether llama.cpp's CPU backend found AMX (it lists "AMX_INT8 = 1" in its system info)."""
+    import llama_cpp
+
+    return "AMX" in llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
 
 
 class ChatWorker:

@@ -42,11 +42,27 @@ def read_bandwidth_gbs(size_mb: int = 512, repeats: int = 5) -> float:
     return data.nbytes / best / 1e9
 
 
-def direct_rate(gguf: Path, tokens: int, repeats: int, threads: int) -> float:
-    """llama-cpp-python's own generate loop, greedy, timed from the first token."""
+def direct_rate(gguf: Path, tokens: int, repeats: int, threads: int,
+                extra_layouts: bool = True) -> float:
+    """llama-cpp-python's own generate loop, greedy, timed from the first token.
+
+    ``extra_layouts=False`` loads the way the chat worker did before it kept llama.cpp's
+    repacked weight layouts on CPUs without AMX (``use_extra_bufts`` off)."""
+    import llama_cpp.llama as llama_module
     from llama_cpp import Llama
 
-    llm = Llama(str(gguf), n_ctx=1024, n_threads=threads, verbose=False)
+    original = llama_module.llama_cpp.llama_model_default_params
+
+    def defaults() -> object:
+        params = original()
+        params.use_extra_bufts = extra_layouts
+        return params
+
+    llama_module.llama_cpp.llama_model_default_params = defaults
+    try:
+        llm = Llama(str(gguf), n_ctx=1024, n_threads=threads, verbose=False)
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
     try:
         prompt = llm.tokenize(_render(llm).encode(), add_bos=False, special=True)
         rates = []
@@ -155,9 +171,13 @@ def main() -> int:
         ceiling = bandwidth * 1e9 / weight_bytes(gguf)
         rate, ttft = worker_run(gguf, args.tokens, args.repeats)
         direct = direct_rate(gguf, args.tokens, args.repeats, args.threads)
-        print(f"{'chat worker ' + quant:34} {rate:8.1f} {ttft:7.3f} {rate / ceiling:10.0%}")
+        plain = direct_rate(gguf, args.tokens, args.repeats, args.threads, extra_layouts=False)
+        print(f"{'chat worker ' + quant:34} {rate:8.1f} {ttft:7.3f} {rate / ceiling:10.0%}"
+              f"  worker/direct {rate / direct:.2f}")
         print(f"{'llama-cpp-python direct ' + quant:34} {direct:8.1f} {'':>7}"
               f" {direct / ceiling:10.0%}")
+        print(f"{'  direct, repacked layouts off':34} {plain:8.1f} {'':>7}"
+              f" {plain / ceiling:10.0%}")
         print(f"{'  ceiling ' + quant:34} {ceiling:8.1f}")
     return 0
 

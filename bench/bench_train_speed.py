@@ -9,7 +9,8 @@ adapter (r, alpha, targets) so the ratio measures the training engine, not the a
 everything else is each side's default (TRL: gradient checkpointing on; the studio: the
 speed plan of ``studio.training.speed``). Each side runs in a fresh process, one after the
 other, so peak memory is that process's own (CUDA max allocated, or peak RSS on CPU).
-Printed per method: tokens/s, peak memory, median step time and the studio/TRL ratios, and
+Printed per method: tokens/s, peak memory, median step time, the time from launching the
+process to the end of its first step ("click to first step"), the studio/TRL ratios, and
 the studio's memory estimate with its error against the measured peak.
 Without ``--model`` it uses SmolLM2-135M-Instruct (converted once; see tests/real_model.py).
 """
@@ -117,14 +118,18 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     per_step_tokens = (result["tokens"] or 0) / max(len(times), 1)
     return {"step_s": round(statistics.median(gaps), 3) if gaps else None,
             "tokens_per_s": round(per_step_tokens * (len(times) - 1) / span, 1) if span else None,
-            "peak_mb": round(result["peak_bytes"] / 2**20)}
+            "peak_mb": round(result["peak_bytes"] / 2**20),
+            # Launch to the end of step 1 (the studio's first `step` event, the plain script's
+            # first on_step_end): imports, model and data loading, set-up and one step.
+            "first_step_s": round(times[0] - result["launched"], 2) if times else None}
 
 
 def run_child(*argv: str) -> dict[str, Any]:
     out = argv[-1]
+    launched = time.time()  # the same clock as the events' `t` and the plain script's steps
     subprocess.run([sys.executable, __file__, *argv], check=True, cwd=REPO,
                    stdin=subprocess.DEVNULL, capture_output=True, timeout=3600)
-    return json.loads(Path(out).read_text())
+    return {**json.loads(Path(out).read_text()), "launched": launched}
 
 
 def bench(method: str, model: str, steps: int, batch: int, max_length: int,
@@ -152,7 +157,8 @@ def bench(method: str, model: str, steps: int, batch: int, max_length: int,
     return {"studio": s, "plain_trl": p, "speed_plan": studio.get("speed"),
             "tokens_per_s_ratio": _ratio(s["tokens_per_s"], p["tokens_per_s"]),
             "peak_memory_ratio": _ratio(s["peak_mb"], p["peak_mb"]),
-            "step_time_ratio": _ratio(s["step_s"], p["step_s"])}
+            "step_time_ratio": _ratio(s["step_s"], p["step_s"]),
+            "first_step_ratio": _ratio(s["first_step_s"], p["first_step_s"])}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
