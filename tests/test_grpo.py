@@ -14,11 +14,12 @@ from backends.train_synthetic import populate
 from studio.cli.train import add_train_commands, run_train_command
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import create_eval_set
-from studio.events import read_events
+from studio.events import Event, read_events
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHOD_HELP, ConfigError, TrainConfig
 from studio.training.grpo import export_prompt_snapshot
+from studio.training.grpo_probe import probe_checks
 from studio.training.preflight import preflight
 from studio.training.runs import (
     cancel_run,
@@ -104,6 +105,7 @@ def test_cli_trains_with_a_regex_grader(store: Store, data_paths: DataPaths,
                "--set", "reward_weights=[1.0, 0.5]")
     out = capsys.readouterr().out
     assert code == 0, out
+    assert "info: the base model passes" in out  # the probe ran before the launch
     (run,) = list_runs(store)
     assert (run.method, run.status) == ("grpo", "completed")
     events = read_events(run.dir.events)
@@ -187,3 +189,18 @@ def test_preflight_wants_a_prompt_snapshot(store: Store, data_paths: DataPaths,
     snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "p")
     checks = preflight(grpo_config(demo_model_dir, snapshot.path), memory=False)
     assert not [c for c in checks if c.level in ("error", "warning")], checks
+
+
+def test_probe_checks_say_when_there_is_no_signal() -> None:
+    def finished(**fields: object) -> Event:
+        return Event("finished", 0.0, fields=dict(fields))
+
+    zero = probe_checks(finished(pass_rate=0.0, n=24, groups=6, groups_with_variance=0))
+    assert any("no signal for RL to learn from" in c.message and "SFT" in c.message
+               for c in zero)
+    flat = probe_checks(finished(pass_rate=1.0, n=24, groups=6, groups_with_variance=0))
+    assert any("constant within every group" in c.message for c in flat)
+    good = probe_checks(finished(pass_rate=0.25, n=24, groups=6, groups_with_variance=4))
+    assert [c.level for c in good] == ["info"]
+    assert "25% of 24" in good[0].message
+    assert probe_checks(None)[0].level == "warning"

@@ -23,12 +23,13 @@ from typing import Any
 from studio.data.snapshots import KINDS, export_snapshot
 from studio.evaluation.auto import evaluate_before_after, run_model
 from studio.evaluation.evalsets import get_eval_set
-from studio.jobs.launch import follow, request_stop, spawn_detached
+from studio.jobs.launch import follow, request_stop, run_foreground, spawn_detached
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
 from studio.training.describe import describe, metrics_summary
 from studio.training.grpo import grpo_snapshot_fields
+from studio.training.grpo_probe import PROBE_MODULE, create_probe_job, probe_checks
 from studio.training.preflight import preflight, require_ok
 from studio.training.runs import (
     RunDir,
@@ -65,6 +66,9 @@ def add_train_commands(subparsers: Any) -> None:
                        " weights with --set reward_weights=[1,0.5])")
     train.add_argument("--prompts", metavar="TAG|SOURCE|all",
                        help="grpo: the stored prompts to practise on (eval prompts never)")
+    train.add_argument("--no-probe", action="store_true",
+                       help="grpo: skip sampling the base model before launch (the probe"
+                       " reports its pass rate with the graders)")
     train.add_argument("--detach", action="store_true",
                        help="start in the background and return; it survives this terminal")
     train.add_argument("--eval-set", metavar="NAME", default=None,
@@ -144,6 +148,12 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     for check in checks:
         _out(str(check))
     require_ok(checks)
+    if config.method == "grpo" and not args.no_probe:
+        _out("probing the base model: sampling a few prompts ...")
+        probe = run_foreground(PROBE_MODULE, create_probe_job(paths.root / "jobs", config),
+                               lambda event: None)
+        for check in probe_checks(probe):
+            _out(str(check))
     run = create_run(store, paths, config)
     _out(f"run {run.id} created in {run.run_dir}")
     if args.detach:

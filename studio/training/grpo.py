@@ -115,3 +115,12 @@ def grpo_snapshot_fields(store: Store, paths: DataPaths, graders: list[str],
     name = "grpo-" + hashlib.sha256(selector.encode()).hexdigest()[:8]
     snapshot = export_prompt_snapshot(store, selector, paths.snapshots / name)
     return {"graders": list(graders), "prompts": selector, "snapshot_dir": str(snapshot.path)}
+
+
+def prompt_choices(store: Store) -> list[str]:
+    """``all``, then the tags and sources of the stored prompts (eval-set tags left out)."""
+    tags = {str(row[0]) for row in store.db.execute(
+        "SELECT DISTINCT value FROM prompts, json_each(prompts.tags)")}
+    sources = {str(row[0]) for row in store.db.execute("SELECT DISTINCT source FROM prompts")}
+    return [ALL, *sorted(name for name in tags | sources
+                         if not name.startswith("eval:") and name != "eval")]

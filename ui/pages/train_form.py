@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from studio.training.config import ConfigError, TrainConfig
 
-PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir"})
+# graders, reward_weights and prompts: the GRPO picker (ui/widgets/grpo_setup.py) sets them.
+PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir", "graders",
+                         "reward_weights", "prompts"})
 TRISTATE = ("auto", "on", "off")
 
 

@@ -20,6 +20,7 @@ from studio.labels.store import Store
 from studio.registry.models import list_models
 from studio.training import runs as registry
 from studio.training.config import DATA_KIND
+from studio.training.grpo import export_prompt_snapshot, prompt_choices
 from studio.training.preflight import Check, preflight
 from studio.training.remembered import FILE_NAME as SETTINGS_FILE
 from studio.training.remembered import remember
@@ -36,6 +37,7 @@ class PageState:
     runs: list[registry.Run]
     readiness: ReadinessReport | None = None
     models: list[tuple[str, str]] | None = None  # (label, path)
+    prompt_choices: list[str] | None = None  # tags and sources, for GRPO
 
 
 @dataclass
@@ -94,7 +96,11 @@ class TrainPage(QWidget):
 
         def prepare(store: Store) -> LaunchResult:
             kind = DATA_KIND[config.method]  # SimPO/ORPO train on DPO pairs
-            snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest")
+            if kind == "grpo":  # GRPO practises on prompts, chosen by tag or source
+                snapshot = export_prompt_snapshot(store, config.prompts,
+                                                  paths.snapshots / "grpo-latest")
+            else:
+                snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest")
             checks = preflight(replace(config, snapshot_dir=str(snapshot.path)))
             if any(check.level == "error" for check in checks):
                 return LaunchResult(checks, None)
@@ -135,6 +141,7 @@ class TrainPage(QWidget):
                 state.readiness = compute(store)
                 state.models = [(m.name, m.path) for m in list_models(store, "base")]
                 state.models += cached_hub_models()
+                state.prompt_choices = prompt_choices(store)
             return state
 
         self.context.ops.run(load, lambda state: self._show_state(state, select), owner=self)
@@ -148,6 +155,8 @@ class TrainPage(QWidget):
             self.setup.show_readiness(state.readiness)
         if state.models is not None:
             self.setup.show_models(state.models)
+        if state.prompt_choices is not None:
+            self.setup.grpo.show_choices(state.prompt_choices)
         self.runs.fill_history(state.runs, select)
 
     def showEvent(self, event: QShowEvent) -> None:

@@ -31,6 +31,7 @@ from ui.context import AppContext
 from ui.pages.train_text import ending, eta, history_text, status_html
 from ui.runners.process_runner import EventTailer
 from ui.widgets.bundle_button import BundleButton
+from ui.widgets.grpo_completions import CompletionsTableWidget
 from ui.widgets.plots import MetricsPlotWidget
 
 
@@ -58,6 +59,9 @@ class RunPanel(QWidget):
         column.addLayout(self._buttons())
         self.plots = MetricsPlotWidget()
         column.addWidget(self.plots, 3)
+        self.completions = CompletionsTableWidget()  # GRPO's sampled answers, when any
+        self.completions.setVisible(False)
+        column.addWidget(self.completions, 2)
         column.addWidget(QLabel("Runs (select several to overlay their curves)"))
         column.addWidget(self._lower(), 2)
         self._show_buttons()
@@ -157,6 +161,8 @@ class RunPanel(QWidget):
         self.current = self.runs_by_id[ids[0]] if ids else None
         self.stop_following()
         self.plots.clear()
+        self.completions.setRowCount(0)
+        self.completions.setVisible(False)
         self.log.clear()
         self.progress.reset()
         self.eta.clear()
@@ -183,6 +189,8 @@ class RunPanel(QWidget):
         if self.current is None:
             return
         self.plots.add_events(self.current.id, events)
+        self.completions.add_events(events)
+        self.completions.setVisible(self.completions.rowCount() > 0)
         for event in events:
             self.log.appendPlainText(describe(event))
             if event.event == "started":

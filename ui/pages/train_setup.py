@@ -29,11 +29,13 @@ from studio.training.remembered import FILE_NAME as SETTINGS_FILE
 from studio.training.remembered import recall
 from ui.context import AppContext
 from ui.pages.train_form import ConfigFormWidget, align_labels
+from ui.widgets.grpo_setup import GrpoSetupWidget
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.readiness import ReadinessReport, ReadinessWidget
 
 CHECK_COLOURS = {"error": "#b91c1c", "warning": "#a16207", "info": "#4b5563"}
 CHECK_WORDS = {"error": "Problem", "warning": "Warning", "info": "Note"}
+METHOD_LABELS = {"grpo": "Reinforce with a grader (GRPO)"}
 
 
 def cached_hub_models() -> list[tuple[str, str]]:
@@ -79,7 +81,7 @@ class TrainSetupPanel(QScrollArea):
         form = QFormLayout()
         self.method = QComboBox(objectName="method")
         for method in METHODS:
-            self.method.addItem(method.upper(), method)
+            self.method.addItem(METHOD_LABELS.get(method, method.upper()), method)
         self.method.currentIndexChanged.connect(self.reset_form)
         self.method_help = QLabel(objectName="Muted", wordWrap=True)
         self.model = QComboBox(objectName="model", editable=True)
@@ -99,6 +101,8 @@ class TrainSetupPanel(QScrollArea):
         self.preset.currentIndexChanged.connect(self.reset_form)
         form.addRow("Method", self.method)
         form.addRow("", self.method_help)
+        self.grpo = GrpoSetupWidget()
+        form.addRow("", self.grpo)
         form.addRow("Base model", model_row)
         self.download = ModelDownloadWidget(self.context)
         self.model.currentTextChanged.connect(self.download.follow)
@@ -114,10 +118,14 @@ class TrainSetupPanel(QScrollArea):
 
     def reset_form(self) -> None:
         self.method_help.setText(METHOD_HELP[self.method_name])
+        self.grpo.setVisible(self.method_name == "grpo")
         preset = str(self.preset.currentData())
         # The last settings launched with this method and preset (a small file: a few ms).
         last = recall(self.context.paths.root / SETTINGS_FILE, self.method_name, preset)
-        self.form.set_config(last or TrainConfig.for_method(self.method_name, "", preset))
+        shown = last or TrainConfig.for_method(self.method_name, "", preset)
+        self.form.set_config(shown)
+        if last is not None and last.method == "grpo":
+            self.grpo.set_values(last.graders, last.reward_weights, last.prompts)
         if last is not None and not self.model.currentText():
             self.model.setCurrentText(last.model)
 
@@ -128,6 +136,8 @@ class TrainSetupPanel(QScrollArea):
 
     def config(self) -> TrainConfig:
         values = self.form.values()
+        if self.method_name == "grpo":
+            values.update(self.grpo.values())
         config = TrainConfig(method=self.method_name, model=self.model.currentText().strip(),
                              preset=str(self.preset.currentData()), **values)
         config.check("settings")

@@ -21,6 +21,8 @@ SERIES = (
     ("loss", "eval_loss", "eval", "held-out loss", True),
     ("reward", "rewards/accuracies", "step", "train reward accuracy", False),
     ("reward", "eval_rewards/accuracies", "eval", "held-out reward accuracy", True),
+    ("reward", "reward", "step", "GRPO mean reward", False),
+    ("reward", "reward_std", "step", "GRPO reward spread (std)", True),
 )
 
 
@@ -39,7 +41,8 @@ class MetricsPlotWidget(QWidget):
         pg.setConfigOptions(antialias=True)
         self.view = pg.GraphicsLayoutWidget()
         self.loss_plot = self.view.addPlot(row=0, col=0, title="Loss")
-        self.reward_plot = self.view.addPlot(row=1, col=0, title="Reward accuracy (DPO/KTO)")
+        self.reward_plot = self.view.addPlot(row=1, col=0,
+                                             title="Reward accuracy (DPO/KTO) · reward (GRPO)")
         self.reward_plot.setXLink(self.loss_plot)
         self.reward_plot.setYRange(0, 1)
         for plot in (self.loss_plot, self.reward_plot):

@@ -1,0 +1,115 @@
+"""GRPO's pre-flight probe: sample the base model on a few prompts and grade the answers.
+
+    python -m backends.train_grpo_probe --job-dir DIR
+
+Reads ``DIR/config.json`` (a studio.training.grpo_probe.GrpoProbeConfig), samples
+``generations`` answers to each of the snapshot's first ``prompts`` prompts with transformers,
+scores them with the graders (weighted mean, as GRPO's reward) and writes ``finished`` with
+``pass_rate``, ``n``, ``groups`` and ``groups_with_variance`` to ``DIR/events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from backends.jobs import StopFlag, make_job_parser
+from studio.evaluation.graders import Grader, WeightedMean, parse_spec
+from studio.events import EventWriter
+from studio.jobs.launch import write_pid
+from studio.registry.locate import resolve_model_dir
+from studio.training.grpo_probe import GrpoProbeConfig
+
+
+def make_parser() -> argparse.ArgumentParser:
+    return make_job_parser(__doc__.splitlines()[0])
+
+
+def reward_grader(config: GrpoProbeConfig) -> Grader:
+    weights = config.reward_weights or [1.0] * len(config.graders)
+    return WeightedMean([(parse_spec(s), w) for s, w in zip(config.graders, weights,
+                                                              strict=True)])
+
+
+def load(config: GrpoProbeConfig) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = str(resolve_model_dir(config.model) or config.model)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    if config.init_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, config.init_adapter)
+    return model.eval(), tokenizer
+
+
+def sample(model: Any, tokenizer: Any, messages: list[dict[str, str]],
+           config: GrpoProbeConfig) -> list[str]:
+    import torch
+
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    encoded = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        out = model.generate(**encoded, do_sample=True, temperature=config.temperature,
+                             top_p=1.0, top_k=0, max_new_tokens=config.max_completion_length,
+                             num_return_sequences=config.generations,
+                             pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.batch_decode(out[:, encoded["input_ids"].shape[1]:],
+                                  skip_special_tokens=True)
+
+
+def run(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
+    import torch
+
+    config = GrpoProbeConfig.load(job_dir)
+    grader = reward_grader(config)
+    lines = (Path(config.snapshot_dir) / "train.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in lines.splitlines() if line.strip()][:config.prompts]
+    events.emit("progress", stage="load", done=0, total=len(rows), message="loading the model")
+    torch.manual_seed(config.seed)
+    model, tokenizer = load(config)
+    start, passed, n, varied = time.monotonic(), 0, 0, 0
+    for done, row in enumerate(rows, start=1):
+        if flag.stop:
+            events.emit("cancelled", done=done - 1, total=len(rows))
+            return
+        answers = sample(model, tokenizer, row["prompt"], config)
+        question = str(row["prompt"][-1].get("content", ""))
+        grades = grader.score_batch([question] * len(answers), answers,
+                                    [row.get("reference")] * len(answers))
+        passed += sum(g.passed for g in grades)
+        n += len(grades)
+        varied += len({round(g.score, 6) for g in grades}) > 1
+        events.emit("progress", stage="probe", done=done, total=len(rows),
+                    message=f"sampled {done}/{len(rows)} prompts")
+    events.emit("finished", pass_rate=round(passed / n, 4) if n else 0.0, n=n,
+                passed=passed, groups=len(rows), groups_with_variance=varied,
+                wall_s=round(time.monotonic() - start, 2))
+
+
+def main(args: argparse.Namespace) -> int:
+    flag = StopFlag(args.job_dir)
+    write_pid(args.job_dir)
+    events = EventWriter(args.job_dir / "events.jsonl")
+    try:
+        run(args.job_dir, events, flag)
+    except Exception as error:  # noqa: BLE001 - a child process reports every failure
+        sys.stderr.write(traceback.format_exc())
+        events.emit("failed", message=str(error) or type(error).__name__,
+                    log=str(args.job_dir / "train_grpo_probe.log"))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(make_parser().parse_args()))
