@@ -7,13 +7,14 @@ The use case is ``studio.evaluation.auto``; this widget only offers and presents
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from studio.evaluation.auto import before_after, default_eval_set, plan, run_model
 from studio.evaluation.evalsets import EvalSet, list_eval_sets
 from studio.evaluation.jobs import EvalConfig
 from studio.labels.store import Store
 from ui.context import AppContext, Changes
+from ui.runners.job_runner import JobStrip
 from ui.widgets.eval_jobs import EvalChain
 
 
@@ -32,14 +33,19 @@ class EvalAfterTrainingWidget(QWidget):
         self.check.clicked.connect(self._touch)
         self.set_box = QComboBox()
         self.set_box.setToolTip("The eval set: prompts, references and a grader.")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
         row.addWidget(self.check)
         row.addWidget(self.set_box, 1)
         self.chain = EvalChain(context, self)
         self.chain.done.connect(self._read_result)
-        self.chain.stopped.connect(lambda message: self.summary.emit(self.run_id,
-                                                                     f"eval: {message}"))
+        self.chain.stopped.connect(self._stopped)
+        self.strip = JobStrip(self.chain.runner)  # the eval's progress and Cancel
+        self.chain.step.connect(lambda model_id, done, total: self.strip.say(
+            f"evaluating {model_id} {done}/{total}"))
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(row)
+        column.addWidget(self.strip)
         context.changed.connect(self._on_changed)
         self.refresh()
 
@@ -83,10 +89,16 @@ class EvalAfterTrainingWidget(QWidget):
             self.model_id = run_model(store, run_id)
             return plan(store, set_name, self.model_id)
 
+        self.strip.started(f"Evaluating run {run_id} on {set_name}…")
         self.chain.start(prepare)
         return True
 
+    def _stopped(self, message: str) -> None:
+        self.strip.say("")
+        self.summary.emit(self.run_id, f"eval: {message}")
+
     def _read_result(self) -> None:
+        self.strip.say("")
         set_name, model_id, run_id = self.set_box.currentData(), self.model_id, self.run_id
         self.context.ops.run(lambda store: before_after(store, set_name, model_id),
                              owner=self, on_success=lambda found: self.summary.emit(
