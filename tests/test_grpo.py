@@ -18,6 +18,7 @@ from studio.events import Event, read_events
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHOD_HELP, ConfigError, TrainConfig
+from studio.training.describe import describe
 from studio.training.grpo import export_prompt_snapshot
 from studio.training.grpo_probe import probe_checks
 from studio.training.preflight import preflight
@@ -204,3 +205,11 @@ def test_probe_checks_say_when_there_is_no_signal() -> None:
     assert [c.level for c in good] == ["info"]
     assert "25% of 24" in good[0].message
     assert probe_checks(None)[0].level == "warning"
+
+
+def test_a_step_without_reward_variance_is_called_out() -> None:
+    flat = Event("step", 0.0, fields={"step": 3, "max_steps": 9, "loss": 0.0, "reward": 1.0,
+                                      "reward_std": 0.0, "frac_reward_zero_std": 1.0})
+    line = describe(flat)
+    assert "reward=1 reward_std=0" in line
+    assert "nothing to learn here" in line

@@ -31,6 +31,9 @@ def describe(event: Event) -> str:
         line = f"{name} {event.get('step')}/{event.get('max_steps')} {values}"
         if any(isinstance(event.get(k), (int, float)) for k in REWARD_KEYS):
             line += " (pairs ranked right, not behaviour; check it with an eval set)"
+        if event.get("frac_reward_zero_std") == 1:
+            # GRPO: every prompt's answers scored alike, so this step's update was zero.
+            line += " (all answers to each prompt scored the same: nothing to learn here)"
         return line
     if name == "completions":
         samples = event.get("samples") or []

@@ -1,0 +1,196 @@
+"""Driver: GRPO and rejection-sampling SFT on SmolLM2-135M-Instruct with a programmatic
+grader, through the studio's own pipeline (store -> snapshot -> run folder -> backends.train),
+measured on held-out prompts before and after (numbers for bench/results/).
+
+    python bench/real_grpo_efficacy.py [measure | grpo | rs | all] [FIELD=VALUE ...]
+
+The task: one-step sums, "What is A plus B? Answer with just the number.", graded by
+``numeric`` against the sum (a gold answer per training prompt is the reference). Held-out
+prompts are an eval set, so they never reach a training snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from studio.candidates.best_of_n import best_of_n
+from studio.evaluation.evalsets import create_eval_set
+from studio.evaluation.graders import parse_spec
+from studio.labels.store import Store
+from studio.paths import DataPaths
+from studio.training.config import TrainConfig
+from studio.training.grpo import export_prompt_snapshot
+from studio.training.runs import create_run, launch_command
+from tests.real_model import smollm2_hf
+from tests.rule_task import wilson
+
+GRADER = "numeric"
+TAG = "sums"
+MAX_TOKENS = 24
+
+
+def task(train: int = 40, held_out: int = 24, seed: int = 0) -> tuple[list[tuple[str, str]],
+                                                                       list[tuple[str, str]]]:
+    """(question, answer) pairs; the held-out ones share no (A, B) with training."""
+    rng = random.Random(seed)
+    seen: set[tuple[int, int]] = set()
+    items = []
+    while len(items) < train + held_out:
+        a, b = rng.randint(2, 40), rng.randint(2, 40)
+        if (a, b) not in seen:
+            seen.add((a, b))
+            items.append((f"What is {a} plus {b}? Answer with just the number.", str(a + b)))
+    return items[:train], items[train:]
+
+
+def generate(model_dir: str, adapter: str | None, questions: list[str], sample: bool,
+             n: int = 1, seed: int = 0) -> list[list[str]]:
+    """``n`` replies per question (greedy or sampled at temperature 1), batched."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer.padding_side = "left"
+    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    model.eval()
+    out: list[list[str]] = []
+    for start in range(0, len(questions), 8):
+        chats = [tokenizer.apply_chat_template([{"role": "user", "content": q}],
+                                               add_generation_prompt=True, tokenize=False)
+                 for q in questions[start:start + 8]]
+        enc = tokenizer(chats, return_tensors="pt", padding=True, add_special_tokens=False)
+        extra = {"do_sample": True, "temperature": 1.0, "top_k": 0, "top_p": 1.0} if sample \
+            else {"do_sample": False}
+        with torch.no_grad():
+            ids = model.generate(**enc, max_new_tokens=MAX_TOKENS, num_return_sequences=n,
+                                 pad_token_id=tokenizer.eos_token_id, **extra)
+        texts = tokenizer.batch_decode(ids[:, enc["input_ids"].shape[1]:],
+                                       skip_special_tokens=True)
+        out += [texts[i:i + n] for i in range(0, len(texts), n)]
+    return out
+
+
+def pass_rate(answers: list[list[str]], items: list[tuple[str, str]]) -> tuple[int, int]:
+    grader = parse_spec(GRADER)
+    graded = [grader.score(q, a, ref).passed for (q, ref), group in zip(items, answers,
+                                                                       strict=True)
+              for a in group]
+    return sum(graded), len(graded)
+
+
+def report(name: str, passed: int, n: int) -> str:
+    lo, hi = wilson(passed, n)
+    return f"{name} {passed}/{n} = {passed / n:.0%} [95% CI {lo:.2f}, {hi:.2f}]"
+
+
+def setup_store(root: Path, train: list[tuple[str, str]], held_out: list[tuple[str, str]]
+                ) -> tuple[Store, DataPaths]:
+    paths = DataPaths.at(root / "data")
+    store = Store.open(paths.db)
+    for question, answer in train:
+        prompt_id = store.add_prompt(question, tags=[TAG], source="bench")
+        store.label_gold(prompt_id, answer, "bench")  # the reference the grader checks
+    evalset = root / "held-out.jsonl"
+    evalset.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n"
+                               for q, a in held_out))
+    create_eval_set(store, "sums-held-out", GRADER, from_file=evalset)
+    return store, paths
+
+
+def train_run(store: Store, paths: DataPaths, config: TrainConfig, snapshot: Path
+              ) -> tuple[float, str]:
+    run = create_run(store, paths, config, snapshot)
+    start = time.monotonic()
+    subprocess.run(launch_command(run.run_dir), check=True)
+    events = [json.loads(line) for line in run.dir.events.read_text().splitlines()]
+    assert events[-1]["event"] == "finished", events[-1]
+    steps = [e for e in events if e["event"] == "step"]
+    if steps and "reward" in steps[0]:
+        rewards = [round(e["reward"], 2) for e in steps]
+        print(f"  reward per step: {rewards}", flush=True)
+        print(f"  frac_reward_zero_std per step:"
+              f" {[round(e['frac_reward_zero_std'], 2) for e in steps]}", flush=True)
+    config.save(paths.root / f"{config.method}-config.json")
+    return time.monotonic() - start, str(run.dir.adapter)
+
+
+def run_grpo(store: Store, paths: DataPaths, model: str, overrides: dict[str, Any]
+             ) -> tuple[float, str]:
+    snapshot = export_prompt_snapshot(store, TAG, paths.snapshots / "grpo")
+    values: dict[str, Any] = {"graders": [GRADER], "prompts": TAG, "batch_size": 2,
+                              "num_generations": 4, "max_completion_length": MAX_TOKENS,
+                              "temperature": 1.0, "learning_rate": 1e-4, "max_steps": 30,
+                              "lora_r": 8, "lora_alpha": 16, "completions_every": 10,
+                              "save_steps": 1000, **overrides}
+    config = TrainConfig.for_method("grpo", model, "quick", **values)
+    print(f"grpo settings: {values}", flush=True)
+    return train_run(store, paths, config, snapshot.path)
+
+
+def run_rejection_sampling(store: Store, paths: DataPaths, model: str,
+                           train: list[tuple[str, str]], overrides: dict[str, Any]
+                           ) -> tuple[float, str]:
+    start = time.monotonic()
+    samples = generate(model, None, [q for q, _ in train], sample=True, n=4, seed=1)
+    for (question, _), group in zip(train, samples, strict=True):
+        prompt_id = store.add_prompt(question, tags=[TAG], source="bench")
+        for index, text in enumerate(group):
+            store.add_response(prompt_id, text.strip() or "(empty)", origin="model",
+                               model="smollm2-base", gen_params={"candidate": index},
+                               source="generate")
+    snapshot = best_of_n(store, GRADER, paths.snapshots / "best-of-n")
+    print(f"  best-of-4 kept {snapshot.counts['train']} of {len(train)} prompts"
+          f" (sampling {time.monotonic() - start:.0f} s)", flush=True)
+    values: dict[str, Any] = {"num_epochs": 3.0, "learning_rate": 1e-3, "lora_r": 8,
+                              "lora_alpha": 16, "batch_size": 8, "max_length": 128,
+                              **overrides}
+    config = TrainConfig.for_method("sft", model, "quick", **values)
+    print(f"rejection-sampling sft settings: {values}", flush=True)
+    _, adapter = train_run(store, paths, config, snapshot.path)
+    return time.monotonic() - start, adapter
+
+
+def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "all"
+    overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[2:])}
+    model = str(smollm2_hf())
+    train, held_out = task()
+    questions = [q for q, _ in held_out]
+    began = time.monotonic()
+    base = generate(model, None, questions, sample=False)
+    print(report("base greedy (held-out)", *pass_rate(base, held_out)), flush=True)
+    if mode == "measure":
+        sampled = generate(model, None, [q for q, _ in train], sample=True, n=4)
+        print(report("base sampled x4 (train prompts)", *pass_rate(sampled, train)))
+        return
+    root = Path(tempfile.mkdtemp(prefix="grpo-eff-"))
+    store, paths = setup_store(root, train, held_out)
+    if mode in ("grpo", "all"):
+        took, adapter = run_grpo(store, paths, model, overrides)
+        tuned = generate(model, adapter, questions, sample=False)
+        print(report(f"grpo greedy (held-out), train wall {took:.0f} s",
+                     *pass_rate(tuned, held_out)), flush=True)
+        print("  e.g.", [t[0] for t in tuned[:4]], flush=True)
+    if mode in ("rs", "all"):
+        took, adapter = run_rejection_sampling(store, paths, model, train, {})
+        tuned = generate(model, adapter, questions, sample=False)
+        print(report(f"rejection-sampling sft greedy (held-out), wall {took:.0f} s",
+                     *pass_rate(tuned, held_out)), flush=True)
+        print("  e.g.", [t[0] for t in tuned[:4]], flush=True)
+    print(f"total wall {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
