@@ -12,7 +12,13 @@ import pytest
 
 from studio.cli.main import main
 from studio.evaluation.evalsets import create_eval_set
-from studio.evaluation.jobs import attach_run, get_eval_run, start_run, sync_eval_runs
+from studio.evaluation.jobs import (
+    attach_run,
+    get_eval_run,
+    set_status,
+    start_run,
+    sync_eval_runs,
+)
 from studio.events import read_events
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -139,3 +145,16 @@ def test_a_running_row_whose_process_is_gone_becomes_failed(
     run = get_eval_run(store, run_id)
     assert run.status == "failed"
     assert "Segmentation fault" in (run.error or "")
+
+
+def test_a_run_resumes_only_with_the_engine_it_started_with(
+        store: Store, demo_model_dir: Path, demo_gguf: Path, tmp_path: Path) -> None:
+    from studio.evaluation.auto import eval_config
+
+    set_id = create_eval_set(store, "s", "exact", from_file=_set_file(tmp_path)).id
+    base, _ = _models(store, demo_model_dir, demo_gguf)
+    run_id = start_run(store, set_id, base.id)
+    attach_run(store, run_id, "llama.cpp", tmp_path)
+    set_status(store, run_id, "cancelled")
+    assert eval_config(store, "s", base.id).run_id == run_id
+    assert eval_config(store, "s", base.id, engine="transformers").run_id is None
