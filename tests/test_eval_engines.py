@@ -12,6 +12,7 @@ import pytest
 
 from studio.cli.main import main
 from studio.evaluation.evalsets import create_eval_set
+from studio.evaluation.graders.pyfile import file_hash
 from studio.evaluation.jobs import (
     attach_run,
     get_eval_run,
@@ -108,6 +109,9 @@ def test_cancelled_run_resumes_without_redoing_prompts(
     jobs = sorted((data_paths.root / "jobs").iterdir())
     started = [e for e in read_events(jobs[-1] / "events.jsonl") if e.event == "started"]
     assert (started[0]["skipped"], started[0]["total"]) == (2, len(PROMPTS) - 2)
+    # The result says which file graded it: its name and hash.
+    assert {r["grader"].split(" [")[1] for r in report["results"]} == {
+        f"stop.py@sha256:{file_hash(tmp_path / 'stop.py')[:16]}]"}
     # Every prompt was graded exactly once across the two jobs.
     assert (tmp_path / "stop.count").read_text() == str(len(PROMPTS))
 
