@@ -16,6 +16,7 @@ from backends.eval_judge import LocalJudge
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.evaluation.evalsets import eval_items, get_eval_set
 from studio.evaluation.graders import Grader, parse_spec
+from studio.evaluation.graders.base import grader_version
 from studio.evaluation.graders.judge import is_machine_made, judges_in
 from studio.evaluation.jobs import (
     EVAL_MODULE,
@@ -54,13 +55,14 @@ def grade_all(job_dir: Path, config: EvalConfig, store: Store, events: EventWrit
     engine = open_engine(config)
     judges = open_judges(grader)
     machine_made = is_machine_made(grader)
+    version = grader_version(grader)
 
     def handle(item: Item) -> None:
         prompt_id, messages, reference = item
         response = engine.answer(messages)
         grade = grader.score(messages[-1]["content"], response, reference)
         save_result(store, run_id, prompt_id, response, grade.score, grade.reason,
-                    grader.name, machine_made)
+                    version, machine_made)
 
     try:
         return process_items(todo, handle, events, flag, "eval", "prompts")

@@ -12,7 +12,14 @@ import pytest
 
 from studio.cli.main import main
 from studio.evaluation.evalsets import create_eval_set
-from studio.evaluation.jobs import attach_run, get_eval_run, start_run, sync_eval_runs
+from studio.evaluation.graders.pyfile import file_hash
+from studio.evaluation.jobs import (
+    attach_run,
+    get_eval_run,
+    set_status,
+    start_run,
+    sync_eval_runs,
+)
 from studio.events import read_events
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -102,6 +109,9 @@ def test_cancelled_run_resumes_without_redoing_prompts(
     jobs = sorted((data_paths.root / "jobs").iterdir())
     started = [e for e in read_events(jobs[-1] / "events.jsonl") if e.event == "started"]
     assert (started[0]["skipped"], started[0]["total"]) == (2, len(PROMPTS) - 2)
+    # The result says which file graded it: its name and hash.
+    assert {r["grader"].split(" [")[1] for r in report["results"]} == {
+        f"stop.py@sha256:{file_hash(tmp_path / 'stop.py')[:16]}]"}
     # Every prompt was graded exactly once across the two jobs.
     assert (tmp_path / "stop.count").read_text() == str(len(PROMPTS))
 
@@ -139,3 +149,16 @@ def test_a_running_row_whose_process_is_gone_becomes_failed(
     run = get_eval_run(store, run_id)
     assert run.status == "failed"
     assert "Segmentation fault" in (run.error or "")
+
+
+def test_a_run_resumes_only_with_the_engine_it_started_with(
+        store: Store, demo_model_dir: Path, demo_gguf: Path, tmp_path: Path) -> None:
+    from studio.evaluation.auto import eval_config
+
+    set_id = create_eval_set(store, "s", "exact", from_file=_set_file(tmp_path)).id
+    base, _ = _models(store, demo_model_dir, demo_gguf)
+    run_id = start_run(store, set_id, base.id)
+    attach_run(store, run_id, "llama.cpp", tmp_path)
+    set_status(store, run_id, "cancelled")
+    assert eval_config(store, "s", base.id).run_id == run_id
+    assert eval_config(store, "s", base.id, engine="transformers").run_id is None

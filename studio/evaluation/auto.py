@@ -18,6 +18,7 @@ from studio.evaluation.evalsets import get_eval_set, list_eval_sets
 from studio.evaluation.jobs import (
     EVAL_MODULE,
     EvalConfig,
+    get_eval_run,
     latest_run,
     sync_eval_run,
     sync_eval_runs,
@@ -69,10 +70,12 @@ def eval_config(store: Store, set_name: str, model_id: str, engine: str = "auto"
     if busy:
         raise EvalRunError(f"eval run {busy[0].id} of {set_name!r} on {entry.id} is still"
                            f" running (job folder {busy[0].job_dir}); wait for it or stop it")
+    resume = unfinished_run(store, eval_set.id, entry.id)
+    if resume is not None and get_eval_run(store, resume).engine not in (None, files.engine):
+        resume = None  # one run's answers all come from one engine: start afresh
     return EvalConfig(db=store_db(store), set_name=set_name, model_id=entry.id,
                       model_path=files.model_path, adapter_path=files.adapter_path,
-                      engine=files.engine, max_new_tokens=max_new_tokens,
-                      run_id=unfinished_run(store, eval_set.id, entry.id))
+                      engine=files.engine, max_new_tokens=max_new_tokens, run_id=resume)
 
 
 def default_eval_set(store: Store) -> str | None:

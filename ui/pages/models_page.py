@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.evaluation.summary import Score, latest_scores
 from studio.events import Event
 from studio.registry import models
 from studio.registry.export_config import create_export_job
 from ui.context import AppContext, Changes
 from ui.dialogs.add_model_dialog import AddModelDialog
+from ui.dialogs.eval_dialog import EvalDialog
 from ui.dialogs.gguf_export_dialog import GGUFExportDialog
 from ui.runners.job_runner import JobRunner
 from ui.widgets.model_details import NO_SELECTION, details_html
@@ -75,8 +77,12 @@ class ModelsPage(QWidget):
         self.cancel_button = QPushButton("Cancel export")
         self.open_button = QPushButton("Open folder")
         self.delete_button = QPushButton("Delete…")
+        self.eval_button = QPushButton("Evaluate…")
+        self.eval_button.setToolTip("Score the selected model on an eval set (and its parent,"
+                                    " for the before/after).")
         for button, slot in ((self.add_button, self.add_base), (self.export_button, self.export),
                              (self.cancel_button, self.cancel_export),
+                             (self.eval_button, self.evaluate),
                              (self.open_button, self.open_folder),
                              (self.delete_button, self.delete)):
             button.clicked.connect(slot)
@@ -87,10 +93,11 @@ class ModelsPage(QWidget):
 
     # ---- tree and details --------------------------------------------------------------
     def refresh(self) -> None:
-        self.context.ops.run(models.model_tree, on_success=self._show_tree, owner=self)
+        self.context.ops.run(lambda store: (models.model_tree(store), latest_scores(store)),
+                             on_success=self._show_tree, owner=self)
 
-    def _show_tree(self, roots: list[models.ModelNode]) -> None:
-        self.tree.show_roots(roots)
+    def _show_tree(self, found: tuple[list[models.ModelNode], dict[str, list[Score]]]) -> None:
+        self.tree.show_roots(*found)
         self._update_buttons()
 
     def selected_id(self) -> str | None:
@@ -179,6 +186,9 @@ class ModelsPage(QWidget):
                                  on_success=lambda _: self._changed(), owner=self,
                                  on_failure=lambda e: self._say(f"Not deleted: {e}"))
 
+    def evaluate(self) -> None:
+        EvalDialog(self.context, model_id=self.selected_id(), parent=self).open()
+
     def _changed(self) -> None:
         self.context.announce(Changes(models=True))
 
@@ -190,6 +200,7 @@ class ModelsPage(QWidget):
         self.export_button.setEnabled(selected and not exporting)
         self.cancel_button.setEnabled(exporting)
         self.open_button.setEnabled(selected)
+        self.eval_button.setEnabled(selected)
         self.delete_button.setEnabled(selected and not exporting)
 
     def shutdown(self) -> None:

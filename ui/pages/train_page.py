@@ -54,6 +54,8 @@ class TrainPage(QWidget):
         self.setup.launch_requested.connect(self.launch)
         self.runs = RunPanel(context)
         self.runs.refresh_requested.connect(lambda run_id: self.refresh(select=run_id or None))
+        self.after_eval = self.setup.after_eval
+        self.after_eval.summary.connect(self._eval_done)
         self._alias_widgets()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.setup)
@@ -157,7 +159,16 @@ class TrainPage(QWidget):
             self.setup.show_models(state.models)
         if state.prompt_choices is not None:
             self.setup.grpo.show_choices(state.prompt_choices)
+        before = {run_id: run.status for run_id, run in self.runs.runs_by_id.items()}
         self.runs.fill_history(state.runs, select)
+        for run in state.runs:  # a run seen training and now completed: evaluate its model
+            if run.status == "completed" and before.get(run.id) in ("running", "queued"):
+                self.after_eval.start_for_run(run.id)
+
+    def _eval_done(self, run_id: str, summary: str) -> None:
+        self.context.status_message.emit(summary)
+        if self.current is not None and self.current.id == run_id:
+            self.runs.eval_summary.show_run(run_id)
 
     def showEvent(self, event: QShowEvent) -> None:
         # Poll only while visible: the training process advances the queue by itself.

@@ -31,6 +31,7 @@ from ui.context import AppContext
 from ui.pages.train_text import ending, eta, history_text, status_html
 from ui.runners.process_runner import EventTailer
 from ui.widgets.bundle_button import BundleButton
+from ui.widgets.eval_after import EvalRunSummaryLabel
 from ui.widgets.grpo_completions import CompletionsTableWidget
 from ui.widgets.plots import MetricsPlotWidget
 
@@ -49,6 +50,8 @@ class RunPanel(QWidget):
         self.status = QLabel("No run selected", objectName="runStatus", wordWrap=True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         column.addWidget(self.status)
+        self.eval_summary = EvalRunSummaryLabel(context)  # before/after on the eval sets
+        column.addWidget(self.eval_summary)
         bar_row = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setFormat("step %v / %m")
@@ -159,6 +162,7 @@ class RunPanel(QWidget):
         """Show the first selected run live (tailer, log, progress) and overlay the others."""
         ids = [i for i in self._selected_ids() if i in self.runs_by_id]
         self.current = self.runs_by_id[ids[0]] if ids else None
+        self.eval_summary.show_run(self.current.id if self.current else None)
         self.stop_following()
         self.plots.clear()
         self.completions.setRowCount(0)

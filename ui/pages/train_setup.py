@@ -29,6 +29,7 @@ from studio.training.remembered import FILE_NAME as SETTINGS_FILE
 from studio.training.remembered import recall
 from ui.context import AppContext
 from ui.pages.train_form import ConfigFormWidget, align_labels
+from ui.widgets.eval_after import EvalAfterTrainingWidget
 from ui.widgets.grpo_setup import GrpoSetupWidget
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.readiness import ReadinessReport, ReadinessWidget
@@ -64,6 +65,8 @@ class TrainSetupPanel(QScrollArea):
         column.addLayout(self._choices())
         self.form = ConfigFormWidget()
         column.addWidget(self.form)
+        self.after_eval = EvalAfterTrainingWidget(context)  # "evaluate on <set> after training"
+        column.addWidget(self.after_eval)
         self.launch_button = QPushButton("Check and launch")
         self.launch_button.setProperty("primary", True)  # the stylesheet's primary button
         self.launch_button.clicked.connect(self.launch_requested)

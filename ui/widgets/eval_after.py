@@ -7,9 +7,22 @@ The use case is ``studio.evaluation.auto``; this widget only offers and presents
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
-from studio.evaluation.auto import before_after, default_eval_set, plan, run_model
+from studio.evaluation.auto import (
+    before_after,
+    default_eval_set,
+    plan,
+    run_model,
+    run_summaries,
+)
 from studio.evaluation.evalsets import EvalSet, list_eval_sets
 from studio.evaluation.jobs import EvalConfig
 from studio.labels.store import Store
@@ -106,3 +119,24 @@ class EvalAfterTrainingWidget(QWidget):
                                  f"eval '{set_name}': no parent score to compare with"),
                              on_failure=lambda error: self.summary.emit(run_id,
                                                                         f"eval: {error}"))
+
+
+class EvalRunSummaryLabel(QLabel):
+    """The before/after lines of the shown training run (``studio.evaluation.auto``)."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="Muted", wordWrap=True)
+        self.context = context
+        self.run_id: str | None = None
+
+    def show_run(self, run_id: str | None) -> None:
+        self.run_id = run_id
+        self.setText("")
+        if run_id is None:
+            return
+        self.context.ops.run(lambda store: run_summaries(store, run_id), owner=self,
+                             on_success=lambda lines: self._show(run_id, lines))
+
+    def _show(self, run_id: str, lines: list[str]) -> None:
+        if run_id == self.run_id:  # the selection may have moved on meanwhile
+            self.setText("\n".join(lines))

@@ -84,3 +84,7 @@ class EvalReportWidget(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, flip.key)
             self.flips.addTopLevelItem(item)
         self.flips.resizeColumnToContents(0)
+        # The prompt and both responses share the rest; the tooltips hold the full texts.
+        rest = max(300, self.flips.viewport().width() - self.flips.columnWidth(0))
+        for column, share in ((1, 0.3), (2, 0.35)):
+            self.flips.setColumnWidth(column, int(rest * share))

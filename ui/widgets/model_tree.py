@@ -7,9 +7,12 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from studio.evaluation.summary import Score
 from studio.registry import models
+from ui.widgets.eval_scores import scores_cell, scores_tooltip
 
-COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created")
+COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created", "Eval")
+EVAL_COLUMN = 6
 
 
 class ModelTreeWidget(QTreeWidget):
@@ -22,12 +25,14 @@ class ModelTreeWidget(QTreeWidget):
         for column in range(1, len(COLUMNS)):  # short values: never cut, no side scrolling
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
 
-    def show_roots(self, roots: list[models.ModelNode]) -> None:
-        """Fill the tree anew; the selected model stays selected."""
+    def show_roots(self, roots: list[models.ModelNode],
+                   scores: dict[str, list[Score]] | None = None) -> None:
+        """Fill the tree anew (with each model's latest eval scores); the selected model stays
+        selected."""
         current = self.selected_id()
         self.clear()
         for node in roots:
-            self.addTopLevelItem(_item(node))
+            self.addTopLevelItem(_item(node, scores or {}))
         self.expandAll()
         for item in self.items():
             if item.data(0, Qt.ItemDataRole.UserRole) == current:
@@ -53,20 +58,22 @@ def subtree(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
     return found
 
 
-def _item(node: models.ModelNode) -> QTreeWidgetItem:
+def _item(node: models.ModelNode, scores: dict[str, list[Score]]) -> QTreeWidgetItem:
     entry = node.entry
     check = entry.selfcheck or {}
     verdict = _verdict(check) if check else ""
     kind = entry.kind + (" (LoRA)" if entry.meta.get("role") == "lora" else "")
     item = QTreeWidgetItem([entry.name, kind, entry.quant or "", _size(entry.size_bytes),
-                            verdict, entry.created_at[:16].replace("T", " ")])
+                            verdict, entry.created_at[:16].replace("T", " "),
+                            scores_cell(scores.get(entry.id, []))])
     item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+    item.setToolTip(EVAL_COLUMN, scores_tooltip(scores.get(entry.id, [])))
     if check:
         item.setToolTip(4, check_summary(check))
     if not entry.exists and not entry.is_hub:
         item.setToolTip(0, f"missing on disk: {entry.path}")
     for child in node.children:
-        item.addChild(_item(child))
+        item.addChild(_item(child, scores))
     return item
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,20 @@ class WeightedMean(Grader):
         grades = [(g.score(prompt, response, reference), w) for g, w in self.parts]
         value = sum(gr.score * w for gr, w in grades) / total
         return Grade(value, "; ".join(f"{gr.reason} ({gr.score:.2f})" for gr, _ in grades))
+
+
+def leaves(grader: Grader) -> list[Grader]:
+    """The single rules inside a grader (itself when it is not a combination)."""
+    parts = getattr(grader, "parts", None)
+    if not parts:
+        return [grader]
+    return [leaf for part in parts
+            for leaf in leaves(part[0] if isinstance(part, tuple) else part)]
+
+
+def grader_version(grader: Grader) -> str:
+    """What a result was graded with: the grader's name, plus the hash of each user file it
+    runs (a Python-file grader), so an edited file is told apart from the one that graded."""
+    hashes = [f"{getattr(g, 'path', Path()).name}@sha256:{getattr(g, 'sha256', '')[:16]}"
+              for g in leaves(grader) if isinstance(getattr(g, "sha256", None), str)]
+    return grader.name + (f" [{', '.join(hashes)}]" if hashes else "")

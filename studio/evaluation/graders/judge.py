@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from studio.errors import StudioError
-from studio.evaluation.graders.base import Grade, Grader
+from studio.evaluation.graders.base import Grade, Grader, leaves
 from studio.jobs.launch import log_tail, run_foreground, write_job
 
 JUDGE_MODULE = "eval_judge"
@@ -99,11 +99,7 @@ def read_grades(job_dir: Path) -> list[Grade]:
 
 def judges_in(grader: Grader) -> list[JudgeGrader]:
     """Every judge inside a grader (combinations included), e.g. to give them one engine."""
-    if isinstance(grader, JudgeGrader):
-        return [grader]
-    parts = getattr(grader, "parts", [])
-    return [judge for part in parts
-            for judge in judges_in(part[0] if isinstance(part, tuple) else part)]
+    return [leaf for leaf in leaves(grader) if isinstance(leaf, JudgeGrader)]
 
 
 def is_machine_made(grader: Grader) -> bool:
