@@ -57,6 +57,8 @@ def generate(model_dir: str, adapter: str | None, questions: list[str], sample: 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(seed)
+    # One thread: on a shared, overloaded machine two spinning threads got ~20% of a core.
+    torch.set_num_threads(1)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenizer.padding_side = "left"
     model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
