@@ -32,12 +32,17 @@ class EvalSet:
 
 
 def create_eval_set(store: Store, name: str, grader_spec: str, *, from_file: Path | None = None,
-                    from_snapshot: Path | None = None, tag: str | None = None) -> EvalSet:
-    """Create the set ``name`` from exactly one source; the prompts are stored (deduplicated)
-    in the prompts table with the tag ``eval:<name>``."""
+                    from_snapshot: Path | None = None, tag: str | None = None,
+                    prompt_ids: list[int] | None = None) -> EvalSet:
+    """Create the set ``name`` from exactly one source (a file, a snapshot's eval split, a
+    tag, or chosen prompts); a file's prompts are stored (deduplicated) in the prompts table
+    with the tag ``eval:<name>``."""
+    if not name.strip():
+        raise EvalSetError("give the eval set a name")
     parse_spec(grader_spec, store)  # fail now on a bad spec, not at the first eval run
-    if sum(x is not None for x in (from_file, from_snapshot, tag)) != 1:
-        raise EvalSetError("give exactly one source: a file, a snapshot folder or a tag")
+    if sum(x is not None for x in (from_file, from_snapshot, tag, prompt_ids)) != 1:
+        raise EvalSetError("give exactly one source: a file, a snapshot folder, a tag or"
+                           " chosen prompts")
     if store.db.execute("SELECT 1 FROM eval_sets WHERE name = ?", [name]).fetchone():
         raise EvalSetError(f"an eval set named {name!r} exists already; pick another name")
     if from_file is not None:
@@ -45,6 +50,8 @@ def create_eval_set(store: Store, name: str, grader_spec: str, *, from_file: Pat
                  for q, ref in read_items(Path(from_file))]
     elif from_snapshot is not None:
         items = [(pid, None) for pid in _snapshot_eval_prompts(Path(from_snapshot))]
+    elif prompt_ids is not None:
+        items = [(int(pid), None) for pid in dict.fromkeys(prompt_ids)]
     else:
         items = [(pid, None) for pid in _tagged_prompts(store, str(tag))]
     if not items:

@@ -28,8 +28,8 @@ from ui.runners.job_runner import JobStrip
 from ui.widgets.eval_jobs import EvalChain
 from ui.widgets.eval_report import EvalReportWidget
 
-NO_SETS = ("No eval set yet. Create one with 'tuning-studio evalset create NAME --from-file"
-           " FILE --grader SPEC' (or from a snapshot's held-out prompts or a tag).")
+NO_SETS = ("No eval set yet: make one with Eval set… on the Data page (from the selected or"
+           " filtered prompts, or a file), or with 'tuning-studio evalset create'.")
 
 
 class EvalDialog(QDialog):

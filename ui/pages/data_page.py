@@ -23,6 +23,7 @@ from studio.labels.browse import BrowseQuery
 from studio.labels.store import Store
 from studio.labels.suggestions import detail_with_suggestions, judge_suggestions
 from ui.context import AppContext, Changes
+from ui.dialogs.eval_set_dialog import EvalSetDialog
 from ui.dialogs.generate_dialog import PromptScope
 from ui.item_models.prompt_table import PromptTableModel
 from ui.widgets.markdown_view import MarkdownView
@@ -71,7 +72,7 @@ class DataPage(QWidget):
             ("Import…", self.open_import, True), ("Starter prompts", self.add_starter, False),
             ("New prompt…", self.new_prompt, False), ("Agreement…", self.open_agreement, False),
             ("Export…", self.open_export, False), ("Generate…", self.open_generate, False),
-            ("Judge…", self.open_judge, False),
+            ("Judge…", self.open_judge, False), ("Eval set…", self.open_eval_set, False),
         ):
             button = QPushButton(caption)
             button.setProperty("primary", primary)
@@ -204,6 +205,9 @@ class DataPage(QWidget):
         self.detail.set_markdown("*Select a prompt to see its responses and labels.*")
 
     # ---- candidates and judge -----------------------------------------------------------
+    def open_eval_set(self) -> None:
+        EvalSetDialog(self.context, self.prompt_scopes(), self).open()
+
     def selected_ids(self) -> list[int]:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         found = (self.model.row_at(row) for row in sorted(rows))
