@@ -1,48 +1,25 @@
 """What every page gets: the data folder, the store worker, settings, and the change broadcast.
 
-Pages are built as ``PageClass(context)``. A store mutation announces what it changed with
-``context.announce(Changes(...))``; every page listens to ``context.changed`` and decides
-whether it must refresh.
+Pages are built as ``PageClass(context)``. An operation declares what it changes
+(``context.ops.run(fn, changes=Changes(...))``) and the store worker's helper announces that on
+``context.changed`` once it succeeded; every page listens and decides whether it must refresh.
+Job endings (a child process that wrote the database) call :meth:`AppContext.announce`.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from studio.paths import APP_NAME, DataPaths
+from ui.changes import Changes
 from ui.ops import Ops
 
 SETTINGS_ENV = "TUNING_STUDIO_SETTINGS"
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a store operation changed. Empty id sets mean "some, not known which"."""
-
-    prompts: bool = False
-    responses: bool = False
-    labels: bool = False
-    runs: bool = False
-    models: bool = False
-    snapshots: bool = False
-    prompt_ids: frozenset[int] = field(default_factory=frozenset)
-    origin: Any = None  # the page that made the change, so it can skip its own refresh
-
-    @classmethod
-    def everything(cls, origin: Any = None) -> Changes:
-        return cls(True, True, True, True, True, True, origin=origin)
-
-    @property
-    def data(self) -> bool:
-        """Prompts, responses or labels: what the Data and Label pages show."""
-        return self.prompts or self.responses or self.labels
 
 
 def default_settings_path() -> Path:
@@ -67,6 +44,7 @@ class AppContext(QObject):
         path = Path(settings_path) if settings_path is not None else default_settings_path()
         self.settings = QSettings(str(path), QSettings.Format.IniFormat)
         self.ops = Ops(paths.db, parent=self)
+        self.ops.changed.connect(self.announce)
         # Writes by other connections (a training run registering its adapter, the CLI, a
         # second window) say nothing about what they changed: every view re-reads.
         self.ops.external_write.connect(lambda: self.announce(Changes.everything()))

@@ -2,6 +2,11 @@
 the :class:`Store` connection; results come back on the UI thread.
 
     context.ops.run(lambda store: store.counts(), on_success=show, on_failure=report)
+    context.ops.run(lambda store: store.delete_prompt(7), changes=Changes(prompts=True))
+
+``changes`` declares what a successful operation changed (or computes it from the result);
+:attr:`Ops.changed` announces it after ``on_success``, even when the owner is gone: the data
+changed all the same.
 
 ``fn`` must never touch a widget. Operations run one at a time, in the order they were
 submitted, so a label written by one op is visible to the next. Long operations use
@@ -26,6 +31,7 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.errors import StudioError
 from studio.labels.store import Store
+from ui.changes import Changes
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,8 @@ OPEN_ATTEMPTS = 50
 WATCH_INTERVAL_S = 0.5
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
+# What a successful operation changed: fixed, or computed from its result (None: nothing).
+Declared = Changes | Callable[[Any], Changes | None] | None
 
 
 class Task:
@@ -64,6 +72,7 @@ class _Job:
     on_failure: Failure | None
     owner: QObject | None
     task: Task | None = None
+    changes: Declared = None
     queued: bool = True  # False for call(): the caller waits, nothing is delivered
     result: Any = None
     error: BaseException | None = None
@@ -78,6 +87,7 @@ class Ops(QObject):
     progress = Signal(str, int, int)  # title, done, total of a running Task
     busy_changed = Signal(bool)
     external_write = Signal()  # another connection committed to the database
+    changed = Signal(object)  # Changes declared by an operation that succeeded
 
     def __init__(self, db_path: Path | str, parent: QObject | None = None):
         super().__init__(parent)
@@ -90,16 +100,17 @@ class Ops(QObject):
 
     # ---- public ------------------------------------------------------------------------
     def run(self, fn: Callable[[Store], Any], on_success: Success | None = None,
-            on_failure: Failure | None = None, owner: QObject | None = None) -> None:
+            on_failure: Failure | None = None, owner: QObject | None = None,
+            changes: Declared = None) -> None:
         """Queue ``fn(store)``. Callbacks are skipped if ``owner`` was deleted meanwhile."""
-        self._submit(_Job(fn, on_success, on_failure, owner))
+        self._submit(_Job(fn, on_success, on_failure, owner, changes=changes))
 
     def run_task(self, title: str, fn: Callable[[Store, Task], Any],
                  on_success: Success | None = None, on_failure: Failure | None = None,
-                 owner: QObject | None = None) -> Task:
+                 owner: QObject | None = None, changes: Declared = None) -> Task:
         """Queue a long ``fn(store, task)``; the returned Task can cancel it."""
         task = Task(self, title)
-        self._submit(_Job(fn, on_success, on_failure, owner, task=task))
+        self._submit(_Job(fn, on_success, on_failure, owner, task=task, changes=changes))
         return task
 
     def call(self, fn: Callable[[Store], Any], timeout: float = 30.0) -> Any:
@@ -191,13 +202,20 @@ class Ops(QObject):
         self._pending -= 1
         if self._pending == 0:
             self.busy_changed.emit(False)
-        if job.owner is not None and not shiboken6.isValid(job.owner):
-            return
+        alive = job.owner is None or shiboken6.isValid(job.owner)
         if job.error is None:
-            if job.on_success is not None:
+            if alive and job.on_success is not None:
                 job.on_success(job.result)
+            self._announce(job)
+        elif not alive:
+            return
         elif job.on_failure is not None:
             job.on_failure(job.error)
         else:
             log.error("background operation failed: %s", job.error)
             self.failed.emit(str(job.error))
+
+    def _announce(self, job: _Job) -> None:
+        changes = job.changes(job.result) if callable(job.changes) else job.changes
+        if changes is not None:
+            self.changed.emit(changes)

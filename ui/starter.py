@@ -11,6 +11,7 @@ from pathlib import Path
 
 from studio.data.importing import import_path
 from studio.data.importing.importer import ImportReport
+from studio.labels.overview import total_changes
 from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
@@ -37,10 +38,10 @@ def demo_responses_op(store: Store) -> int:
             prompt_id = store.add_prompt(row["prompt"], tags=row.get("tags", []),
                                          source="import:starter_prompts.jsonl")
             for text in row["responses"]:
-                before = store.db.execute("SELECT total_changes()").fetchone()[0]
+                before = total_changes(store)  # a response already there is stored once
                 store.add_response(prompt_id, text, origin="model", model=DEMO_MODEL_NAME,
                                    source="demo")
-                added += store.db.execute("SELECT total_changes()").fetchone()[0] - before
+                added += total_changes(store) - before
     return added
 
 
@@ -48,14 +49,14 @@ def add_starter_prompts(context: AppContext, with_demo_responses: bool = False) 
     def done(report: ImportReport) -> None:
         context.status_message.emit(
             f"Added {report.prompts_added} starter prompts.")
-        context.announce(Changes(prompts=True, responses=True, labels=True))
         if with_demo_responses:
-            context.ops.run(demo_responses_op, on_success=demo_done, owner=context)
+            context.ops.run(demo_responses_op, on_success=demo_done, owner=context,
+                            changes=Changes(prompts=True, responses=True))
 
     def demo_done(added: int) -> None:
         context.status_message.emit(f"Added {added} demo responses to label.")
-        context.announce(Changes(prompts=True, responses=True))
 
     context.ops.run_task("Adding starter prompts", starter_op, on_success=done,
                          on_failure=lambda error: context.status_message.emit(str(error)),
-                         owner=context)
+                         owner=context, changes=Changes(prompts=True, responses=True,
+                                                        labels=True))

@@ -20,6 +20,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from studio.app.training import create_checked_run, resume_training
 from studio.data.snapshots import KINDS, export_snapshot
 from studio.evaluation.auto import evaluate_before_after, run_model
 from studio.evaluation.evalsets import get_eval_set
@@ -30,14 +31,12 @@ from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
 from studio.training.describe import describe, metrics_summary
 from studio.training.grpo import grpo_snapshot_fields
 from studio.training.grpo_probe import PROBE_MODULE, create_probe_job, probe_checks
-from studio.training.preflight import preflight, require_ok
+from studio.training.preflight import require_ok
 from studio.training.runs import (
     RunDir,
     cancel_run,
     claim_next,
-    create_run,
     list_runs,
-    resume_run,
     start_next,
     sync_all,
     sync_run,
@@ -144,17 +143,19 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
             raise ConfigError("--eval-set needs a foreground run; without --detach, or run"
                               " 'tuning-studio eval' when the run is done")
     config = build_config(args, store, paths)
-    checks = preflight(config)
-    for check in checks:
+    launch = create_checked_run(store, paths, config)
+    for check in launch.checks:
         _out(str(check))
-    require_ok(checks)
+    require_ok(launch.checks)
+    run = launch.run
+    assert run is not None  # require_ok raised on any error
     if config.method == "grpo" and not args.no_probe:
+        # The run is queued, not started: the probe's notes come before it trains.
         _out("probing the base model: sampling a few prompts ...")
         probe = run_foreground(PROBE_MODULE, create_probe_job(paths.root / "jobs", config),
                                lambda event: None)
         for check in probe_checks(probe):
             _out(str(check))
-    run = create_run(store, paths, config)
     _out(f"run {run.id} created in {run.run_dir}")
     if args.detach:
         started = start_next(store, paths)
@@ -210,10 +211,9 @@ def _runs(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
                                               if run.status == "running" else ""))
         return 0
     if args.resume:
-        resume_run(store, args.resume)
-        started = start_next(store, paths)
-        _out(f"run {args.resume} " + ("resumed in the background" if started is not None
-                                      and started.id == args.resume else "queued"))
+        resumed = resume_training(store, paths, args.resume)
+        _out(f"run {args.resume} " + ("resumed in the background"
+                                      if resumed.status == "running" else "queued"))
         return 0
     runs = [sync_run(store, run.id) for run in list_runs(store)]
     if args.json:

@@ -175,9 +175,8 @@ class AddModelDialog(QDialog):
         def register(store: Store) -> models.ModelEntry:
             return models.add_base_model(store, folder)
 
-        self.context.ops.run(register, owner=self,
-                             on_success=lambda e: (self._say(f"Added {e.name}."),
-                                                   self.context.announce(Changes(models=True))),
+        self.context.ops.run(register, owner=self, changes=Changes(models=True),
+                             on_success=lambda e: self._say(f"Added {e.name}."),
                              on_failure=lambda e: self._say(f"Not added: {e}"))
 
     def _say(self, text: str) -> None:

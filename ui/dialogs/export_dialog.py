@@ -93,7 +93,8 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.result.setText("Exporting…")
         self.context.ops.run(lambda store: export_snapshot(store, kind, out, fraction, seed),
-                             on_success=self._done, on_failure=self._failed, owner=self)
+                             on_success=self._done, on_failure=self._failed, owner=self,
+                             changes=Changes(snapshots=True))
 
     def _done(self, snapshot: Snapshot) -> None:
         self.export_button.setEnabled(True)
@@ -101,7 +102,6 @@ class ExportDialog(QDialog):
         self.result.setText(
             f"Snapshot <b>{snapshot.id}</b>: {snapshot.counts['train']:,} train and"
             f" {snapshot.counts['eval']:,} eval examples in {snapshot.path}")
-        self.context.announce(Changes(snapshots=True))
         self.exported.emit(snapshot)
 
     def _failed(self, error: BaseException) -> None:

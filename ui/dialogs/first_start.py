@@ -194,7 +194,7 @@ class FirstStartDialog(QDialog):
             add_base_model(store, folder, name="demo (tiny, offline)")
 
         # Registered, the demo is the Train page's base model and the Models page's root.
-        context.ops.run(register, on_success=lambda _: context.announce(Changes(models=True)))
+        context.ops.run(register, changes=Changes(models=True))
         self.accept()
         self.window_.show_page("Label")  # type: ignore[attr-defined]
 

@@ -175,7 +175,9 @@ class ImportDialog(QDialog):
         self.context.ops.progress.connect(self._progress)
         self.task = self.context.ops.run_task(f"Importing {path.name}", run,
                                               on_success=self._imported,
-                                              on_failure=self._import_failed, owner=self)
+                                              on_failure=self._import_failed, owner=self,
+                                              changes=Changes(prompts=True, responses=True,
+                                                              labels=True))
 
     def _progress(self, title: str, done: int, total: int) -> None:
         if self.task is not None and title == self.task.title:
@@ -187,7 +189,6 @@ class ImportDialog(QDialog):
         self.summary.setText(
             f"Imported {report.rows:,} rows: {report.prompts_added:,} new prompts,"
             f" {report.responses_added:,} new responses, {report.labels_added:,} new labels.")
-        self.context.announce(Changes(prompts=True, responses=True, labels=True))
         self.finished_import.emit(report)
 
     def _import_failed(self, error: BaseException) -> None:

@@ -261,14 +261,15 @@ class JudgeDialog(QDialog):
             return (accept_judge_labels(store, found) if found else 0), ids
 
         self.context.ops.run(accept, on_success=self._accepted, owner=self,
-                             on_failure=lambda error: self.message.setText(str(error)))
+                             on_failure=lambda error: self.message.setText(str(error)),
+                             changes=lambda result: Changes(
+                                 labels=True, prompt_ids=frozenset(result[1])) if result[0]
+                             else None)
 
     def _accepted(self, result: tuple[int, list[int]]) -> None:
-        count, ids = result
+        count = result[0]
         self.message.setText(f"Accepted {count} judge label(s): they now count as training"
                              " data." if count else "No open suggestions of this judge here.")
-        if count:
-            self.context.announce(Changes(labels=True, prompt_ids=frozenset(ids)))
 
     def _update_buttons(self) -> None:
         running, ready = self.runner.running, self.judge_box.count() > 0

@@ -67,10 +67,11 @@ class PromptDialog(QDialog):
             return store.update_prompt(prompt_id, tags=tags, text=text).id
 
         self.context.ops.run(write, on_success=self._saved,
-                             on_failure=lambda e: self.error.setText(str(e)), owner=self)
+                             on_failure=lambda e: self.error.setText(str(e)), owner=self,
+                             changes=lambda saved_id: Changes(
+                                 prompts=True, prompt_ids=frozenset({saved_id})))
 
-    def _saved(self, prompt_id: int) -> None:
-        self.context.announce(Changes(prompts=True, prompt_ids=frozenset({prompt_id})))
+    def _saved(self, _prompt_id: int) -> None:
         self.accept()
 
 
@@ -102,8 +103,8 @@ class ResponseDialog(QDialog):
             return
         self.context.ops.run(lambda store: store.add_response(prompt_id, text, source="manual"),
                              on_success=self._saved,
-                             on_failure=lambda e: self.error.setText(str(e)), owner=self)
+                             on_failure=lambda e: self.error.setText(str(e)), owner=self,
+                             changes=Changes(responses=True, prompt_ids=frozenset({prompt_id})))
 
     def _saved(self, _response_id: int) -> None:
-        self.context.announce(Changes(responses=True, prompt_ids=frozenset({self.prompt_id})))
         self.accept()

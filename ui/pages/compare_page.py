@@ -237,14 +237,14 @@ class ComparePage(QWidget):
         self.context.ops.run(
             lambda store: compare.record_vote(store, conversation, *replies, key, annotator,
                                               blind, swapped, edited),
-            on_success=lambda _: self._voted(key), on_failure=self._vote_failed, owner=self)
+            on_success=lambda _: self._voted(key), on_failure=self._vote_failed, owner=self,
+            changes=Changes(prompts=True, responses=True, labels=True, origin=self))
 
     def _voted(self, key: str) -> None:
         self.voted = True
         self._adopt_reply(key)
         for pane in self.panes:
             pane.show_name(True)
-        self.context.announce(Changes(prompts=True, responses=True, labels=True, origin=self))
         self.context.status_message.emit("Vote saved as a preference pair.")
         self.refresh_winrate()
         self._update_buttons()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.overview import readiness_report
 from studio.candidates.judge import accept_judge_labels
 from studio.labels import browse
 from studio.labels.browse import BrowseQuery
@@ -29,7 +30,7 @@ from ui.item_models.prompt_table import PromptTableModel
 from ui.widgets.markdown_view import MarkdownView
 from ui.widgets.prompt_detail import detail_markdown
 from ui.widgets.prompt_table_view import PromptTableView
-from ui.widgets.readiness import ReadinessWidget, compute
+from ui.widgets.readiness import ReadinessWidget
 
 ANY = "Any"
 
@@ -180,7 +181,7 @@ class DataPage(QWidget):
             self._load_detail(self.selected_id)
 
     def refresh_readiness(self) -> None:
-        self.context.ops.run(compute, on_success=self.readiness.show_report, owner=self)
+        self.context.ops.run(readiness_report, on_success=self.readiness.show_report, owner=self)
 
     # ---- detail ------------------------------------------------------------------------
     def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -235,15 +236,15 @@ class DataPage(QWidget):
         def accept(store: Store) -> int:
             return accept_judge_labels(store, judge_suggestions(store, ids))
 
-        self.context.ops.run(accept, on_success=lambda n: self._accepted(n, ids),
+        self.context.ops.run(accept, on_success=self._accepted,
                              on_failure=lambda error: self.context.status_message.emit(
-                                                           str(error)), owner=self)
+                                                           str(error)), owner=self,
+                             changes=lambda count: Changes(
+                                 labels=True, prompt_ids=frozenset(ids)) if count else None)
 
-    def _accepted(self, count: int, ids: list[int]) -> None:
+    def _accepted(self, count: int) -> None:
         self.context.status_message.emit(f"Accepted {count} judge label(s) as training data."
              if count else "No judge suggestions to accept on the selected prompts.")
-        if count:
-            self.context.announce(Changes(labels=True, prompt_ids=frozenset(ids)))
 
     def open_generate(self) -> None:
         from ui.dialogs.generate_dialog import GenerateDialog
@@ -306,6 +307,6 @@ class DataPage(QWidget):
         self._clear_detail()
         self.context.ops.run(
             lambda store: store.delete_prompt(prompt_id),
-            on_success=lambda _: self.context.announce(Changes(True, True, True)),
+            changes=Changes(prompts=True, responses=True, labels=True),
             on_failure=lambda error: self.context.status_message.emit(str(error)), owner=self)
 

@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.overview import QueueOverview
 from studio.labels.queue import QueueFilter, QueueItem, filter_prompt_ids
 from studio.labels.records import Label
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 from ui.pages.label_filters import LabelFilterWidget
 from ui.pages.label_keys import ACTIONS, COMMON, HELP, HINTS, MODE_KEYS, MODE_NAMES
-from ui.pages.label_session import LabelSession, Overview
+from ui.pages.label_session import LabelSession
 from ui.pages.label_text import empty_text, recorded_text
 from ui.pages.label_view import LabelItemView
 from ui.widgets.empty_state import EmptyStateWidget
@@ -43,7 +44,7 @@ class LabelPage(QWidget):
         self.context = context
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.session = LabelSession(context, self)
-        self.overview: Overview | None = None
+        self.overview: QueueOverview | None = None
         self.filters = LabelFilterWidget(context)
         self.tag_box, self.model_box = self.filters.tag_box, self.filters.model_box
         self.pairing_box = self.filters.pairing_box
@@ -189,9 +190,9 @@ class LabelPage(QWidget):
             self.empty.set_text("Loading…", "")
             return
         self.empty.set_text(*empty_text(self.session.mode, self.overview,
-                                        len(self.session.queue.skipped)))
+                                        self.session.skipped_count))
 
-    def _on_overview(self, overview: Overview) -> None:
+    def _on_overview(self, overview: QueueOverview) -> None:
         self.overview = overview
         if self.session.current is None and self.session.waiting:
             self._draw_empty()
@@ -251,7 +252,7 @@ class LabelPage(QWidget):
             if self.session.label(argument, reason=reason):
                 self.reason.clear()
         elif action == "next":
-            if self.session.current is None and self.session.queue.skipped:
+            if self.session.current is None and self.session.skipped_count:
                 self.session.revisit_skipped()
             else:
                 self.session.next()

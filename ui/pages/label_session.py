@@ -7,33 +7,41 @@ label key shows the next item at once while the label is committed on the store 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.app.overview import QueueOverview, queue_overview
 from studio.labels.agreement import mark_relabel
 from studio.labels.history import LabelHistory
-from studio.labels.queue import LabelQueue, QueueFilter, QueueItem, labeled_today
+from studio.labels.queue import LabelQueue, QueueFilter, QueueItem
 from studio.labels.records import Label
 from studio.labels.store import Store
 from ui.context import AppContext, Changes
 
 
-@dataclass
-class Overview:
-    """What the page needs to explain an empty queue."""
+class QueueSlot:
+    """The session's :class:`LabelQueue`, made on the store worker with that worker's store
+    (its SQLite connection belongs to the worker thread). Every use of the queue is an
+    operation on the same worker, and operations run in order, so one made by ``make`` is
+    there for the fetch queued after it."""
 
-    prompts: int
-    responses: int
-    pairable: int
-    remaining: int
-    today: int
+    def __init__(self) -> None:
+        self.queue: LabelQueue | None = None
+
+    def make(self, store: Store, annotator: str, mode: str, filter: QueueFilter,
+             relabel_share: float, rng: random.Random) -> None:
+        self.queue = LabelQueue(store, annotator, mode, filter, relabel_share, rng)
+
+    def get(self) -> LabelQueue:
+        if self.queue is None:
+            raise RuntimeError("the label queue is used before it was made")
+        return self.queue
 
 
 class LabelSession(QObject):
     item_changed = Signal(object)  # the QueueItem now shown, or None
     progress_changed = Signal(int, int)  # labeled today, remaining
-    overview_changed = Signal(object)  # Overview
+    overview_changed = Signal(object)  # QueueOverview
     labeled = Signal(object)  # the Label just committed
     error = Signal(str)
 
@@ -54,7 +62,7 @@ class LabelSession(QObject):
         self.remaining = 0
         self.rng = random.Random()
         self._generation = 0
-        self.queue = self._new_queue()
+        self.slot = self._new_queue()
 
     # ---- state -------------------------------------------------------------------------
     @property
@@ -72,7 +80,7 @@ class LabelSession(QObject):
         self.mode = mode or self.mode
         self.filter = filter if filter is not None else self.filter
         self._generation += 1
-        self.queue = self._new_queue()
+        self.slot = self._new_queue()
         self.history, self.position, self.prefetched = [], -1, None
         self.prefetch_ready, self._fetching = False, False
         self.waiting = True
@@ -81,37 +89,38 @@ class LabelSession(QObject):
         self.refresh_overview()
 
     def refresh_overview(self) -> None:
-        queue, annotator, since = self.queue, self.context.annotator, _local_midnight_iso()
+        slot, annotator, since = self.slot, self.context.annotator, _local_midnight_iso()
 
-        def count(store: Store) -> Overview:
-            db = store.db
-            pairable = db.execute(
-                "SELECT count(*) FROM (SELECT prompt_id FROM responses GROUP BY prompt_id"
-                " HAVING count(*) > 1)").fetchone()[0] if self.mode == "pair" else 0
-            return Overview(db["prompts"].count, db["responses"].count, pairable,
-                            queue.remaining(), labeled_today(store, annotator, since))
+        self.context.ops.run(lambda store: queue_overview(store, slot.get(), annotator, since),
+                             on_success=self._on_overview, owner=self)
 
-        self.context.ops.run(count, on_success=self._on_overview, owner=self)
-
-    def _on_overview(self, overview: Overview) -> None:
+    def _on_overview(self, overview: QueueOverview) -> None:
         self.today, self.remaining = overview.today, overview.remaining
         self.overview_changed.emit(overview)
         self.progress_changed.emit(self.today, self.remaining)
 
-    def _new_queue(self) -> LabelQueue:
-        return LabelQueue(None, self.context.annotator, self.mode, self.filter,  # type: ignore[arg-type]
-                          self.context.relabel_share, self.rng)
+    def _new_queue(self) -> QueueSlot:
+        slot = QueueSlot()
+        annotator, mode, filter = self.context.annotator, self.mode, self.filter
+        share, rng = self.context.relabel_share, self.rng
+        self.context.ops.run(lambda store: slot.make(store, annotator, mode, filter, share, rng),
+                             on_failure=self._fail, owner=self)
+        return slot
+
+    @property
+    def skipped_count(self) -> int:
+        """Items skipped this session (read on the UI thread: a size, never the items)."""
+        return len(self.slot.queue.skipped) if self.slot.queue is not None else 0
 
     def _fetch_next(self) -> None:
         """Ask the worker for the queue's next item (one request in flight at a time)."""
         if self._fetching or self.prefetch_ready:
             return
         self._fetching = True
-        queue, generation = self.queue, self._generation
+        slot, generation = self.slot, self._generation
 
-        def fetch(store: Store) -> QueueItem | None:
-            queue.store = store
-            return queue.next()
+        def fetch(_store: Store) -> QueueItem | None:
+            return slot.get().next()
 
         def arrived(item: QueueItem | None) -> None:
             if generation != self._generation:
@@ -171,13 +180,13 @@ class LabelSession(QObject):
         if item is None:
             return
         if self.position == len(self.history) - 1 and item.target not in self.values:
-            queue = self.queue
-            self.context.ops.run(lambda _: queue.skip(item), owner=self)
+            slot = self.slot
+            self.context.ops.run(lambda _: slot.get().skip(item), owner=self)
         self._forward()
 
     def revisit_skipped(self) -> None:
-        queue = self.queue
-        self.context.ops.run(lambda _: queue.revisit_skipped(), owner=self)
+        slot = self.slot
+        self.context.ops.run(lambda _: slot.get().revisit_skipped(), owner=self)
         self.waiting = True
         self.prefetch_ready = False
         self._fetch_next()
@@ -191,7 +200,10 @@ class LabelSession(QObject):
         annotator, mode = self.context.annotator, item.mode
         source = "relabel" if item.relabel else "label"
 
+        slot = self.slot
+
         def write(store: Store) -> Label:
+            slot.get().labeled_here.add(item.target)  # before the next fetch, on this worker
             if mode == "thumb":
                 label = store.label_thumb(item.responses[0].id, value, annotator, reason,
                                           source)
@@ -207,10 +219,11 @@ class LabelSession(QObject):
 
         was_new = self.shown_value(item) is None and not item.relabel
         self.values[item.target] = value
-        self.queue.labeled_here.add(item.target)
         self.undo_history.labeling()
         self.context.ops.run(write, on_success=lambda label: self._written(label, item, was_new),
-                             on_failure=lambda error: self._write_failed(error, item), owner=self)
+                             on_failure=lambda error: self._write_failed(error, item), owner=self,
+                             changes=Changes(labels=True, responses=item.mode == "edit",
+                                             prompt_ids=frozenset({item.prompt.id}), origin=self))
         self._forward()
         return True
 
@@ -221,8 +234,6 @@ class LabelSession(QObject):
             self.remaining = max(0, self.remaining - 1)
             self.progress_changed.emit(self.today, self.remaining)
         self.labeled.emit(label)
-        self.context.announce(Changes(labels=True, responses=item.mode == "edit",
-                                      prompt_ids=frozenset({item.prompt.id}), origin=self))
 
     def _write_failed(self, error: BaseException, item: QueueItem) -> None:
         self.values.pop(item.target, None)
@@ -235,7 +246,7 @@ class LabelSession(QObject):
             label_id, item = entry
             self.context.ops.run(lambda store: store.undo(label_id),
                                  on_success=lambda event: self._undone(event, label_id, item),
-                                 on_failure=self._fail, owner=self)
+                                 on_failure=self._fail, owner=self, changes=self._changes(item))
 
     def redo(self) -> None:
         entry = self.undo_history.next_redo()
@@ -243,7 +254,10 @@ class LabelSession(QObject):
             label_id, item = entry
             self.context.ops.run(lambda store: store.redo(label_id),
                                  on_success=lambda event: self._redone(event, item),
-                                 on_failure=self._fail, owner=self)
+                                 on_failure=self._fail, owner=self, changes=self._changes(item))
+
+    def _changes(self, item: QueueItem) -> Changes:
+        return Changes(labels=True, prompt_ids=frozenset({item.prompt.id}), origin=self)
 
     def _undone(self, event: Label, undone_id: int, item: QueueItem) -> None:
         self.undo_history.undone(undone_id, item)
@@ -258,8 +272,6 @@ class LabelSession(QObject):
         self.remaining = max(0, self.remaining + remaining_delta)
         self.today = max(0, self.today - remaining_delta)
         self.progress_changed.emit(self.today, self.remaining)
-        self.context.announce(Changes(labels=True, prompt_ids=frozenset({item.prompt.id}),
-                                      origin=self))
         self._show_item(item)
 
     def _show_item(self, item: QueueItem) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from studio.app.overview import QueueOverview
 from studio.labels.queue import QueueItem
 from studio.labels.records import Label
 from ui.pages.label_keys import MODE_NAMES
-from ui.pages.label_session import Overview
 
 
 def suggestion_text(item: QueueItem) -> str:
@@ -46,7 +46,7 @@ def response_meta(response: object) -> str:
     return f"#{getattr(response, 'id', '')} · {model or origin}"
 
 
-def empty_text(mode: str, overview: Overview | None, skipped: int) -> tuple[str, str]:
+def empty_text(mode: str, overview: QueueOverview | None, skipped: int) -> tuple[str, str]:
     """Title and rich text for an empty queue: why it is empty and what to do next."""
     if overview is None or overview.prompts == 0:
         return ("Nothing to label yet",

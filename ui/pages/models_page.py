@@ -155,7 +155,8 @@ class ModelsPage(QWidget):
             self._say(f"Export cancelled: {event.get('message')}")
 
     def _export_finished(self) -> None:
-        self._changed()
+        # A job, not an operation: the export process registered its files in the database.
+        self.context.announce(Changes(models=True))
         self._update_buttons()
 
     def cancel_export(self) -> None:
@@ -183,14 +184,11 @@ class ModelsPage(QWidget):
         if answer == QMessageBox.StandardButton.Yes:
             root = self.context.paths.root
             self.context.ops.run(lambda store: models.delete_model(store, model_id, root),
-                                 on_success=lambda _: self._changed(), owner=self,
+                                 changes=Changes(models=True), owner=self,
                                  on_failure=lambda e: self._say(f"Not deleted: {e}"))
 
     def evaluate(self) -> None:
         EvalDialog(self.context, model_id=self.selected_id(), parent=self).open()
-
-    def _changed(self) -> None:
-        self.context.announce(Changes(models=True))
 
     def _say(self, text: str) -> None:
         self.progress.setText(text)

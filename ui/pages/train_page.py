@@ -1,33 +1,31 @@
 """The Train page: pick data, base model, method and preset; launch; watch the run live.
 
 Runs are separate processes in their own session (they keep going when the app closes). The
-page re-attaches by reading the run registry and the run folder: a timer reconciles the
-registry (and advances the queue) on the store worker, and the run panel follows the shown
-run's events.jsonl. The left column is :class:`TrainSetupPanel`, the right :class:`RunPanel`.
+page re-attaches by reading the run registry and the run folder: a timer re-reads the run
+list (reading only), the run panel follows the shown run's events.jsonl, and a run that ended
+(its terminal event, or its process gone) triggers :func:`studio.app.training.advance_queue`.
+The left column is :class:`TrainSetupPanel`, the right :class:`RunPanel`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from studio.data.snapshots import export_snapshot
+from studio.app.overview import ReadinessReport, readiness_report
+from studio.app.training import Launch, advance_queue, launch_training
 from studio.errors import StudioError
 from studio.labels.store import Store
 from studio.registry.models import list_models
 from studio.training import runs as registry
-from studio.training.config import DATA_KIND
-from studio.training.grpo import export_prompt_snapshot, prompt_choices
-from studio.training.preflight import Check, preflight
-from studio.training.remembered import FILE_NAME as SETTINGS_FILE
-from studio.training.remembered import remember
+from studio.training.grpo import prompt_choices
+from studio.training.preflight import Check
 from ui.context import AppContext, Changes
 from ui.pages.train_runs import RunPanel
 from ui.pages.train_setup import TrainSetupPanel, cached_hub_models
-from ui.widgets.readiness import ReadinessReport, compute
 
 POLL_MS = 2000
 
@@ -35,15 +33,10 @@ POLL_MS = 2000
 @dataclass
 class PageState:
     runs: list[registry.Run]
+    gone: frozenset[str] = frozenset()  # runs marked running whose process is gone
     readiness: ReadinessReport | None = None
     models: list[tuple[str, str]] | None = None  # (label, path)
     prompt_choices: list[str] | None = None  # tags and sources, for GRPO
-
-
-@dataclass
-class LaunchResult:
-    checks: list[Check]
-    run: registry.Run | None
 
 
 class TrainPage(QWidget):
@@ -56,6 +49,8 @@ class TrainPage(QWidget):
         self.runs.refresh_requested.connect(lambda run_id: self.refresh(select=run_id or None))
         self.after_eval = self.setup.after_eval
         self.after_eval.summary.connect(self._eval_done)
+        self.runs.run_ended.connect(self.advance_queue)
+        self._reconciled: frozenset[str] = frozenset()
         self._alias_widgets()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.setup)
@@ -95,31 +90,18 @@ class TrainPage(QWidget):
             self.setup.show_checks([Check("error", "config", str(error))])
             return
         paths = self.context.paths
-
-        def prepare(store: Store) -> LaunchResult:
-            kind = DATA_KIND[config.method]  # SimPO/ORPO train on DPO pairs
-            if kind == "grpo":  # GRPO practises on prompts, chosen by tag or source
-                snapshot = export_prompt_snapshot(store, config.prompts,
-                                                  paths.snapshots / "grpo-latest")
-            else:
-                snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest")
-            checks = preflight(replace(config, snapshot_dir=str(snapshot.path)))
-            if any(check.level == "error" for check in checks):
-                return LaunchResult(checks, None)
-            run = registry.create_run(store, paths, config, snapshot.path)
-            remember(paths.root / SETTINGS_FILE, config)
-            registry.start_next(store, paths)
-            return LaunchResult(checks, registry.get_run(store, run.id))
-
         self.launch_button.setEnabled(False)
         self.checks_label.setText("Checking…")
-        self.context.ops.run(prepare, self._launched, self._launch_failed, owner=self)
+        self.context.ops.run(lambda store: launch_training(store, paths, config),
+                             self._launched, self._launch_failed, owner=self,
+                             changes=lambda launch: Changes(runs=True, models=True,
+                                                            snapshots=True, origin=self)
+                             if launch.run is not None else None)
 
-    def _launched(self, result: LaunchResult) -> None:
+    def _launched(self, result: Launch) -> None:
         self.launch_button.setEnabled(True)
         self.setup.show_checks(result.checks)
         if result.run is not None:
-            self.context.announce(Changes(runs=True, models=True, snapshots=True, origin=self))
             self.refresh(select=result.run.id)
 
     def _launch_failed(self, error: BaseException) -> None:
@@ -132,15 +114,12 @@ class TrainPage(QWidget):
             self.refresh()
 
     def refresh(self, full: bool = False, select: str | None = None) -> None:
-        paths = self.context.paths
-
         def load(store: Store) -> PageState:
-            # Studio's own launcher: this runs on the store worker thread, where no Qt object may be
-            # made (a QProcess there crashed the app as one run ended and the next started).
-            registry.start_next(store, paths)  # reconcile, advance the queue
-            state = PageState(registry.list_runs(store))
+            runs = registry.list_runs(store)  # reads only: a run's end advances the queue
+            gone = frozenset(r.id for r in runs if r.status == "running" and not r.dir.is_alive())
+            state = PageState(runs, gone)
             if full:
-                state.readiness = compute(store)
+                state.readiness = readiness_report(store)
                 state.models = [(m.name, m.path) for m in list_models(store, "base")]
                 state.models += cached_hub_models()
                 state.prompt_choices = prompt_choices(store)
@@ -164,6 +143,16 @@ class TrainPage(QWidget):
         for run in state.runs:  # a run seen training and now completed: evaluate its model
             if run.status == "completed" and before.get(run.id) in ("running", "queued"):
                 self.after_eval.start_for_run(run.id)
+        new, self._reconciled = state.gone - self._reconciled, state.gone
+        if new:
+            # A process that died without its last event (killed, crashed): record that once.
+            self.advance_queue()
+
+    def advance_queue(self) -> None:
+        """A run ended: record how, and start the next queued run if there is one."""
+        paths = self.context.paths
+        self.context.ops.run(lambda store: advance_queue(store, paths),
+                             lambda _run: self.refresh(), owner=self)
 
     def _eval_done(self, run_id: str, summary: str) -> None:
         self.context.status_message.emit(summary)
@@ -171,7 +160,7 @@ class TrainPage(QWidget):
             self.runs.eval_summary.show_run(run_id)
 
     def showEvent(self, event: QShowEvent) -> None:
-        # Poll only while visible: the training process advances the queue by itself.
+        # Re-read only while visible: the training process advances the queue by itself.
         self.timer.start()
         super().showEvent(event)
 

@@ -3,7 +3,8 @@ run history, where selecting several runs overlays their curves.
 
 An :class:`EventTailer` follows the first selected run's events.jsonl; the others' events are
 read once on the store worker. The panel asks the page to re-read the run list
-(``refresh_requested``) when a run ends, is cancelled or is resumed.
+(``refresh_requested``) when a run is cancelled or resumed, and says when the shown run ended
+(``run_ended``), which advances the queue.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.training import resume_training
 from studio.events import Event, read_events
 from studio.labels.store import Store
 from studio.training import runs as registry
@@ -38,6 +40,7 @@ from ui.widgets.plots import MetricsPlotWidget
 
 class RunPanel(QWidget):
     refresh_requested = Signal(str)  # the run id to select, or "" to keep the selection
+    run_ended = Signal()  # the shown run wrote its terminal event
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,11 +113,8 @@ class RunPanel(QWidget):
         if self.current is not None:
             run_id, paths = self.current.id, self.context.paths
 
-            def resume(store: Store) -> None:
-                registry.resume_run(store, run_id)
-                registry.start_next(store, paths)
-
-            self.context.ops.run(resume, lambda _none: self.refresh_requested.emit(run_id),
+            self.context.ops.run(lambda store: resume_training(store, paths, run_id),
+                                 lambda _run: self.refresh_requested.emit(run_id),
                                  self._report, owner=self)
 
     def open_folder(self) -> None:
@@ -208,7 +208,7 @@ class RunPanel(QWidget):
         if terminal:
             # An ETA after the end (a cancel, a failure) misleads; say how it ended instead.
             self.eta.setText(ending(terminal[-1]))
-            self.refresh_requested.emit("")
+            self.run_ended.emit()
 
     def _show_status(self) -> None:
         self.status.setText(status_html(self.current))

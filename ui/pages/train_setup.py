@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.overview import ReadinessReport
 from studio.registry.locate import hf_cache_dirs
 from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
 from studio.training.preflight import Check
@@ -32,7 +33,7 @@ from ui.pages.train_form import ConfigFormWidget, align_labels
 from ui.widgets.eval_after import EvalAfterTrainingWidget
 from ui.widgets.grpo_setup import GrpoSetupWidget
 from ui.widgets.model_download import ModelDownloadWidget
-from ui.widgets.readiness import ReadinessReport, ReadinessWidget
+from ui.widgets.readiness import ReadinessWidget
 
 CHECK_COLOURS = {"error": "#b91c1c", "warning": "#a16207", "info": "#4b5563"}
 CHECK_WORDS = {"error": "Problem", "warning": "Warning", "info": "Note"}

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QWidget
 
-from studio.data.snapshots import RECOMMENDED, Readiness, readiness
-from studio.labels.store import Store
+from studio.app.overview import ReadinessReport
+from studio.data.snapshots import RECOMMENDED
 
 METHOD_NAMES = {"sft": "SFT", "dpo": "DPO", "kto": "KTO"}
-
-
-@dataclass
-class ReadinessReport:
-    readiness: Readiness
-    duplicates: int
-
-
-def compute(store: Store) -> ReadinessReport:
-    """Runs on the store worker: the derivation reads every current label."""
-    duplicates = store.db.execute(
-        "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM prompts"
-        " GROUP BY lower(trim(text)), coalesce(system, '') HAVING n > 1)").fetchone()[0]
-    return ReadinessReport(readiness(store), int(duplicates))
 
 
 class ReadinessWidget(QFrame):

@@ -1,0 +1,45 @@
+"""The labels overview: what the labels can train now (the readiness panel on the Data and
+Train pages) and what the Label page says when its queue is empty."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.data.snapshots import Readiness, readiness
+from studio.labels.overview import (
+    duplicate_prompts,
+    pairable_prompts,
+    prompt_and_response_counts,
+)
+from studio.labels.queue import LabelQueue, labeled_today
+from studio.labels.store import Store
+
+
+@dataclass
+class ReadinessReport:
+    readiness: Readiness
+    duplicates: int
+
+
+@dataclass
+class QueueOverview:
+    """What the Label page needs to explain an empty queue."""
+
+    prompts: int
+    responses: int
+    pairable: int
+    remaining: int
+    today: int
+
+
+def readiness_report(store: Store) -> ReadinessReport:
+    """Runs on the store worker: the derivation reads every current label."""
+    return ReadinessReport(readiness(store), duplicate_prompts(store))
+
+
+def queue_overview(store: Store, queue: LabelQueue, annotator: str,
+                   since_iso: str) -> QueueOverview:
+    prompts, responses = prompt_and_response_counts(store)
+    pairable = pairable_prompts(store) if queue.mode == "pair" else 0
+    return QueueOverview(prompts, responses, pairable, queue.remaining(),
+                         labeled_today(store, annotator, since_iso))

@@ -1,0 +1,68 @@
+"""Issue 12: the training use cases the Train page and the CLI share (studio/app/training.py).
+
+Real SQLite, real snapshots and preflight, a real (harmless) child process per started run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+from test_runs import SleepLauncher, labeled, launcher, model_dir
+
+from backends.train_synthetic import populate, synthetic_run
+from studio.app.training import advance_queue, launch_training, resume_training
+from studio.errors import EmptyDatasetError
+from studio.labels.store import Store
+from studio.paths import DataPaths
+from studio.training.config import TrainConfig
+from studio.training.remembered import FILE_NAME, recall
+from studio.training.runs import get_run, list_runs, start_next
+
+__all__ = ["labeled", "launcher", "model_dir"]
+
+
+def test_launch_snapshots_checks_creates_and_starts(labeled: Store, data_paths: DataPaths,
+                                                     demo_model_dir: Path,
+                                                     launcher: SleepLauncher) -> None:
+    config = TrainConfig.for_method("sft", str(demo_model_dir), "quick")
+    launch = launch_training(labeled, data_paths, config, launcher)
+    assert launch.run is not None, [str(c) for c in launch.checks]
+    assert launch.run.status == "running"
+    assert launch.run.dir.is_alive()
+    assert (launch.run.dir.snapshot / "manifest.json").exists()
+    assert (data_paths.snapshots / "sft-latest" / "manifest.json").exists()
+    remembered = recall(data_paths.root / FILE_NAME, "sft", "quick")
+    assert remembered is not None
+    assert remembered.model == str(demo_model_dir)
+
+
+def test_a_failed_check_makes_nothing(store: Store, data_paths: DataPaths,
+                                             model_dir: Path, launcher: SleepLauncher) -> None:
+    with pytest.raises(EmptyDatasetError, match="no DPO examples"):
+        launch_training(store, data_paths, TrainConfig.for_method("dpo", str(model_dir)),
+                        launcher)
+    populate(store, 12)
+    launch = launch_training(store, data_paths, TrainConfig.for_method("dpo", str(model_dir)),
+                             launcher)
+    assert launch.run is None  # preflight: the model folder has no weights
+    assert any(check.level == "error" for check in launch.checks)
+    assert list_runs(store) == []
+    assert launcher.processes == []
+
+
+def test_a_run_ending_advances_the_queue(labeled: Store, data_paths: DataPaths,
+                                         model_dir: Path, launcher: SleepLauncher) -> None:
+    first = synthetic_run(labeled, data_paths, "sft", str(model_dir))
+    second = synthetic_run(labeled, data_paths, "kto", str(model_dir))
+    start_next(labeled, data_paths, launcher)
+    assert advance_queue(labeled, data_paths, launcher) is None  # the first still trains
+    psutil.Process(get_run(labeled, first.id).dir.read_pid() or 0).kill()
+    launcher.processes[0].wait()
+    started = advance_queue(labeled, data_paths, launcher)
+    assert started is not None
+    assert started.id == second.id
+    assert get_run(labeled, first.id).status == "failed"
+    populate(labeled, 2)
+    resumed = resume_training(labeled, data_paths, first.id, launcher)
+    assert resumed.status == "queued"  # the second is training: the first waits behind it

@@ -1,0 +1,40 @@
+"""Issue 12: no SQL outside the store and its query modules. The UI asks ``studio`` query
+functions and use cases; it never holds SQL text or calls ``.execute(`` itself."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+UI = Path(__file__).resolve().parent.parent / "ui"
+# Upper-case keywords only: the UI's own words ("Select a model…") are not SQL.
+SQL = re.compile(r"\b(SELECT\b.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM"
+                 r"|CREATE\s+(TABLE|INDEX)|PRAGMA\s+\w+)\b")
+EXECUTE = {"execute", "executemany", "executescript"}
+
+
+def _offences(path: Path, root: Path = UI.parent) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and SQL.search(node.value):
+            found.append(f"{path.relative_to(root)}:{node.lineno}: SQL text")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in EXECUTE:
+            found.append(f"{path.relative_to(root)}:{node.lineno}: .{node.func.attr}(")
+    return found
+
+
+def test_the_ui_holds_no_sql() -> None:
+    offences = [line for path in sorted(UI.rglob("*.py")) for line in _offences(path)]
+    assert offences == [], "move these behind studio/labels query functions:\n" + "\n".join(
+        offences)
+
+
+def test_the_check_finds_sql(tmp_path: Path) -> None:
+    sample = tmp_path / "page.py"
+    sample.write_text('db.execute("SELECT count(*) FROM prompts")\nlabel = "Select a model"\n',
+                      encoding="utf-8")
+    assert [line.split(": ")[1] for line in _offences(sample, tmp_path)] == [
+        ".execute(", "SQL text"]
