@@ -32,8 +32,9 @@ from ui.context import AppContext, Changes
 from ui.dialogs.add_model_dialog import AddModelDialog
 from ui.dialogs.eval_dialog import EvalDialog
 from ui.dialogs.gguf_export_dialog import GGUFExportDialog
-from ui.runners.job_runner import JobRunner
+from ui.runners.job_runner import JobRunner, JobStrip
 from ui.widgets.model_details import NO_SELECTION, details_html
+from ui.widgets.model_rename import ModelRenamer
 from ui.widgets.model_tree import ModelTreeWidget, subtree
 from ui.widgets.rounds_view import RoundsView
 
@@ -52,6 +53,9 @@ class ModelsPage(QWidget):
         self.details.setPlaceholderText(NO_SELECTION)
         self.progress = QLabel("", objectName="Muted")
         self.progress.setWordWrap(True)
+        # The export's step progress, ETA and Cancel: the same strip as candidate generation.
+        self.export_strip = JobStrip(self.export_runner)
+        self.renamer = ModelRenamer(context, self.tree, self._say)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)  # as the other pages
         layout.addWidget(QLabel("Models", objectName="PageTitle"))
@@ -66,6 +70,7 @@ class ModelsPage(QWidget):
         rows.addWidget(self.rounds)
         rows.setSizes([420, 220])
         layout.addWidget(rows, 1)
+        layout.addWidget(self.export_strip)
         layout.addWidget(self.progress)
         context.changed.connect(lambda changes: changes.models and self.refresh())
         self.refresh()
@@ -74,21 +79,22 @@ class ModelsPage(QWidget):
         row = QHBoxLayout()
         self.add_button = QPushButton("Add base model…")
         self.export_button = QPushButton("Export to GGUF…")
-        self.cancel_button = QPushButton("Cancel export")
+        self.rename_button = QPushButton("Rename…")
+        self.rename_button.setToolTip("Give the selected model a name of your own (F2)")
         self.open_button = QPushButton("Open folder")
         self.delete_button = QPushButton("Delete…")
         self.eval_button = QPushButton("Evaluate…")
         self.eval_button.setToolTip("Score the selected model on an eval set (and its parent,"
                                     " for the before/after).")
         for button, slot in ((self.add_button, self.add_base), (self.export_button, self.export),
-                             (self.cancel_button, self.cancel_export),
+                             (self.rename_button, self.renamer.ask),
                              (self.eval_button, self.evaluate),
                              (self.open_button, self.open_folder),
                              (self.delete_button, self.delete)):
             button.clicked.connect(slot)
             row.addWidget(button)
         row.addStretch(1)
-        self.cancel_button.setEnabled(False)
+        self.cancel_button = self.export_strip.cancel_button  # next to the export's progress
         return row
 
     # ---- tree and details --------------------------------------------------------------
@@ -142,25 +148,24 @@ class ModelsPage(QWidget):
                                 parent_id=entry.id, quants=quants,
                                 lora_gguf=lora_gguf and entry.kind == "adapter", **source)
         self.export_runner.start(job)
-        self._say(f"Exporting {entry.name}…")
+        self.export_strip.started(f"Exporting {entry.name}…")
+        self._say("")
         self._update_buttons()
 
     def _on_export_event(self, event: Event) -> None:
-        if event.event == "progress":
-            self._say(f"Export: {event.get('message')} ({event.get('done')}/"
-                      f"{event.get('total')})")
-        elif event.event == "finished":
+        # Progress (steps, ETA) goes to the strip; the outcome stays written below it.
+        if event.event == "finished":
             self._say("Export finished. " + str(event.get("selfcheck_summary", "")))
         elif event.event == "cancelled":
             self._say(f"Export cancelled: {event.get('message')}")
 
     def _export_finished(self) -> None:
+        self.export_strip.bar.hide()
+        self.export_strip.cancel_button.hide()
+        self.export_strip.say("")
         # A job, not an operation: the export process registered its files in the database.
         self.context.announce(Changes(models=True))
         self._update_buttons()
-
-    def cancel_export(self) -> None:
-        self.export_runner.cancel()  # the backend cleans up and registers nothing
 
     def open_folder(self) -> None:
         model_id = self.selected_id()
@@ -197,6 +202,8 @@ class ModelsPage(QWidget):
         selected, exporting = self.selected_id() is not None, self.export_runner.running
         self.export_button.setEnabled(selected and not exporting)
         self.cancel_button.setEnabled(exporting)
+        self.rename_button.setEnabled(selected)
+        self.renamer.action.setEnabled(selected)
         self.open_button.setEnabled(selected)
         self.eval_button.setEnabled(selected)
         self.delete_button.setEnabled(selected and not exporting)

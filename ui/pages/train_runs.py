@@ -30,12 +30,13 @@ from studio.labels.store import Store
 from studio.training import runs as registry
 from studio.training.describe import describe
 from ui.context import AppContext
-from ui.pages.train_text import ending, eta, history_text, status_html
+from ui.pages.train_text import history_text, status_html
 from ui.runners.process_runner import EventTailer
 from ui.widgets.bundle_button import BundleButton
 from ui.widgets.eval_after import EvalRunSummaryLabel
 from ui.widgets.grpo_completions import CompletionsTableWidget
 from ui.widgets.plots import MetricsPlotWidget
+from ui.widgets.run_speed import RunSpeed
 
 
 class RunPanel(QWidget):
@@ -48,7 +49,7 @@ class RunPanel(QWidget):
         self.current: registry.Run | None = None
         self.runs_by_id: dict[str, registry.Run] = {}
         self.tailer: EventTailer | None = None
-        self.step_times: list[tuple[float, int]] = []
+        self.speed = RunSpeed()  # tokens/s and ETA of the shown run, from its step events
         column = QVBoxLayout(self)
         self.status = QLabel("No run selected", objectName="runStatus", wordWrap=True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
@@ -170,7 +171,7 @@ class RunPanel(QWidget):
         self.log.clear()
         self.progress.reset()
         self.eta.clear()
-        self.step_times = []
+        self.speed.reset()
         if self.current is not None:
             self.tailer = EventTailer(self.current.dir.events, self)
             self.tailer.events.connect(self._on_events)
@@ -197,21 +198,17 @@ class RunPanel(QWidget):
         self.completions.setVisible(self.completions.rowCount() > 0)
         for event in events:
             self.log.appendPlainText(describe(event))
-            if event.event == "started":
-                self.step_times = []
             if event.event == "step":
                 self.progress.setRange(0, int(event.get("max_steps") or 0))
                 self.progress.setValue(int(event.get("step") or 0))
-                self.step_times.append((event.t, int(event.get("step") or 0)))
-        self.eta.setText(eta(self.step_times, self.progress.maximum()))
-        terminal = [e for e in events if e.is_terminal]
-        if terminal:
-            # An ETA after the end (a cancel, a failure) misleads; say how it ended instead.
-            self.eta.setText(ending(terminal[-1]))
+            self.speed.add(event)
+        self.eta.setText(self.speed.line())  # after the end: how it ended, never an ETA
+        if any(e.is_terminal for e in events):
+            self._show_status()  # from the event now; the row follows when the queue advances
             self.run_ended.emit()
 
     def _show_status(self) -> None:
-        self.status.setText(status_html(self.current))
+        self.status.setText(status_html(self.current, self.speed.ended))
         self._show_buttons()
 
     def _show_buttons(self) -> None:

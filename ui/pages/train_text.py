@@ -1,10 +1,12 @@
-"""The Train page's words for a run: its history line, status, ETA and how it ended."""
+"""The Train page's words for a run: its history line and status (the live line under the
+progress bar is ``ui.widgets.run_speed``)."""
 
 from __future__ import annotations
 
 from studio.events import Event
 from studio.training import runs as registry
 
+ENDED_AS = {"finished": "completed", "failed": "failed", "cancelled": "cancelled"}
 STATUS_COLOURS = {"running": "#2563eb", "completed": "#15803d", "failed": "#b91c1c",
                   "cancelled": "#a16207", "queued": "#6b7280"}
 
@@ -18,33 +20,18 @@ def history_text(run: registry.Run) -> str:
     return f"{run.id} · {run.method.upper()} · {run.status}{summary}"
 
 
-def status_html(run: registry.Run | None) -> str:
+def status_html(run: registry.Run | None, ended: Event | None = None) -> str:
+    """The run's status line; ``ended`` (its terminal event, when the page has seen one) wins
+    over a row that still says "running": the training process updates its row a moment after
+    writing the event, and the page should not say "running" meanwhile."""
     if run is None:
         return "No run selected"
-    colour = STATUS_COLOURS.get(run.status, "#111")
+    status = run.status
+    if status == "running" and ended is not None:
+        status = ENDED_AS.get(ended.event, status)
+    colour = STATUS_COLOURS.get(status, "#111")
     text = (f"<b>{run.method.upper()} run {run.id}</b> · "
-            f"<span style='color:{colour}'>{run.status}</span>")
+            f"<span style='color:{colour}'>{status}</span>")
     if run.error:
         text += f"<br><span style='color:#b91c1c'>{run.error}</span>"
     return text
-
-
-def ending(event: Event) -> str:
-    """The line under the progress bar once a run ended: its speed when it finished."""
-    if event.event != "finished":
-        return event.event
-    rate, wall = event.get("tokens_per_s"), event.get("wall_s")
-    parts = ["finished"] + ([f"{rate:,.0f} tokens/s"] if rate else []) + (
-        [f"{wall:,.0f} s"] if isinstance(wall, (int, float)) else [])
-    return " · ".join(parts)
-
-
-def eta(times: list[tuple[float, int]], max_steps: int) -> str:
-    if len(times) < 2 or max_steps <= 0:
-        return ""
-    (t0, s0), (t1, s1) = times[0], times[-1]
-    if s1 <= s0 or t1 <= t0:
-        return ""
-    remaining = (max_steps - s1) * (t1 - t0) / (s1 - s0)
-    minutes, seconds = divmod(int(remaining), 60)
-    return f"ETA {minutes}:{seconds:02d}" if remaining > 0 else "done"
