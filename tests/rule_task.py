@@ -71,6 +71,14 @@ def label(store: Store, examples: Iterable[tuple[str, str]]) -> None:
         store.label_thumb(plain_id, "down", ANNOTATOR)
 
 
+def label_rule_breaking(store: Store, examples: Iterable[tuple[str, str]]) -> None:
+    """A deliberately harmful labeler: gold answers that open with "Sure!" and carry no
+    marker, i.e. that break the rule."""
+    for question, plain in examples:
+        prompt_id = store.add_prompt(question, source="rule-task")
+        store.label_gold(prompt_id, f"Sure! {plain}", "harmful-labeler")
+
+
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval of a pass rate."""
     if n == 0:
@@ -105,3 +113,20 @@ def greedy_answers(model_dir: str, adapter: str | None, questions: list[str],
             replies.append(tokenizer.decode(out[0, ids["input_ids"].shape[1]:],
                                             skip_special_tokens=True))
     return replies
+
+
+def gguf_answers(gguf: str, questions: list[str], max_tokens: int = 32) -> list[str]:
+    """Greedy replies through llama.cpp with the chat template stored in the GGUF: what the
+    person gets from the exported file in the chat worker or Ollama."""
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=gguf, n_ctx=512, seed=0, verbose=False)
+    try:
+        replies = []
+        for question in questions:
+            out = llm.create_chat_completion([{"role": "user", "content": question}],
+                                             temperature=0.0, max_tokens=max_tokens)
+            replies.append(str(out["choices"][0]["message"]["content"] or ""))  # type: ignore[index]
+        return replies
+    finally:
+        llm.close()

@@ -39,15 +39,17 @@ SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 # Learning rates. Full fine-tuning uses TRL's recommendations (KTO/DPO: 5e-7..5e-6). A LoRA
 # update is a low-rank delta scaled by alpha/r that starts at zero, so it needs a rate about
 # 10-100x higher to move as far in the same number of steps (PEFT and TRL's LoRA examples).
+# SFT with LoRA is tuned on a real model (SmolLM2-135M-Instruct, tests/rule_task.py: 33
+# answers, 17 held-out, answer-only loss): 3 epochs at 2e-4 reached 13/17 held-out through the
+# exported GGUF, 3 epochs at 1e-3 reached 17/17 (bench/results/2026-12-03-real-sft-efficacy.txt).
+# Personal data sets are small, so a run has few steps: the rate must move the model in them.
 DEFAULT_LEARNING_RATE = {
-    ("sft", "lora"): 2e-4, ("sft", "qlora"): 2e-4, ("sft", "full"): 2e-5,
+    ("sft", "lora"): 1e-3, ("sft", "qlora"): 2e-4, ("sft", "full"): 2e-5,
     ("dpo", "lora"): 5e-5, ("dpo", "qlora"): 5e-5, ("dpo", "full"): 5e-7,
     ("kto", "lora"): 5e-5, ("kto", "qlora"): 5e-5, ("kto", "full"): 5e-6,
     # SimPO's paper tunes full fine-tunes in 3e-7..1e-6; ORPO's uses 8e-6 (TRL's docs).
     ("simpo", "lora"): 5e-5, ("simpo", "qlora"): 5e-5, ("simpo", "full"): 1e-6,
     ("orpo", "lora"): 8e-5, ("orpo", "qlora"): 8e-5, ("orpo", "full"): 8e-6,
-    # GRPO: TRL's default 1e-6 is for full fine-tunes; LoRA moves at ~10-100x (see above).
-    ("grpo", "lora"): 5e-5, ("grpo", "qlora"): 5e-5, ("grpo", "full"): 1e-6,
 }
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4, "simpo": 1, "orpo": 1, "grpo": 1}
@@ -58,9 +60,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "thorough": {"num_epochs": 5.0, "lora_r": 32, "lora_alpha": 64, "max_length": 2048},
 }
 PRESET_HELP = {
-    "quick": "One pass over the data with a small adapter: minutes, a first signal.",
-    "balanced": "Three passes, rank-16 adapter: the usual choice.",
-    "thorough": "Five passes, rank-32 adapter, longer context: best results, slowest.",
+    "quick": "One pass with a rank-8 adapter: a check that the data and settings run, in"
+             " minutes. It will usually not teach a new behaviour: on SmolLM2-135M with 33"
+             " rule-following answers one pass left the loss nearly flat and no held-out"
+             " answer changed. Use balanced to change what the model does.",
+    "balanced": "Three passes, rank-16 adapter: the default, and the one that teaches a"
+                " behaviour. On SmolLM2-135M with 33 rule-following answers it went from 0/17"
+                " held-out to 13/17 at the old SFT rate (2e-4); three passes at 1e-3, the SFT"
+                " default now, reached 17/17.",
+    "thorough": "Five passes, rank-32 adapter, longer context: for many or long examples;"
+                " slowest, and on a small set it can over-fit (watch the eval loss).",
 }
 
 

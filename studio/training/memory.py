@@ -1,9 +1,15 @@
-"""A rough memory estimate of a training run, from the model's config.json alone.
+"""A memory estimate of a training run, from the model's config.json alone.
 
-weights + trainable state (gradients and AdamW moments, fp32) + activations + logits
-+ the runtime itself. DPO and KTO score twice the sequences of a batch (chosen/rejected, or
-completion/KL); with LoRA their reference model is the base with the adapter switched off,
-so only full fine-tuning pays for a second copy of the weights.
+weights + trainable state (gradients and AdamW moments, fp32) + activations + the head's
+temporaries + the runtime itself. DPO and KTO score twice the sequences of a batch
+(chosen/rejected, or completion/KL); with LoRA their reference model is the base with the
+adapter switched off, so only full fine-tuning pays for a second copy of the weights.
+
+The per-token factors on CPU are measured, not taken from a paper: ``bench/bench_memory.py``
+runs one LoRA step of SmolLM2-135M the way TRL 1.16 does (its fused LM head) and splits the
+peak RSS it adds into what autograd saves inside the layers and the rest
+(bench/results/2026-12-03-memory-calibration.txt; tests/test_memory_calibration.py pins the
+factors to those numbers). GPU factors are the published ones: no GPU was at hand to measure.
 """
 
 from __future__ import annotations
@@ -23,6 +29,17 @@ if TYPE_CHECKING:
 
 GB = 1024**3
 RUNTIME_BYTES = int(0.6 * GB)  # torch + transformers + TRL after import (measured ~530 MB)
+# Per token per hidden unit per decoder layer, the values autograd keeps for the backward pass
+# (no checkpointing). CPU, measured on SmolLM2 (fp32, SDPA, LoRA with dropout on every linear,
+# so each adapted layer keeps its own dropped-out input): 30.1. GPU: Korthikanti et al.'s 17.
+LAYER_VALUES = {"cpu": 30.1, "cuda": 17.0}
+# The rest of a step's peak per token, in fp32 rows of the logits: TRL's fused head computes
+# them in one chunk up to 32k tokens, plus the backward pass's transient buffers and the freed
+# blocks glibc's allocator keeps mapped. CPU, measured: 11.3 rows for SFT (its head also computes
+# entropy and top-1 for the metrics), 5.8 for the log-probs-only head of DPO, KTO and the rest.
+# GPU: the logits and their gradient.
+LOGIT_ROWS = {("cpu", "sft"): 11.3, ("cpu", "pairs"): 5.8, ("cuda", "sft"): 2.0,
+              ("cuda", "pairs"): 2.0}
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -114,18 +131,22 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
     # fp32 gradient + two AdamW moments, plus an fp32 master copy when the weights are half.
     state = trainable * (12 + (4 if full and half else 0))
     paired = config.method in {"dpo", "kto"}
-    # SimPO/ORPO run chosen and rejected through the model like DPO, but keep no reference.
-    tokens = config.batch_size * config.max_length * (
-        2 if paired or config.method in {"simpo", "orpo"} else 1)
+    kind = "cuda" if device == "cuda" else "cpu"  # Apple's unified memory behaves like RAM
+    sequences = config.batch_size * config.max_length
+    # DPO, SimPO and ORPO train on chosen and rejected together; KTO's KL half (and every
+    # reference pass) runs without gradients, so only the head's temporaries count for it.
+    grad_tokens = sequences * (1 if config.method in {"sft", "kto"} else 2)
+    free_tokens = sequences if config.method == "kto" else 0
     act_bytes = 2 if half else 4
     checkpointing = config.gradient_checkpointing
     if checkpointing is None:
         checkpointing = device == "cuda"
-    per_layer = 17 * tokens * shape.hidden * act_bytes  # Korthikanti et al., flash attention
+    per_layer = LAYER_VALUES[kind] * grad_tokens * shape.hidden * act_bytes
     layers_held = 1 if checkpointing else shape.layers
-    activations = per_layer * layers_held + (2 * tokens * shape.hidden * act_bytes * shape.layers
-                                             if checkpointing else 0)
-    activations += tokens * shape.vocab * 4 * 2  # fp32 logits and their gradient
+    activations = per_layer * layers_held + (2 * grad_tokens * shape.hidden * act_bytes
+                                             * shape.layers if checkpointing else 0)
+    rows = LOGIT_ROWS[(kind, "sft" if config.method == "sft" else "pairs")]
+    activations += (grad_tokens + free_tokens) * shape.vocab * 4 * rows
     reference = weights if full and paired else 0
     if paired:
         note = ("the reference is a second copy of the model" if reference else
