@@ -2,7 +2,10 @@
 grader, through the studio's own pipeline (store -> snapshot -> run folder -> backends.train),
 measured on held-out prompts before and after (numbers for bench/results/).
 
-    python bench/real_grpo_efficacy.py [measure | grpo | rs | all] [FIELD=VALUE ...]
+    python bench/real_grpo_efficacy.py [measure | grpo | rs | all] [FIELD=VALUE ...] [--no-base]
+
+FIELD=VALUE overrides the GRPO config (or, with ``rs``, the SFT config). On a shared CPU run it
+under ``taskset -c 0``: one thread per process was ~10x faster per GRPO step than two here.
 
 The task: one-step sums, "What is A plus B? Answer with just the number.", graded by
 ``numeric`` against the sum (a gold answer per training prompt is the reference). Held-out
@@ -166,13 +169,15 @@ def run_rejection_sampling(store: Store, paths: DataPaths, model: str,
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "all"
-    overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[2:])}
+    overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[2:]
+                                               if "=" in a)}
     model = str(smollm2_hf())
     train, held_out = task()
     questions = [q for q, _ in held_out]
     began = time.monotonic()
-    base = generate(model, None, questions, sample=False)
-    print(report("base greedy (held-out)", *pass_rate(base, held_out)), flush=True)
+    if "--no-base" not in sys.argv:  # the base is the same for every mode: measure it once
+        base = generate(model, None, questions, sample=False)
+        print(report("base greedy (held-out)", *pass_rate(base, held_out)), flush=True)
     if mode == "measure":
         sampled = generate(model, None, [q for q, _ in train], sample=True, n=4)
         print(report("base sampled x4 (train prompts)", *pass_rate(sampled, train)))
@@ -186,7 +191,8 @@ def main() -> None:
                      *pass_rate(tuned, held_out)), flush=True)
         print("  e.g.", [t[0] for t in tuned[:4]], flush=True)
     if mode in ("rs", "all"):
-        took, adapter = run_rejection_sampling(store, paths, model, train, {})
+        took, adapter = run_rejection_sampling(store, paths, model, train,
+                                               overrides if mode == "rs" else {})
         tuned = generate(model, adapter, questions, sample=False)
         print(report(f"rejection-sampling sft greedy (held-out), wall {took:.0f} s",
                      *pass_rate(tuned, held_out)), flush=True)
