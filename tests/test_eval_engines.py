@@ -162,3 +162,15 @@ def test_a_run_resumes_only_with_the_engine_it_started_with(
     set_status(store, run_id, "cancelled")
     assert eval_config(store, "s", base.id).run_id == run_id
     assert eval_config(store, "s", base.id, engine="transformers").run_id is None
+
+
+def test_a_run_killed_after_a_stop_request_counts_as_cancelled(
+        store: Store, tmp_path: Path) -> None:
+    made = create_eval_set(store, "s", "exact", from_file=_set_file(tmp_path))
+    run_id = start_run(store, made.id, "base-x")
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    (job_dir / "stop").write_text("asked")
+    attach_run(store, run_id, "llama.cpp", job_dir)
+    assert sync_eval_runs(store) == []
+    assert get_eval_run(store, run_id).status == "cancelled"

@@ -12,7 +12,7 @@ import psutil
 from studio.errors import NotFoundError
 from studio.evaluation.report import Result
 from studio.events import read_events
-from studio.jobs.launch import TERMINAL, log_tail, read_pid
+from studio.jobs.launch import TERMINAL, log_tail, read_pid, stop_requested
 from studio.labels.records import now_iso
 from studio.labels.store import Store
 
@@ -161,6 +161,9 @@ def sync_eval_run(store: Store, run_id: int) -> EvalRun:
     elif last is not None:
         set_status(store, run_id, "cancelled" if last.event == "cancelled" else "failed",
                    last.get("message"))
+    elif job_dir is not None and stop_requested(job_dir):
+        # Stopped on request, then killed before it could say so: a cancel all the same.
+        set_status(store, run_id, "cancelled")
     else:
         tail = log_tail(job_dir, EVAL_MODULE) if job_dir else ""
         set_status(store, run_id, "failed",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.evaluation.jobs import EVAL_MODULE, EvalConfig
+from studio.evaluation.jobs import EVAL_MODULE, EvalConfig, sync_eval_runs
 from studio.events import Event
 from studio.jobs.launch import write_job
 from studio.labels.store import Store
@@ -77,4 +77,8 @@ class EvalChain(QObject):
 
     def _stop(self, message: str) -> None:
         self.pending.clear()
-        self.stopped.emit(message)
+        # A job killed after the grace period (or crashed) wrote no outcome to its run row:
+        # reconcile the rows first, so whoever reacts to ``stopped`` reads the truth.
+        self.context.ops.run(sync_eval_runs, owner=self,
+                             on_success=lambda _: self.stopped.emit(message),
+                             on_failure=lambda _: self.stopped.emit(message))
