@@ -58,3 +58,8 @@ def test_models_page_marks_a_model_whose_folder_is_gone(context: AppContext, qtb
     qtbot.waitUntil(lambda: "missing on disk" in page.tree.items()[0].toolTip(0),
                     timeout=10_000)
     page.shutdown()
+
+
+def test_work_asked_for_after_close_is_dropped(context: AppContext) -> None:
+    context.io.shutdown()
+    context.io.run(lambda: 1 / 0)  # a late store result asking for a folder check: no error

@@ -37,12 +37,18 @@ class IoPool(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io-pool")
+        self._closed = False
         # Queued even when the future is already done at submit: never re-enter the caller.
         self.done.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
             on_failure: Callable[[BaseException], None] | None = None,
             owner: QObject | None = None) -> None:
+        if self._closed:
+            # The window closed; a store result delivered after that may still ask for a
+            # folder check, and nobody would see its answer.
+            log.debug("I/O pool closed; %r not run", fn)
+            return
         future = self._pool.submit(fn)
         call = _Call(future, on_success, on_failure, owner)
         # Called on the pool's thread; the signal queues the delivery to the UI thread.
@@ -50,6 +56,7 @@ class IoPool(QObject):
 
     def shutdown(self) -> None:
         """Finish what was submitted and stop the threads (idempotent)."""
+        self._closed = True
         self._pool.shutdown(wait=True)
 
     def _deliver(self, call: _Call) -> None:
