@@ -4,6 +4,7 @@ Real SQLite, real snapshots and preflight, a real (harmless) child process per s
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import psutil
@@ -17,7 +18,7 @@ from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.remembered import FILE_NAME, recall
-from studio.training.runs import get_run, list_runs, start_next
+from studio.training.runs import RunDir, get_run, list_runs, start_next
 
 __all__ = ["labeled", "launcher", "model_dir"]
 
@@ -56,6 +57,7 @@ def test_a_run_ending_advances_the_queue(labeled: Store, data_paths: DataPaths,
     first = synthetic_run(labeled, data_paths, "sft", str(model_dir))
     second = synthetic_run(labeled, data_paths, "kto", str(model_dir))
     start_next(labeled, data_paths, launcher)
+    _wait_alive(get_run(labeled, first.id).dir)
     assert advance_queue(labeled, data_paths, launcher) is None  # the first still trains
     psutil.Process(get_run(labeled, first.id).dir.read_pid() or 0).kill()
     launcher.processes[0].wait()
@@ -66,3 +68,12 @@ def test_a_run_ending_advances_the_queue(labeled: Store, data_paths: DataPaths,
     populate(labeled, 2)
     resumed = resume_training(labeled, data_paths, first.id, launcher)
     assert resumed.status == "queued"  # the second is training: the first waits behind it
+
+
+def _wait_alive(run: RunDir, timeout_s: float = 20.0) -> None:
+    """Until the child runs its own command line: just after the fork it still shows the
+    parent's, and liveness (which matches the run folder in it) would call it gone."""
+    deadline = time.monotonic() + timeout_s
+    while not run.is_alive():
+        assert time.monotonic() < deadline, "the stand-in run process never started"
+        time.sleep(0.05)

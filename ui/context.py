@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from studio.paths import APP_NAME, DataPaths
 from ui.changes import Changes
+from ui.io_pool import IoPool
 from ui.ops import Ops
 
 SETTINGS_ENV = "TUNING_STUDIO_SETTINGS"
@@ -44,6 +45,7 @@ class AppContext(QObject):
         path = Path(settings_path) if settings_path is not None else default_settings_path()
         self.settings = QSettings(str(path), QSettings.Format.IniFormat)
         self.ops = Ops(paths.db, parent=self)
+        self.io = IoPool(parent=self)  # disk work (run and model folders), not the database
         self.ops.changed.connect(self.announce)
         # Writes by other connections (a training run registering its adapter, the CLI, a
         # second window) say nothing about what they changed: every view re-reads.
@@ -80,6 +82,7 @@ class AppContext(QObject):
     def close(self) -> None:
         """Stop the store worker (waits for queued work) and flush settings."""
         self.ops.shutdown()
+        self.io.shutdown()
         self.settings.sync()
 
 

@@ -216,6 +216,8 @@ class Ops(QObject):
             self.failed.emit(str(job.error))
 
     def _announce(self, job: _Job) -> None:
+        if not self._thread.is_alive():
+            return  # shut down (the window closed): no view may re-read any more
         changes = job.changes(job.result) if callable(job.changes) else job.changes
         if changes is not None:
             self.changed.emit(changes)

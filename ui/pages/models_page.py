@@ -105,6 +105,10 @@ class ModelsPage(QWidget):
     def _show_tree(self, found: tuple[list[models.ModelNode], dict[str, list[Score]]]) -> None:
         self.tree.show_roots(*found)
         self._update_buttons()
+        entries = [node.entry for root in found[0] for node in root.walk()]
+        # Whether each model's files are still there: folder checks, on the I/O pool.
+        self.context.io.run(lambda: {e.id for e in entries if not e.is_hub and not e.exists},
+                            self.tree.mark_missing, owner=self)
 
     def selected_id(self) -> str | None:
         return self.tree.selected_id()

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 
 from studio.app.training import resume_training
 from studio.events import Event, read_events
-from studio.labels.store import Store
 from studio.training import runs as registry
 from studio.training.describe import describe
 from ui.context import AppContext
@@ -177,11 +176,9 @@ class RunPanel(QWidget):
             self.tailer.events.connect(self._on_events)
             self.tailer.poll()
         others = {i: self.runs_by_id[i].dir.events for i in ids[1:]}
-        if others:
-            def read(_store: Store) -> dict[str, list[Event]]:
-                return {i: read_events(path) for i, path in others.items()}
-
-            self.context.ops.run(read, self._show_overlays, owner=self)
+        if others:  # files, not the database: the I/O pool reads them
+            self.context.io.run(lambda: {i: read_events(path) for i, path in others.items()},
+                                self._show_overlays, owner=self)
         self._show_status()
 
     def _show_overlays(self, events: dict[str, list[Event]]) -> None:

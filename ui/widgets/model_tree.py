@@ -13,6 +13,7 @@ from ui.widgets.eval_scores import scores_cell, scores_tooltip
 
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created", "Eval")
 EVAL_COLUMN = 6
+MISSING_PATH_ROLE = Qt.ItemDataRole.UserRole + 1  # the path named when the files are gone
 
 
 class ModelTreeWidget(QTreeWidget):
@@ -37,6 +38,13 @@ class ModelTreeWidget(QTreeWidget):
         for item in self.items():
             if item.data(0, Qt.ItemDataRole.UserRole) == current:
                 self.setCurrentItem(item)
+
+    def mark_missing(self, missing: set[str]) -> None:
+        """Say which models' files are gone (checked on the I/O pool, not while drawing)."""
+        for item in self.items():
+            model_id = item.data(0, Qt.ItemDataRole.UserRole)
+            if model_id in missing:
+                item.setToolTip(0, f"missing on disk: {item.data(0, MISSING_PATH_ROLE)}")
 
     def items(self) -> list[QTreeWidgetItem]:
         found, stack = [], [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
@@ -67,11 +75,10 @@ def _item(node: models.ModelNode, scores: dict[str, list[Score]]) -> QTreeWidget
                             verdict, entry.created_at[:16].replace("T", " "),
                             scores_cell(scores.get(entry.id, []))])
     item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+    item.setData(0, MISSING_PATH_ROLE, entry.path)
     item.setToolTip(EVAL_COLUMN, scores_tooltip(scores.get(entry.id, [])))
     if check:
         item.setToolTip(4, check_summary(check))
-    if not entry.exists and not entry.is_hub:
-        item.setToolTip(0, f"missing on disk: {entry.path}")
     for child in node.children:
         item.addChild(_item(child, scores))
     return item
