@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from studio.paths import DataPaths  # noqa: E402
 from studio.registry import models  # noqa: E402
 from studio.registry.export_config import create_export_job  # noqa: E402
 from studio.registry.gguf_import import gguf_origin  # noqa: E402
-from studio.registry.starter import STARTER_NAME  # noqa: E402
+from studio.registry.starter import GGUF_NAME, STARTER_NAME  # noqa: E402
 from studio.training.config import TrainConfig  # noqa: E402
 from studio.training.runs import create_run, get_run, launch_command  # noqa: E402
 from tests.real_model import smollm2_gguf, smollm2_hf  # noqa: E402
@@ -51,7 +52,7 @@ COMPARE_PROMPT = "Give three tips for sleeping better."
 log = logging.getLogger("screenshots")
 
 
-def build_data(root: Path, train: bool) -> Path:
+def build_data(root: Path, train: bool, export_gguf: bool = True) -> Path:
     """Each step runs only when its result is missing, so a kept folder can be finished later
     (e.g. the training once the machine is less busy)."""
     paths = DataPaths.at(root)
@@ -63,11 +64,17 @@ def build_data(root: Path, train: bool) -> Path:
     folder = smollm2_hf()
     if not models.list_models(store, "base"):
         base = models.add_base_model(store, folder, name=STARTER_NAME, meta=gguf_origin(folder))
-        models.add_gguf(store, smollm2_gguf(), base.id, "Q4_1", name=f"{STARTER_NAME} · Q4_1")
+        # In the data folder, as the first-start dialog keeps it (not the tests' cache).
+        local = paths.models / "starter" / GGUF_NAME
+        local.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(smollm2_gguf(), local)
+        models.add_gguf(store, local, base.id, "Q4_1", name=f"{STARTER_NAME} · Q4_1")
     gguf = models.list_models(store, "gguf")[0]
-    unlabeled = not store.counts()["labels"]
+    counts = store.counts()
     store.close()
-    generate(paths, gguf, ids)  # writes only the candidates still missing
+    unlabeled = not counts["labels"]
+    if counts["responses"] < 2 * len(ids):
+        generate(paths, gguf, ids)  # writes only the candidates still missing
     if unlabeled:
         label(paths, ids)
     store = Store.open(paths.db)
@@ -76,7 +83,7 @@ def build_data(root: Path, train: bool) -> Path:
     store.close()
     if train and not adapters:
         adapters = [train_sft(paths, str(folder))]
-    if train and not exported:
+    if train and export_gguf and not exported:
         export(paths, adapters[0])
     return paths.root
 
@@ -111,12 +118,12 @@ def label(paths: DataPaths, ids: list[int]) -> None:
 
 
 def train_sft(paths: DataPaths, model: str) -> models.ModelEntry:
-    log.info("a short SFT run on SmolLM2 (LoRA r8, 6 steps)")
+    log.info("a short SFT run on SmolLM2 (LoRA r8, 4 steps)")
     store = Store.open(paths.db)
     snapshot = export_snapshot(store, "sft", paths.snapshots / "sft-1", eval_fraction=0.2)
-    config = TrainConfig.for_method("sft", model, "quick", max_steps=6, max_length=192,
-                                    batch_size=2, learning_rate=1e-3, eval_steps=3,
-                                    save_steps=3)
+    config = TrainConfig.for_method("sft", model, "quick", max_steps=4, max_length=128,
+                                    batch_size=2, learning_rate=1e-3, eval_steps=2,
+                                    save_steps=2)
     run = create_run(store, paths, config, snapshot.path)
     subprocess.run(launch_command(run.run_dir), cwd=ROOT, stdin=subprocess.DEVNULL, check=False,
                    timeout=1800)
@@ -146,6 +153,7 @@ def shoot(data_dir: Path, settings: Path) -> None:
     for theme, suffix in (("light", ""), ("dark", "-dark")):
         use_theme(app, theme)
         window = build_window(str(data_dir), str(settings))
+        window.context.set_annotator("you")
         window.resize(1280, 800)
         window.show()
         shots = [("Label", "label-page"), ("Data", "data-page")]
@@ -216,12 +224,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-train", action="store_true",
                         help="skip the SFT run and the GGUF export (about 3 min on 2 cores)")
+    parser.add_argument("--no-export", action="store_true",
+                        help="skip the adapter's GGUF export (Compare then shows the base twice)")
     parser.add_argument("--keep", type=Path, help="build the data folder here and keep it")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp) / "data"
-        data = build_data(root, not args.no_train)
+        data = build_data(root, not args.no_train, not args.no_export)
         shoot(data, Path(tmp) / "settings.ini")
     return 0
 

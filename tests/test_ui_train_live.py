@@ -16,10 +16,11 @@ from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
 from backends.train_synthetic import populate, synthetic_run
-from studio.events import EventWriter
+from studio.events import Event, EventWriter
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training import runs as registry
+from studio.training.describe import describe
 from ui.context import AppContext
 from ui.pages.train_page import TrainPage
 
@@ -88,3 +89,9 @@ def test_status_follows_the_finish_at_once(page: TrainPage, qtbot: QtBot,
     qtbot.waitUntil(lambda: "running" not in page.status.text(), timeout=5000)
     assert "completed" in page.status.text()
     assert page.eta.text() == "finished · 100 tokens/s · 20 s"
+
+
+def test_progress_reads_as_its_message_in_the_log() -> None:
+    event = Event("progress", 0.0, fields={"stage": "evaluating", "done": 40, "total": 91,
+                                           "message": "evaluating 40/91 held-out examples"})
+    assert describe(event) == "evaluating 40/91 held-out examples"  # not the raw dict

@@ -41,6 +41,8 @@ def describe(event: Event) -> str:
             f"{s.get('completion', '')[:40]!r} {s.get('scores')}" for s in samples[:2])
     if name == "checkpoint":
         return f"checkpoint at step {event.get('step')}"
+    if name == "progress" and event.get("message"):  # e.g. "evaluating 40/91 held-out ..."
+        return str(event.get("message"))
     if name == "finished":
         return _finished(event)
     if name == "cancelled":

@@ -58,6 +58,7 @@ class TrainPage(QWidget):
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self.stopped = False  # after shutdown(): no more store work (the worker may be gone)
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.poll)
         context.changed.connect(self._on_changed)
@@ -114,6 +115,9 @@ class TrainPage(QWidget):
             self.refresh()
 
     def refresh(self, full: bool = False, select: str | None = None) -> None:
+        if self.stopped:  # a late answer (a run's end) after the page was shut down
+            return
+
         def load(store: Store) -> PageState:
             runs = registry.list_runs(store)  # reads only: a run's end advances the queue
             gone = frozenset(r.id for r in runs if r.status == "running" and not r.dir.is_alive())
@@ -150,6 +154,8 @@ class TrainPage(QWidget):
 
     def advance_queue(self) -> None:
         """A run ended: record how, and start the next queued run if there is one."""
+        if self.stopped:
+            return
         paths = self.context.paths
         self.context.ops.run(lambda store: advance_queue(store, paths),
                              lambda _run: self.refresh(), owner=self)
@@ -170,6 +176,7 @@ class TrainPage(QWidget):
 
     def shutdown(self) -> None:
         """Stop following runs (they keep training); for window close and tests."""
+        self.stopped = True
         self.timer.stop()
         self.download.shutdown()
         self.runs.stop_following()

@@ -1,7 +1,7 @@
 """Rename a model from the Models page: a button, a context-menu action and F2.
 
 The name is checked before it is stored (not empty, one line, not too long) and the write is
-one store operation that says what it changed (``Changes(models=True)``), so every page
+one store operation that declares what it changes (``Changes(models=True)``), so every page
 showing model names (Models, Train, Compare) refreshes. The previous name is kept for Undo
 (Ctrl+Z on the page), which is the same operation the other way round.
 """
@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QTreeWidget, QWidget
 
 from studio.labels.store import Store
 from studio.registry import models
-from ui.context import AppContext, Changes
+from ui.changes import Changes
+from ui.context import AppContext
 
 MAX_NAME = 120
 
@@ -80,9 +81,8 @@ class ModelRenamer(QObject):
             self.last = (model_id, old, entry.name)
             self.undo_action.setEnabled(True)
             self.say(f"Renamed “{old}” to “{entry.name}” (Ctrl+Z undoes it).")
-            self.context.announce(Changes(models=True))
 
-        self.context.ops.run(write, on_success=done,
+        self.context.ops.run(write, on_success=done, changes=Changes(models=True),
                              on_failure=lambda error: self.say(f"Not renamed: {error}"),
                              owner=self)
 
@@ -98,8 +98,7 @@ class ModelRenamer(QObject):
 
         def done(_entry: models.ModelEntry) -> None:
             self.say(f"Renamed “{new}” back to “{old}”.")
-            self.context.announce(Changes(models=True))
 
-        self.context.ops.run(write, on_success=done,
+        self.context.ops.run(write, on_success=done, changes=Changes(models=True),
                              on_failure=lambda error: self.say(f"Not undone: {error}"),
                              owner=self)
