@@ -52,6 +52,8 @@ DEFAULT_LEARNING_RATE = {
     ("orpo", "lora"): 8e-5, ("orpo", "qlora"): 8e-5, ("orpo", "full"): 8e-6,
 }
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
+# Fields that only one family of methods reads; the form shows them only for those.
+GRPO_ONLY = ("grpo",)
 MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4, "simpo": 1, "orpo": 1, "grpo": 1}
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -123,13 +125,17 @@ class TrainConfig:
                              " separated by commas (q_proj,v_proj).", advanced=True)
     beta: float = _f(0.1, "DPO/KTO: how far the model may drift from the base (higher stays"
                      " closer). SimPO: scale of the length-normalised reward. ORPO: weight of"
-                     " the odds-ratio term beside imitation (lambda in the paper).")
+                     " the odds-ratio term beside imitation (lambda in the paper).",
+                     methods=("dpo", "kto", "simpo", "orpo"))
     simpo_gamma: float = _f(0.5, "SimPO: the margin by which the chosen answer's reward must"
-                            " beat the rejected one's (TRL's default 0.5).", advanced=True)
+                            " beat the rejected one's (TRL's default 0.5).", advanced=True,
+                            methods=("simpo",))
     desirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-up examples (empty:"
-                                        " balanced from the up/down counts).", advanced=True)
+                                        " balanced from the up/down counts).", advanced=True,
+                                        methods=("kto",))
     undesirable_weight: float | None = _f(None, "KTO: loss weight of thumbs-down examples"
-                                          " (empty: balanced from the counts).", advanced=True)
+                                          " (empty: balanced from the counts).", advanced=True,
+                                          methods=("kto",))
     eval_steps: int = _f(0, "Evaluate on the held-out split every N steps (0: four times"
                          " per run, and at the end).", advanced=True)
     eval_sample: int = _f(32, "Evaluate on at most this many held-out examples, drawn at"
@@ -150,13 +156,15 @@ class TrainConfig:
     reward_weights: list[float] | None = field(default=None, metadata={
         "help": GRPO_HELP["reward_weights"], "advanced": True})
     prompts: str = _f("", GRPO_HELP["prompts"])
-    num_generations: int = _f(4, GRPO_HELP["num_generations"])
-    max_completion_length: int = _f(64, GRPO_HELP["max_completion_length"])
-    temperature: float = _f(1.0, GRPO_HELP["temperature"])
-    kl_beta: float = _f(0.0, GRPO_HELP["kl_beta"], advanced=True)
-    loss_type: str = _f("dapo", GRPO_HELP["loss_type"], choices=GRPO_LOSSES, advanced=True)
-    use_vllm: bool | None = _f(None, GRPO_HELP["use_vllm"], advanced=True)
-    completions_every: int = _f(5, GRPO_HELP["completions_every"], advanced=True)
+    num_generations: int = _f(4, GRPO_HELP["num_generations"], methods=GRPO_ONLY)
+    max_completion_length: int = _f(64, GRPO_HELP["max_completion_length"], methods=GRPO_ONLY)
+    temperature: float = _f(1.0, GRPO_HELP["temperature"], methods=GRPO_ONLY)
+    kl_beta: float = _f(0.0, GRPO_HELP["kl_beta"], advanced=True, methods=GRPO_ONLY)
+    loss_type: str = _f("dapo", GRPO_HELP["loss_type"], choices=GRPO_LOSSES, advanced=True,
+                        methods=GRPO_ONLY)
+    use_vllm: bool | None = _f(None, GRPO_HELP["use_vllm"], advanced=True, methods=GRPO_ONLY)
+    completions_every: int = _f(5, GRPO_HELP["completions_every"], advanced=True,
+                                methods=GRPO_ONLY)
 
     @classmethod
     def for_method(cls, method: str, model: str, preset: str = "balanced",

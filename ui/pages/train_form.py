@@ -50,6 +50,7 @@ class ConfigFormWidget(QWidget):
         super().__init__(parent)
         self.editors: dict[str, QWidget] = {}
         self.specs: dict[str, Field[Any]] = {}
+        self.forms: dict[str, QFormLayout] = {}
         main, advanced = QFormLayout(), QFormLayout()
         for spec in fields(TrainConfig):
             if spec.name in PAGE_FIELDS:
@@ -60,6 +61,7 @@ class ConfigFormWidget(QWidget):
             self.editors[spec.name], self.specs[spec.name] = editor, spec
             target = advanced if spec.metadata.get("advanced") else main
             target.addRow(_label(spec.name), editor)
+            self.forms[spec.name] = target
         self.advanced_box = QGroupBox("Advanced")
         self.advanced_box.setCheckable(True)
         self.advanced_box.setChecked(False)
@@ -94,6 +96,7 @@ class ConfigFormWidget(QWidget):
         return line
 
     def set_config(self, config: TrainConfig) -> None:
+        self.show_for(config.method)
         for name, editor in self.editors.items():
             value = getattr(config, name)
             with QSignalBlocker(editor):
@@ -104,6 +107,18 @@ class ConfigFormWidget(QWidget):
                 elif isinstance(editor, QLineEdit):
                     editor.setText("" if value is None else f"{value:g}"
                                    if isinstance(value, float) else str(value))
+
+    def show_for(self, method: str) -> None:
+        """Show only the fields the method reads (GRPO's sampling settings mean nothing to
+        KTO, and a visible field reads as one that matters)."""
+        for name, editor in self.editors.items():
+            methods = self.specs[name].metadata.get("methods")
+            self.forms[name].setRowVisible(editor, methods is None or method in methods)
+
+    def shown_fields(self) -> list[str]:
+        """The fields whose rows are visible now (for tests and the page's layout)."""
+        return [name for name, editor in self.editors.items()
+                if self.forms[name].isRowVisible(editor)]
 
     def values(self) -> dict[str, Any]:
         """The fields as typed; raises ConfigError naming the first unreadable one."""
