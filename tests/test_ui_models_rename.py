@@ -56,6 +56,8 @@ def test_f2_renames_and_ctrl_z_undoes(page: ModelsPage, store: Store, qtbot: QtB
     with qtbot.waitSignal(context.changed, timeout=5000):
         qtbot.keyClick(page.tree, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert models.list_models(store)[0].name == "demo base"
+    # The page's refresh after the undo has run: no store work is left for the teardown.
+    qtbot.waitUntil(lambda: page.tree.topLevelItem(0).text(0) == "demo base", timeout=5000)
 
 
 @pytest.mark.parametrize(("typed", "why"), [("   ", "cannot be empty"),
