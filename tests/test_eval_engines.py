@@ -16,6 +16,7 @@ from studio.evaluation.graders.pyfile import file_hash
 from studio.evaluation.jobs import (
     attach_run,
     get_eval_run,
+    save_result,
     set_status,
     start_run,
     sync_eval_runs,
@@ -23,7 +24,7 @@ from studio.evaluation.jobs import (
 from studio.events import read_events
 from studio.labels.store import Store
 from studio.paths import DataPaths
-from studio.registry.models import ModelEntry, add_base_model, add_gguf
+from studio.registry.models import ModelEntry, add_adapter, add_base_model, add_gguf
 
 PROMPTS = [f"Question {i}: what comes after {i}?" for i in range(5)]
 
@@ -174,3 +175,35 @@ def test_a_run_killed_after_a_stop_request_counts_as_cancelled(
     attach_run(store, run_id, "llama.cpp", job_dir)
     assert sync_eval_runs(store) == []
     assert get_eval_run(store, run_id).status == "cancelled"
+
+
+def test_before_after_uses_one_engine_for_parent_and_model(
+        store: Store, demo_model_dir: Path, demo_gguf: Path, tmp_path: Path) -> None:
+    from studio.evaluation.auto import before_after, plan
+
+    set_id = create_eval_set(store, "s", "exact", from_file=_set_file(tmp_path)).id
+    base, _ = _models(store, demo_model_dir, demo_gguf)
+    folder = tmp_path / "lora"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text("{}")
+    adapter = add_adapter(store, folder, base.id)
+    # The base has a GGUF and a llama.cpp score; the adapter has no GGUF (transformers).
+    _finished(store, set_id, base.id, "llama.cpp", [1, 1, 1, 1, 1])
+    configs = plan(store, "s", adapter.id)
+    assert [(c.model_id, c.engine) for c in configs] == [(base.id, "transformers"),
+                                                         (adapter.id, "transformers")]
+    _finished(store, set_id, base.id, "transformers", [0, 0, 0, 0, 0])
+    _finished(store, set_id, adapter.id, "transformers", [1, 1, 1, 1, 1])
+    found = before_after(store, "s", adapter.id)
+    assert found is not None
+    assert found.comparison.before.rate == 0.0  # the transformers run, not the llama.cpp one
+    assert [c.model_id for c in plan(store, "s", adapter.id)] == [adapter.id]
+
+
+def _finished(store: Store, set_id: int, model_id: str, engine: str,
+              passes: list[int]) -> None:
+    run_id = start_run(store, set_id, model_id)
+    attach_run(store, run_id, engine, Path("/nonexistent"))
+    for prompt_id, passed in enumerate(passes, start=1):
+        save_result(store, run_id, prompt_id, "x", float(passed), "")
+    set_status(store, run_id, "completed")

@@ -76,8 +76,9 @@ def test_before_after_runs_with_progress_and_shows_the_report(
     before, after = (dialog.report.scores.topLevelItem(i) for i in range(2))
     assert (before.text(0), before.text(1), before.text(2)) == ("before", "demo", "100%")
     assert (after.text(0), after.text(1), after.text(4)) == ("after", "tuned", "4")
-    # The base has a GGUF (llama.cpp); the adapter has none (transformers).
-    assert (before.text(5), after.text(5)) == ("llama.cpp", "transformers")
+    # The adapter has no GGUF, so both answer through transformers (the base has a GGUF, but
+    # a before/after must not mix engines).
+    assert (before.text(5), after.text(5)) == ("transformers", "transformers")
     assert "No prompt changed result" in dialog.report.verdict.text()
     assert dialog.message.text() == "Done."
 

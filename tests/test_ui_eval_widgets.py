@@ -86,7 +86,7 @@ def test_after_training_eval_reports_before_and_after(
     scores = latest_scores(store)
     assert set(scores) == {base.id, tuned.id}
     assert scores_cell(scores[tuned.id]) == "count 100%"
-    assert "llama.cpp" in scores_tooltip(scores[base.id])
+    assert "transformers" in scores_tooltip(scores[base.id])  # the adapter's engine
     assert "transformers" in scores_tooltip(scores[tuned.id])
 
 

@@ -20,6 +20,7 @@ from studio.evaluation.jobs import (
     EvalConfig,
     get_eval_run,
     latest_run,
+    parent_run,
     sync_eval_run,
     sync_eval_runs,
     unfinished_run,
@@ -99,11 +100,22 @@ def plan(store: Store, set_name: str, model_id: str, max_new_tokens: int = 128
     then the model itself."""
     eval_set = get_eval_set(store, set_name)
     parent = get_model(store, model_id).parent_id
+    mine = eval_config(store, set_name, model_id, max_new_tokens=max_new_tokens)
     configs = []
-    if parent and latest_run(store, eval_set.id, parent) is None:
-        configs.append(eval_config(store, set_name, parent, max_new_tokens=max_new_tokens))
-    configs.append(eval_config(store, set_name, model_id, max_new_tokens=max_new_tokens))
-    return configs
+    # The parent answers through the model's engine (an adapter without a GGUF runs on
+    # transformers, so its base does too): the before/after then measures the training only.
+    if parent and latest_run(store, eval_set.id, parent, engine=mine.engine) is None:
+        engine = mine.engine if _can_run(store, parent, mine.engine) else "auto"
+        configs.append(eval_config(store, set_name, parent, engine, max_new_tokens))
+    return [*configs, mine]
+
+
+def _can_run(store: Store, model_id: str, engine: str) -> bool:
+    try:
+        model_files(store, model_id, engine)
+    except StudioError:
+        return False
+    return True
 
 
 def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | None:
@@ -111,7 +123,8 @@ def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | No
     eval_set = get_eval_set(store, set_name)
     parent = get_model(store, model_id).parent_id
     after = latest_run(store, eval_set.id, model_id)
-    before = latest_run(store, eval_set.id, parent) if parent else None
+    engine = get_eval_run(store, after).engine if after is not None else None
+    before = parent_run(store, eval_set.id, parent, engine) if parent else None
     if parent is None or after is None or before is None:
         return None
     return BeforeAfter(set_name, parent, model_id, before, after,

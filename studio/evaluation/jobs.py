@@ -114,12 +114,21 @@ def get_eval_run(store: Store, run_id: int) -> EvalRun:
     return EvalRun(int(row[0]), int(row[1]), *row[2:])
 
 
-def latest_run(store: Store, set_id: int, model_id: str, status: str = "completed"
-               ) -> int | None:
-    row = store.db.execute(
-        "SELECT id FROM eval_runs WHERE set_id = ? AND model_id = ? AND status = ?"
-        " ORDER BY id DESC LIMIT 1", [set_id, model_id, status]).fetchone()
+def latest_run(store: Store, set_id: int, model_id: str, status: str = "completed",
+               engine: str | None = None) -> int | None:
+    sql = "SELECT id FROM eval_runs WHERE set_id = ? AND model_id = ? AND status = ?"
+    params: list[Any] = [set_id, model_id, status]
+    if engine is not None:
+        sql, params = sql + " AND engine = ?", [*params, engine]
+    row = store.db.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
     return None if row is None else int(row[0])
+
+
+def parent_run(store: Store, set_id: int, parent_id: str, engine: str | None) -> int | None:
+    """The parent's run to compare a model's run with: the latest with the same engine (so
+    the engine is not mixed up with the training), else its latest."""
+    same = latest_run(store, set_id, parent_id, engine=engine) if engine else None
+    return same if same is not None else latest_run(store, set_id, parent_id)
 
 
 def unfinished_run(store: Store, set_id: int, model_id: str) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any
 from studio.evaluation.evalsets import get_eval_set
 from studio.evaluation.jobs import (
     get_eval_run,
-    latest_run,
+    parent_run,
     result_details,
     run_results,
     sync_eval_runs,
@@ -57,16 +57,18 @@ def run_outcome(store: Store, run_id: int) -> dict[str, Any]:
         "pass_rate": interval.rate, "ci_low": interval.low, "ci_high": interval.high,
         "n": interval.n, "results": [{**vars(r), **details.get(r.key, {})} for r in results]}
     parent = get_model(store, run.model_id).parent_id
-    before = latest_run(store, run.set_id, parent) if parent else None
+    before = parent_run(store, run.set_id, parent, run.engine) if parent else None
     if before is not None:
         outcome["comparison"] = {"parent": parent, "parent_run_id": before,
                                  **comparison(store, before, run_id).as_dict()}
     return outcome
 
 
-def latest_score(store: Store, set_name: str, model_id: str) -> Score | None:
+def latest_score(store: Store, set_name: str, model_id: str,
+                 engine: str | None = None) -> Score | None:
+    """The latest score; with ``engine``, preferably one that engine answered."""
     eval_set = get_eval_set(store, set_name)
-    run_id = latest_run(store, eval_set.id, model_id)
+    run_id = parent_run(store, eval_set.id, model_id, engine)
     if run_id is None:
         return None
     return Score(set_name, model_id, run_id, get_eval_run(store, run_id).engine,
@@ -147,7 +149,8 @@ def eval_report(store: Store, set_name: str, model_id: str) -> EvalReport:
     if not entry.parent_id:
         return EvalReport(set_name, model_id, entry.name, score)
     parent = get_model(store, entry.parent_id)
-    parent_score = latest_score(store, set_name, parent.id)
+    parent_score = latest_score(store, set_name, parent.id,
+                                score.engine if score is not None else None)
     found = comparison(store, parent_score.run_id, score.run_id) \
         if score is not None and parent_score is not None else None
     return EvalReport(set_name, model_id, entry.name, score, parent.id, parent.name,
