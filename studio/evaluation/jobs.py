@@ -119,7 +119,9 @@ def latest_run(store: Store, set_id: int, model_id: str, status: str = "complete
     sql = "SELECT id FROM eval_runs WHERE set_id = ? AND model_id = ? AND status = ?"
     params: list[Any] = [set_id, model_id, status]
     if engine is not None:
-        sql, params = sql + " AND engine = ?", [*params, engine]
+        # Runs recorded before the engine was (engine NULL) all answered through transformers.
+        sql += " AND (engine = ? OR (engine IS NULL AND ? = 'transformers'))"
+        params += [engine, engine]
     row = store.db.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
     return None if row is None else int(row[0])
 
