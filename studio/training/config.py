@@ -50,6 +50,8 @@ DEFAULT_LEARNING_RATE = {
     # SimPO's paper tunes full fine-tunes in 3e-7..1e-6; ORPO's uses 8e-6 (TRL's docs).
     ("simpo", "lora"): 5e-5, ("simpo", "qlora"): 5e-5, ("simpo", "full"): 1e-6,
     ("orpo", "lora"): 8e-5, ("orpo", "qlora"): 8e-5, ("orpo", "full"): 8e-6,
+    # GRPO: TRL's default 1e-6 is for full fine-tunes; LoRA moves at ~10-100x (see above).
+    ("grpo", "lora"): 5e-5, ("grpo", "qlora"): 5e-5, ("grpo", "full"): 1e-6,
 }
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 # Fields that only one family of methods reads; the form shows them only for those.
