@@ -127,7 +127,7 @@ def test_cancel_then_resume_keeps_the_step_count(labeled: Store, data_paths: Dat
     second = start_next(labeled, data_paths)
     assert second is not None
     assert second.pid
-    wait_for(lambda: sync_run(labeled, run.id).status != "running", timeout=240)
+    wait_for(lambda: sync_run(labeled, run.id).status != "running", timeout=600)
     wait_for(lambda: not psutil.pid_exists(second.pid))
     assert get_run(labeled, run.id).status == "completed"
     events = read_events(run.dir.events)
