@@ -43,7 +43,9 @@ class ModelsPage(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.export_runner = JobRunner("export", self, grace_ms=10_000)
+        # The export process registers its files in the database itself: the runner says so.
+        self.export_runner = JobRunner("export", self, grace_ms=10_000, context=context,
+                                       changes=Changes(models=True))
         self.export_runner.event.connect(self._on_export_event)
         self.export_runner.failed.connect(lambda message: self._say(f"Export failed: {message}"))
         self.export_runner.ended.connect(self._export_finished)
@@ -167,8 +169,6 @@ class ModelsPage(QWidget):
         self.export_strip.bar.hide()
         self.export_strip.cancel_button.hide()
         self.export_strip.say("")
-        # A job, not an operation: the export process registered its files in the database.
-        self.context.announce(Changes(models=True))
         self._update_buttons()
 
     def open_folder(self) -> None:
