@@ -63,10 +63,10 @@ def test_two_rounds_on_the_models_page(page: ModelsPage, context: AppContext, st
     snapshot = export_snapshot(store, "kto", tmp_path / "snap")
     context.announce(Changes(models=True))
     view = page.rounds
-    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.tree.roots()) == 1, timeout=5000)
     assert "No rounds yet" in view.hint.text()
     assert not view.start_button.isEnabled()
-    page.tree.setCurrentItem(page.tree.topLevelItem(0))
+    page.tree.select_id(page.tree.roots()[0].id)
     qtbot.waitUntil(view.start_button.isEnabled, timeout=5000)
     view.start_button.click()
     qtbot.waitUntil(lambda: view.dialog is not None and view.tree.topLevelItemCount() == 1,
