@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from studio.training import runs as registry
-from ui.pages.train_text import history_text
 
 Index = QModelIndex | QPersistentModelIndex
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole
@@ -64,3 +63,12 @@ class RunListModel(QAbstractListModel):
 
     def row_of(self, run_id: str) -> int:
         return self.ids().index(run_id) if run_id in self.ids() else -1
+
+
+def history_text(run: registry.Run) -> str:
+    metrics = run.metrics or {}
+    accuracy = metrics.get("eval_rewards/accuracies")
+    summary = f" · held-out acc {accuracy:.2f}" if isinstance(accuracy, (int, float)) else ""
+    loss = metrics.get("eval_loss")
+    summary += f" · eval loss {loss:.3f}" if isinstance(loss, (int, float)) else ""
+    return f"{run.id} · {run.method.upper()} · {run.status}{summary}"
