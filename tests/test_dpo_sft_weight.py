@@ -22,8 +22,8 @@ def test_dpo_trains_with_the_imitation_loss(store: Store, data_paths: DataPaths,
                                             demo_model_dir: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     populate(store, 24)
-    code = cli(store, data_paths, "train", "--method", "dpo", "--kind", "dpo", "--model", str(demo_model_dir),
-               "--preset", "quick", "--set", "max_steps=2", "--set", "max_length=64",
+    code = cli(store, data_paths, "train", "--method", "dpo", "--kind", "dpo", "--model",
+               str(demo_model_dir), "--preset", "quick", "--set", "max_steps=2", "--set", "max_length=64",
                "--set", "sft_weight=1.0", "--set", "eval_steps=2")
     assert code == 0, capsys.readouterr().out
     (run,) = list_runs(store)
@@ -31,7 +31,8 @@ def test_dpo_trains_with_the_imitation_loss(store: Store, data_paths: DataPaths,
     assert events[0]["config"]["loss_type"] == ["sigmoid", "sft"]
     assert events[0]["config"]["loss_weights"] == [1.0, 1.0]
     steps = [e for e in events if e.event == "step"]
-    assert steps and all(math.isfinite(e["loss"]) for e in steps)
+    assert steps
+    assert all(math.isfinite(e["loss"]) for e in steps)
     assert events[-1].event == "finished"
     assert_adapter_loads(run.dir.adapter, demo_model_dir)
 
