@@ -23,8 +23,8 @@ def test_dpo_trains_with_the_imitation_loss(store: Store, data_paths: DataPaths,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     populate(store, 24)
     code = cli(store, data_paths, "train", "--method", "dpo", "--kind", "dpo", "--model",
-               str(demo_model_dir), "--preset", "quick", "--set", "max_steps=2", "--set", "max_length=64",
-               "--set", "sft_weight=1.0", "--set", "eval_steps=2")
+               str(demo_model_dir), "--preset", "quick", "--set", "max_steps=2",
+               "--set", "max_length=64", "--set", "sft_weight=1.0", "--set", "eval_steps=2")
     assert code == 0, capsys.readouterr().out
     (run,) = list_runs(store)
     events = read_events(run.dir.events)
