@@ -178,14 +178,9 @@ def shoot(data_dir: Path, settings: Path) -> None:
 
 
 def _select_first_tuned(page: Any) -> None:
-    from PySide6.QtWidgets import QTreeWidgetItemIterator
-
-    iterator = QTreeWidgetItemIterator(page.tree)
-    while iterator.value():
-        item = iterator.value()
-        if item.text(1).startswith(("gguf", "adapter")) and item.parent() is not None:
-            page.tree.setCurrentItem(item)
-        iterator += 1
+    for row in page.tree.rows():  # the tree's records, depth first
+        if row.text(1).startswith(("gguf", "adapter")) and row.parent is not None:
+            page.tree.select_id(row.id)
 
 
 def compare(window: Any) -> None:

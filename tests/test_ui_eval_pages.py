@@ -20,9 +20,9 @@ from studio.registry.models import add_adapter, add_base_model, add_gguf
 from studio.training.runs import get_run
 from ui.context import AppContext
 from ui.dialogs.eval_dialog import EvalDialog
+from ui.item_models.model_tree import EVAL_COLUMN
 from ui.pages.models_page import ModelsPage
 from ui.pages.train_page import PageState, TrainPage
-from ui.widgets.model_tree import EVAL_COLUMN
 
 __all__ = ["context"]
 
@@ -45,12 +45,12 @@ def test_models_page_shows_scores_and_opens_the_eval_dialog(
     set_status(store, run_id, "completed")
     page = ModelsPage(context)
     qtbot.addWidget(page)
-    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=10_000)
-    item = page.tree.topLevelItem(0)
+    qtbot.waitUntil(lambda: len(page.tree.roots()) == 1, timeout=10_000)
+    item = page.tree.roots()[0]
     assert item.text(EVAL_COLUMN) == "count 50%"
-    assert "n=2" in item.toolTip(EVAL_COLUMN)
+    assert "n=2" in item.tooltip(EVAL_COLUMN)
     assert not page.eval_button.isEnabled()
-    page.tree.setCurrentItem(item)
+    page.tree.select_id(item.id)
     assert page.eval_button.isEnabled()
     page.eval_button.click()
     dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, EvalDialog))
@@ -92,5 +92,5 @@ def test_train_page_evaluates_a_run_it_saw_complete(
     assert said.args[1].startswith("eval 'count': 100% (")
     qtbot.waitUntil(lambda: "eval 'count'" in page.runs.eval_summary.text(), timeout=10_000)
     assert "before" in page.runs.eval_summary.text()
-    assert page.history.item(0).data(Qt.ItemDataRole.UserRole) == "run-x"
+    assert page.history.model().index(0, 0).data(Qt.ItemDataRole.UserRole) == "run-x"
     page.shutdown()

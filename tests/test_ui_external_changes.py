@@ -47,13 +47,13 @@ def test_models_page_shows_an_adapter_registered_by_another_process(
     (adapter / "adapter_config.json").write_text("{}", encoding="utf-8")
     page = ModelsPage(context)
     qtbot.addWidget(page)
-    qtbot.waitUntil(lambda: len(page.tree.items()) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.tree.rows()) == 1, timeout=5000)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # No announce() from anyone: the worker notices the other connection's commit.
     with qtbot.waitSignal(context.ops.external_write, timeout=10000):
         subprocess.run([sys.executable, "-c", REGISTER, str(data_paths.db), str(adapter),
                         base.id], env=env, check=True, timeout=120)
-    qtbot.waitUntil(lambda: len(page.tree.items()) == 2, timeout=5000)
-    names = {item.text(0) for item in page.tree.items()}
+    qtbot.waitUntil(lambda: len(page.tree.rows()) == 2, timeout=5000)
+    names = {item.text(0) for item in page.tree.rows()}
     assert "trained elsewhere" in names

@@ -54,8 +54,8 @@ def test_models_page_marks_a_model_whose_folder_is_gone(context: AppContext, qtb
     shutil.rmtree(folder)
     page = ModelsPage(context)
     qtbot.addWidget(page)
-    qtbot.waitUntil(lambda: len(page.tree.items()) == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: "missing on disk" in page.tree.items()[0].toolTip(0),
+    qtbot.waitUntil(lambda: len(page.tree.rows()) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: "missing on disk" in (page.tree.rows()[0].tooltip(0) or ""),
                     timeout=10_000)
     page.shutdown()
 

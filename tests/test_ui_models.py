@@ -42,9 +42,9 @@ def test_models_page_exports_and_deletes(
     page = ModelsPage(context)
     qtbot.addWidget(page)
     page.resize(1100, 600)
-    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=10_000)
-    item = page.tree.topLevelItem(0).child(0)
-    page.tree.setCurrentItem(item)
+    qtbot.waitUntil(lambda: len(page.tree.roots()) == 1, timeout=10_000)
+    item = page.tree.roots()[0].children[0]
+    page.tree.select_id(item.id)
     assert page.selected_id() == adapter.id
     seen: list[GGUFExportDialog] = []
 
@@ -69,16 +69,16 @@ def test_models_page_exports_and_deletes(
     assert config.lora_gguf
     assert config.quants == ["Q8_0"]
     assert "Export finished" in page.progress.text()
-    qtbot.waitUntil(lambda: len(page.tree.items()) == 6, timeout=10_000)  # + merged, F16, Q8, LoRA
-    page.tree.setCurrentItem(page.tree.topLevelItem(0).child(0).child(0).child(0))
+    qtbot.waitUntil(lambda: len(page.tree.rows()) == 6, timeout=10_000)  # + merged, F16, Q8, LoRA
+    page.tree.select_id(page.tree.roots()[0].children[0].children[0].children[0].id)
     qtbot.waitUntil(lambda: "Self-check" in page.details.toPlainText(), timeout=10_000)
     page.grab().save(str(tmp_path / "models-page.png"))
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Yes)
-    page.tree.setCurrentItem(page.tree.topLevelItem(0).child(0))
+    page.tree.select_id(page.tree.roots()[0].children[0].id)
     with qtbot.waitSignal(context.changed, timeout=10_000):
         page.delete()
-    qtbot.waitUntil(lambda: len(page.tree.items()) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(page.tree.rows()) == 1, timeout=10_000)
     assert [m.kind for m in models.list_models(store)] == ["base"]
     page.shutdown()
 
@@ -103,10 +103,9 @@ def test_failed_selfcheck_says_why(
     qtbot, context, store: Store, demo_model_dir: Path,
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
 ) -> None:
-    from PySide6.QtCore import Qt
 
+    from ui.item_models.model_tree import check_summary
     from ui.pages.models_page import ModelsPage
-    from ui.widgets.model_tree import check_summary
 
     why = ("MISMATCH: tokenizer differs: llama.cpp gives 21 tokens, transformers 20"
            " (llama.cpp added a BOS token at the start)")
@@ -118,12 +117,12 @@ def test_failed_selfcheck_says_why(
     page = ModelsPage(context)
     qtbot.addWidget(page)
     page.resize(1100, 600)
-    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=10_000)
-    item = page.tree.topLevelItem(0).child(0)
-    assert item.data(0, Qt.ItemDataRole.UserRole) == gguf.id
-    assert item.toolTip(4) == why
+    qtbot.waitUntil(lambda: len(page.tree.roots()) == 1, timeout=10_000)
+    item = page.tree.roots()[0].children[0]
+    assert item.id == gguf.id
+    assert item.tooltip(4) == why
     assert item.text(4) == "✗ tokenizer differs"
-    page.tree.setCurrentItem(item)
+    page.tree.select_id(item.id)
     qtbot.waitUntil(lambda: "llama.cpp gives 21 tokens" in page.details.toPlainText(),
                     timeout=10_000)
     page.grab().save(str(tmp_path / "models-selfcheck-failed.png"))

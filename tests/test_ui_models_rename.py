@@ -25,8 +25,8 @@ def page(context: AppContext, store: Store, qtbot: QtBot, demo_model_dir: Path) 
     widget = ModelsPage(context)
     qtbot.addWidget(widget)
     widget.show()
-    qtbot.waitUntil(lambda: widget.tree.topLevelItemCount() == 1, timeout=10_000)
-    widget.tree.setCurrentItem(widget.tree.topLevelItem(0))
+    qtbot.waitUntil(lambda: len(widget.tree.roots()) == 1, timeout=10_000)
+    widget.tree.select_id(widget.tree.roots()[0].id)
     assert widget.selected_id() == base.id
     return widget
 
@@ -52,12 +52,12 @@ def test_f2_renames_and_ctrl_z_undoes(page: ModelsPage, store: Store, qtbot: QtB
     assert asked == ["demo base"]  # the dialog starts from the current name
     (entry,) = models.list_models(store)
     assert entry.name == "SmolLM2 · my favourite"
-    qtbot.waitUntil(lambda: page.tree.topLevelItem(0).text(0) == entry.name, timeout=5000)
+    qtbot.waitUntil(lambda: page.tree.roots()[0].text(0) == entry.name, timeout=5000)
     with qtbot.waitSignal(context.changed, timeout=5000):
         qtbot.keyClick(page.tree, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert models.list_models(store)[0].name == "demo base"
     # The page's refresh after the undo has run: no store work is left for the teardown.
-    qtbot.waitUntil(lambda: page.tree.topLevelItem(0).text(0) == "demo base", timeout=5000)
+    qtbot.waitUntil(lambda: page.tree.roots()[0].text(0) == "demo base", timeout=5000)
 
 
 @pytest.mark.parametrize(("typed", "why"), [("   ", "cannot be empty"),

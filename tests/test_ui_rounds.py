@@ -63,20 +63,20 @@ def test_two_rounds_on_the_models_page(page: ModelsPage, context: AppContext, st
     snapshot = export_snapshot(store, "kto", tmp_path / "snap")
     context.announce(Changes(models=True))
     view = page.rounds
-    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.tree.roots()) == 1, timeout=5000)
     assert "No rounds yet" in view.hint.text()
     assert not view.start_button.isEnabled()
-    page.tree.setCurrentItem(page.tree.topLevelItem(0))
+    page.tree.select_id(page.tree.roots()[0].id)
     qtbot.waitUntil(view.start_button.isEnabled, timeout=5000)
     view.start_button.click()
-    qtbot.waitUntil(lambda: view.dialog is not None and view.tree.topLevelItemCount() == 1,
+    qtbot.waitUntil(lambda: view.dialog is not None and view.table.rowCount() == 1,
                     timeout=5000)
     dialog = view.dialog
     qtbot.waitUntil(lambda: dialog.model_box.count() > 0, timeout=5000)
     assert dialog.model_box.currentText() == "demo · F16"
     assert "Round 1" in dialog.findChild(type(view.hint)).text()
     dialog.close()
-    assert view.tree.topLevelItem(0).text(4) == "not trained yet"
+    assert view.table.index(0, 4).data() == "not trained yet"
 
     _finished_run(store, base.id, snapshot.id, tmp_path, demo_model_dir, demo_gguf)
     for n in range(3):  # blind votes: round 1's model beats the base
@@ -84,19 +84,19 @@ def test_two_rounds_on_the_models_page(page: ModelsPage, context: AppContext, st
                     Reply("good", "round 1 · F16"),
                     Reply("bad", "demo · F16"), "a", "ana", blind=True)
     context.announce(Changes(models=True, runs=True))
-    qtbot.waitUntil(lambda: view.tree.topLevelItem(0).text(4) == "KTO round 1", timeout=5000)
-    row = [view.tree.topLevelItem(0).text(i) for i in range(8)]
+    qtbot.waitUntil(lambda: view.table.index(0, 4).data() == "KTO round 1", timeout=5000)
+    row = [view.table.index(0, i).data() for i in range(8)]
     assert row[:3] == ["Round 1", "demo", "kto"]
     assert row[3].startswith(snapshot.id[:18])
     assert row[5] == "75%"
     assert row[6].startswith("100% (")
     assert "3 votes" in row[6]
 
-    view.tree.setCurrentItem(view.tree.topLevelItem(0))
+    view.select_round(view.table.rows[0].round.id)
     assert view.next_button.isEnabled()
     view.dialog = None
     view.next_button.click()
-    qtbot.waitUntil(lambda: view.dialog is not None and view.tree.topLevelItemCount() == 2,
+    qtbot.waitUntil(lambda: view.dialog is not None and view.table.rowCount() == 2,
                     timeout=5000)
     second = rounds.list_rounds(store)[-1]
     assert (second.number, second.parent_round_id) == (2, 1)

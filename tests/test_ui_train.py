@@ -60,7 +60,7 @@ def test_launch_plots_live_and_registers_the_adapter(page: TrainPage, qtbot: QtB
     assert page.plots.point_count(run_id, "eval_rewards/accuracies") >= 2
     assert page.progress.value() == 6
     assert "finished: adapter" in page.log.toPlainText()
-    assert "completed" in page.history.item(0).text()
+    assert "completed" in page.history.model().index(0, 0).data()
     run = registry.get_run(store, run_id)
     wait_for_exit(run.dir.read_pid(), qtbot)
     assert any(m.run_id == run_id for m in list_models(store, "adapter"))

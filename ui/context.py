@@ -3,7 +3,9 @@
 Pages are built as ``PageClass(context)``. An operation declares what it changes
 (``context.ops.run(fn, changes=Changes(...))``) and the store worker's helper announces that on
 ``context.changed`` once it succeeded; every page listens and decides whether it must refresh.
-Job endings (a child process that wrote the database) call :meth:`AppContext.announce`.
+A job runner declares what its job changes the same way (``JobRunner(..., context=context,
+changes=Changes(...))``) and announces it when the job ends; :meth:`AppContext.announce` is
+called by nothing else.
 """
 
 from __future__ import annotations

@@ -31,6 +31,11 @@ MANIFEST_VERSION = 1
 # Minimums from the smol course / TRL docs: below these a run rarely changes behaviour.
 RECOMMENDED = {"sft": 1000, "dpo": 500, "kto": 500}
 KTO_MAX_RATIO = 4.0  # thumbs up:down (either way) beyond which KTO is not recommended
+# The least data at which a method is recommended at all. SFT: 33 good answers taught
+# SmolLM2-135M a format rule (0/17 -> 17/17 held-out, bench/results/2026-12-03-real-sft-
+# efficacy.txt). DPO/KTO: a fifth of the recommended amount; a dozen thumbs recommended KTO
+# before, and a run on them changes nothing a person can see.
+USABLE = {"sft": 30, "dpo": 100, "kto": 100}
 
 
 @dataclass
@@ -229,18 +234,25 @@ def readiness(store: Store) -> Readiness:
         "kto": (up + down) / RECOMMENDED["kto"] if ratio and ratio <= KTO_MAX_RATIO else 0.0,
         "sft": len(derivation.sft) / RECOMMENDED["sft"],
     }
-    best = max(share, key=lambda kind: share[kind])
-    recommended = best if share[best] > 0 else None
+    counts = {"sft": len(derivation.sft), "dpo": len(derivation.dpo), "kto": up + down}
+    usable = [kind for kind in share if share[kind] > 0 and counts[kind] >= USABLE[kind]]
+    recommended = max(usable, key=lambda kind: share[kind]) if usable else None
     return Readiness(len(derivation.sft), len(derivation.dpo), up, down, derivation.conflicts,
-                     recommended, _why(recommended, share, ratio))
+                     recommended, _why(recommended, share, ratio, any(counts.values())))
 
 
-def _why(recommended: str | None, share: dict[str, float], ratio: float | None) -> str:
-    if recommended is None:
+def _why(recommended: str | None, share: dict[str, float], ratio: float | None,
+         some_data: bool = False) -> str:
+    if recommended is None and not some_data:
         return "No method has training data yet."
-    have = {"sft": "good answers", "dpo": "preference pairs", "kto": "thumbs"}[recommended]
-    text = (f"{recommended.upper()}: its {have} reach {share[recommended]:.0%} of the"
-            f" recommended {RECOMMENDED[recommended]:,}.")
+    if recommended is None:
+        text = ("Not enough yet for a run worth its time: SFT needs about"
+                f" {USABLE['sft']} good answers, DPO about {USABLE['dpo']} pairs, KTO about"
+                f" {USABLE['kto']} balanced thumbs.")
+    else:
+        have = {"sft": "good answers", "dpo": "preference pairs", "kto": "thumbs"}[recommended]
+        text = (f"{recommended.upper()}: its {have} reach {share[recommended]:.0%} of the"
+                f" recommended {RECOMMENDED[recommended]:,}.")
     if ratio and ratio > KTO_MAX_RATIO:
         text += (f" KTO is not recommended: thumbs are {ratio:.0f}:1 unbalanced (it works best"
                  f" within {KTO_MAX_RATIO:.0f}:1).")

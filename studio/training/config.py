@@ -129,6 +129,10 @@ class TrainConfig:
                      " closer). SimPO: scale of the length-normalised reward. ORPO: weight of"
                      " the odds-ratio term beside imitation (lambda in the paper).",
                      methods=("dpo", "kto", "simpo", "orpo"))
+    sft_weight: float = _f(0.0, "DPO: weight of an imitation (SFT) loss on the chosen answer"
+                           " beside the preference loss (RPO). Ranking pairs alone can leave"
+                           " what the model writes unchanged; 0 turns it off.",
+                           methods=("dpo",))
     simpo_gamma: float = _f(0.5, "SimPO: the margin by which the chosen answer's reward must"
                             " beat the rejected one's (TRL's default 0.5).", advanced=True,
                             methods=("simpo",))
@@ -248,6 +252,8 @@ class TrainConfig:
             out.append(("beta", "must be above 0"))
         if self.simpo_gamma < 0:
             out.append(("simpo_gamma", "must be 0 or more"))
+        if self.sft_weight < 0:
+            out.append(("sft_weight", "must be 0 or more"))
         for name in ("desirable_weight", "undesirable_weight"):
             value = getattr(self, name)
             if value is not None and value <= 0:

@@ -76,7 +76,8 @@ class AddModelDialog(QDialog):
         self.message = QLabel(objectName="Muted")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
-        self.runner = JobRunner("gguf_import", self)
+        self.runner = JobRunner("gguf_import", self, context=context,
+                                changes=Changes(models=True))
         self.runner.finished.connect(self._finished)
         self.runner.failed.connect(lambda text: self._say(f"Not added: {text}"))
         self.runner.ended.connect(self._update_button)
@@ -164,7 +165,6 @@ class AddModelDialog(QDialog):
     def _finished(self, event: Event) -> None:
         warnings = [str(w) for w in event.get("warnings") or []]
         self._say(f"Added as a base model ({event.get('model_id')}). " + " ".join(warnings))
-        self.context.announce(Changes(models=True))
 
     def add_hf_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Hugging Face model folder")

@@ -111,7 +111,8 @@ class EvalSetDialog(QDialog):
             return create_eval_set(store, name, spec, from_file=path)
 
         self.create_button.setEnabled(False)
-        self.context.ops.run(make, on_success=self._made, on_failure=self._refused, owner=self)
+        self.context.ops.run(make, on_success=self._made, on_failure=self._refused, owner=self,
+                             changes=Changes(prompts=True, models=True))
 
     def _made(self, made: EvalSet) -> None:
         self.made = made
@@ -119,7 +120,6 @@ class EvalSetDialog(QDialog):
         self.message.setText(f"Eval set “{made.name}”: {made.size} prompts, graded by"
                              f" {made.grader}. Its prompts are left out of training snapshots"
                              " from now on; evaluate a model on it from the Models page.")
-        self.context.announce(Changes(prompts=True, models=True))
 
     def _refused(self, error: BaseException) -> None:
         self.create_button.setEnabled(True)

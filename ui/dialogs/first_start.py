@@ -135,7 +135,8 @@ class FirstStartDialog(QDialog):
         job = create_import_job(paths.root / "jobs", None, paths.models, paths.db)
         self.show_status("Fetching SmolLM2-135M-Instruct…")
         self.close_button.setText("Cancel")
-        self.starter_job = JobRunner("gguf_import", self)
+        self.starter_job = JobRunner("gguf_import", self, context=self.context,
+                                     changes=Changes(models=True))
         self.starter_job.progress.connect(self._starter_progress)
         self.starter_job.finished.connect(self._starter_ready)
         self.starter_job.failed.connect(self._starter_failed)
@@ -152,7 +153,6 @@ class FirstStartDialog(QDialog):
         self.bar.hide()
         warnings = " ".join(str(w) for w in event.get("warnings") or [])
         self.context.status_message.emit(f"SmolLM2-135M-Instruct is ready. {warnings}".strip())
-        self.context.announce(Changes(models=True))
         self.accept()
         self.window_.show_page("Label")  # type: ignore[attr-defined]
 

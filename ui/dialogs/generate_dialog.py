@@ -38,7 +38,7 @@ from studio.events import Event
 from studio.labels.store import Store
 from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
-from ui.runners.job_runner import JobRunner, JobStrip
+from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip
 
 # label, model GGUF, LoRA GGUF (studio.registry.models.chat_targets)
 Target = tuple[str, str, str | None]
@@ -92,7 +92,9 @@ class GenerateDialog(QDialog):
         self.generated_model: str | None = None  # set once candidates were stored
         self.setWindowTitle("Generate candidates")
         self.setMinimumWidth(560)
-        self.runner = JobRunner("generate", self)
+        # Candidates written before a cancel or a failure are stored too.
+        self.runner = JobRunner("generate", self, context=context, changes=self._changes,
+                                announce_on=OUTCOMES)
         self.runner.finished.connect(self._finished)
         self.runner.cancelled.connect(self._cancelled)
         self.runner.failed.connect(self._failed)
@@ -262,26 +264,23 @@ class GenerateDialog(QDialog):
         self._say(
             f"Label them on the <b>Label</b> page: pick <b>{self.model_box.currentText()}</b>"
             " in its Model filter, then Thumbs (1) or Pairwise (2).")
-        self._announce()
 
     def _cancelled(self, event: Event | None) -> None:
         kept = "the finished" if event is None else event.get("stored", event.get("done"))
         self.strip.say(f"Cancelled: {kept} candidate(s) kept.")
         self._say("Generate again with the same settings to write only the missing"
                              " ones.")
-        self._announce()
 
     def _failed(self, message: str) -> None:
         self.strip.say("Failed.")
         self._say(message)
-        self._announce()  # candidates written before the failure are stored
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
         self.adjustSize()  # a wrapped message needs the room
 
-    def _announce(self) -> None:
-        self.context.announce(Changes(responses=True, prompt_ids=frozenset(self.prompt_ids)))
+    def _changes(self) -> Changes:
+        return Changes(responses=True, prompt_ids=frozenset(self.prompt_ids))
 
     def _update_buttons(self) -> None:
         running = self.runner.running

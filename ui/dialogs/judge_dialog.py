@@ -40,7 +40,7 @@ from studio.labels.store import Store
 from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, field_help, scope_picker
-from ui.runners.job_runner import JobRunner, JobStrip
+from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip
 
 ANY = "Any model"
 KINDS = {"Thumbs: score each response": "thumb", "Pairs: pick the better of two": "pair"}
@@ -92,7 +92,9 @@ class JudgeDialog(QDialog):
         self.prompt_ids: list[int] = []
         self.setWindowTitle("Judge pre-labels")
         self.setMinimumWidth(620)
-        self.runner = JobRunner("judge", self)
+        # Judged items are stored as they come: a cancel or a failure keeps them.
+        self.runner = JobRunner("judge", self, context=context, changes=self._changes,
+                                announce_on=OUTCOMES)
         self.runner.finished.connect(self._finished)
         self.runner.cancelled.connect(lambda _: self._ended("Cancelled: the judged items are"
                                                             " kept."))
@@ -246,9 +248,11 @@ class JudgeDialog(QDialog):
         self.message.setText(message)
         self.adjustSize()
         self._update_buttons()
-        if self.prompt_ids:
-            self.context.announce(Changes(labels=True, prompt_ids=frozenset(self.prompt_ids)))
         self.refresh_agreement()
+
+    def _changes(self) -> Changes | None:
+        return Changes(labels=True, prompt_ids=frozenset(self.prompt_ids)) \
+            if self.prompt_ids else None
 
     def accept_labels(self) -> None:
         annotator, scope = self.annotator, self.scopes[max(self.scope_group.checkedId(), 0)]

@@ -42,7 +42,7 @@ from ui.widgets.chat_pane import ChatPaneWidget
 # Voting keys, as on the Label page's Pairwise mode where it can be: 1/2 for the sides here,
 # since A and B are letters one types into the message box.
 VOTE_KEYS = {Qt.Key.Key_1: "a", Qt.Key.Key_2: "b", Qt.Key.Key_T: "tie", Qt.Key.Key_X: "both_bad"}
-NO_TARGETS_HINT = ("Compare chats with GGUF models, and there are {n} here. Export one on the"
+NO_TARGETS_HINT = ("Compare chats with GGUF models, and {n} here. Export one on the"
                    " <b>Models</b> page (select a model, <b>Export GGUF…</b>): the base model and"
                    " a tuned one make the usual pair.")
 
@@ -172,7 +172,8 @@ class ComparePage(QWidget):
                 picker.setCurrentText(defaults[number])
             elif current:
                 picker.setCurrentText(current)
-        self.hint.setText(NO_TARGETS_HINT.format(n=len(targets) or "none"))
+        have = "there is only one" if len(targets) == 1 else "there are none"
+        self.hint.setText(NO_TARGETS_HINT.format(n=have))
         self.hint.setVisible(len(targets) < 2)
         self._update_buttons()
         self._show_winrate(self._stats)  # the pair on screen may have changed

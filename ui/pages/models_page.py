@@ -35,7 +35,7 @@ from ui.dialogs.gguf_export_dialog import GGUFExportDialog
 from ui.runners.job_runner import JobRunner, JobStrip
 from ui.widgets.model_details import NO_SELECTION, details_html
 from ui.widgets.model_rename import ModelRenamer
-from ui.widgets.model_tree import ModelTreeWidget, subtree
+from ui.widgets.model_tree import ModelTreeView
 from ui.widgets.rounds_view import RoundsView
 
 
@@ -43,12 +43,14 @@ class ModelsPage(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.export_runner = JobRunner("export", self, grace_ms=10_000)
+        # The export process registers its files in the database itself: the runner says so.
+        self.export_runner = JobRunner("export", self, grace_ms=10_000, context=context,
+                                       changes=Changes(models=True))
         self.export_runner.event.connect(self._on_export_event)
         self.export_runner.failed.connect(lambda message: self._say(f"Export failed: {message}"))
         self.export_runner.ended.connect(self._export_finished)
-        self.tree = ModelTreeWidget()
-        self.tree.currentItemChanged.connect(lambda *_: self._show_details())
+        self.tree = ModelTreeView()  # a ModelTreeModel of records read on the store worker
+        self.tree.current_changed.connect(self._show_details)
         self.details = QTextBrowser(objectName="Card")
         self.details.setPlaceholderText(NO_SELECTION)
         self.progress = QLabel("", objectName="Muted")
@@ -167,8 +169,6 @@ class ModelsPage(QWidget):
         self.export_strip.bar.hide()
         self.export_strip.cancel_button.hide()
         self.export_strip.say("")
-        # A job, not an operation: the export process registered its files in the database.
-        self.context.announce(Changes(models=True))
         self._update_buttons()
 
     def open_folder(self) -> None:
@@ -182,12 +182,12 @@ class ModelsPage(QWidget):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path if path.is_dir() else path.parent)))
 
     def delete(self) -> None:
-        item = self.tree.currentItem()
-        if item is None:
+        row = self.tree.current_row()
+        if row is None:
             return
-        model_id, below = item.data(0, Qt.ItemDataRole.UserRole), len(subtree(item)) - 1
+        model_id, below = row.id, len(row.subtree()) - 1
         answer = QMessageBox.question(
-            self, "Delete model", f"Delete {item.text(0)}"
+            self, "Delete model", f"Delete {row.entry.name}"
             + (f" and the {below} models made from it" if below else "")
             + "? Their files inside the data folder are deleted too.")
         if answer == QMessageBox.StandardButton.Yes:

@@ -24,6 +24,7 @@ from studio.training import runs as registry
 from studio.training.grpo import prompt_choices
 from studio.training.preflight import Check
 from ui.context import AppContext, Changes
+from ui.item_models.run_list import RunRow
 from ui.pages.train_runs import RunPanel
 from ui.pages.train_setup import TrainSetupPanel, cached_hub_models
 
@@ -33,6 +34,7 @@ POLL_MS = 2000
 @dataclass
 class PageState:
     runs: list[registry.Run]
+    resume: frozenset[str] = frozenset()  # runs whose folder offers Resume (a checkpoint)
     gone: frozenset[str] = frozenset()  # runs marked running whose process is gone
     readiness: ReadinessReport | None = None
     models: list[tuple[str, str]] | None = None  # (label, path)
@@ -121,7 +123,9 @@ class TrainPage(QWidget):
         def load(store: Store) -> PageState:
             runs = registry.list_runs(store)  # reads only: a run's end advances the queue
             gone = frozenset(r.id for r in runs if r.status == "running" and not r.dir.is_alive())
-            state = PageState(runs, gone)
+            # Disk checks here, on the worker: the run list's records carry the answers.
+            resume = frozenset(r.id for r in runs if r.offers_resume)
+            state = PageState(runs, resume, gone)
             if full:
                 state.readiness = readiness_report(store)
                 state.models = [(m.name, m.path) for m in list_models(store, "base")]
@@ -143,7 +147,8 @@ class TrainPage(QWidget):
         if state.prompt_choices is not None:
             self.setup.grpo.show_choices(state.prompt_choices)
         before = {run_id: run.status for run_id, run in self.runs.runs_by_id.items()}
-        self.runs.fill_history(state.runs, select)
+        self.runs.fill_history([RunRow(run, run.id in state.resume) for run in state.runs],
+                               select)
         for run in state.runs:  # a run seen training and now completed: evaluate its model
             if run.status == "completed" and before.get(run.id) in ("running", "queued"):
                 self.after_eval.start_for_run(run.id)

@@ -1,6 +1,9 @@
 """The Train page's right column: the shown run live (status, progress, curves, log) and the
 run history, where selecting several runs overlays their curves.
 
+The history is a :class:`RunListModel` of records read on the store worker (Resume's
+checkpoint lookup included) in a list view; the selection is kept by run id across refreshes.
+
 An :class:`EventTailer` follows the first selected run's events.jsonl; the others' events are
 read once on the store worker. The panel asks the page to re-read the run list
 (``refresh_requested``) when a run is cancelled or resumed, and says when the shown run ended
@@ -9,13 +12,13 @@ read once on the store worker. The panel asks the page to re-read the run list
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSignalBlocker, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QListView,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -29,7 +32,8 @@ from studio.events import Event, read_events
 from studio.training import runs as registry
 from studio.training.describe import describe
 from ui.context import AppContext
-from ui.pages.train_text import history_text, status_html
+from ui.item_models.run_list import RUN_ID_ROLE, RunListModel, RunRow
+from ui.pages.train_text import status_html
 from ui.runners.process_runner import EventTailer
 from ui.widgets.bundle_button import BundleButton
 from ui.widgets.eval_after import EvalRunSummaryLabel
@@ -47,6 +51,8 @@ class RunPanel(QWidget):
         self.context = context
         self.current: registry.Run | None = None
         self.runs_by_id: dict[str, registry.Run] = {}
+        self.rows_by_id: dict[str, RunRow] = {}
+        self.run_list = RunListModel(self)
         self.tailer: EventTailer | None = None
         self.speed = RunSpeed()  # tokens/s and ETA of the shown run, from its step events
         column = QVBoxLayout(self)
@@ -89,9 +95,10 @@ class RunPanel(QWidget):
 
     def _lower(self) -> QSplitter:
         lower = QSplitter(Qt.Orientation.Horizontal)
-        self.history = QListWidget(objectName="history")
-        self.history.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.history.itemSelectionChanged.connect(self._on_selection)
+        self.history = QListView(objectName="history")
+        self.history.setModel(self.run_list)
+        self.history.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.history.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         self.log = QPlainTextEdit(readOnly=True, objectName="log")
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long errors wrap
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -125,24 +132,24 @@ class RunPanel(QWidget):
         self.context.status_message.emit(str(error))
 
     # ---- the history -------------------------------------------------------------------
-    def fill_history(self, runs: list[registry.Run], select: str | None) -> None:
+    def fill_history(self, rows: list[RunRow], select: str | None) -> None:
+        runs = [row.run for row in rows]
         self.runs_by_id = {run.id: run for run in runs}
+        self.rows_by_id = {row.run.id: row for row in rows}
         selected = [select] if select else self._selected_ids()
         if not selected:
             live = [r.id for r in runs if r.status == "running"]
             selected = live[:1] or [r.id for r in runs[:1]]
-        with QSignalBlocker(self.history):
-            if self._history_ids() != [run.id for run in runs]:
-                self.history.clear()
-                for run in runs:
-                    item = QListWidgetItem()
-                    item.setData(Qt.ItemDataRole.UserRole, run.id)
-                    self.history.addItem(item)
-            for row, run in enumerate(runs):
-                item = self.history.item(row)
-                item.setText(history_text(run))
-                item.setToolTip(run.error or str(run.run_dir))
-                item.setSelected(run.id in selected)
+        selection_model = self.history.selectionModel()
+        with QSignalBlocker(selection_model):
+            self.run_list.set_rows(rows)
+            chosen = QItemSelection()
+            for run_id in selected:
+                row = self.run_list.row_of(run_id)
+                if row >= 0:
+                    chosen.select(self.run_list.index(row), self.run_list.index(row))
+            selection_model.select(chosen, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.history.viewport().update()  # the selection changed with its signals blocked
         current = self.runs_by_id.get(selected[0]) if selected else None
         if select or (current and current.id) != (self.current and self.current.id):
             self._on_selection()
@@ -150,12 +157,9 @@ class RunPanel(QWidget):
             self.current = current
             self._show_status()
 
-    def _history_ids(self) -> list[str]:
-        return [self.history.item(i).data(Qt.ItemDataRole.UserRole)
-                for i in range(self.history.count())]
-
     def _selected_ids(self) -> list[str]:
-        return [item.data(Qt.ItemDataRole.UserRole) for item in self.history.selectedItems()]
+        rows = sorted(self.history.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [str(index.data(RUN_ID_ROLE)) for index in rows]
 
     # ---- the shown runs ----------------------------------------------------------------
     def _on_selection(self) -> None:
@@ -211,7 +215,8 @@ class RunPanel(QWidget):
     def _show_buttons(self) -> None:
         run = self.current
         self.cancel_button.setEnabled(run is not None and run.status in {"running", "queued"})
-        self.resume_button.setEnabled(run is not None and run.offers_resume)
+        row = self.rows_by_id.get(run.id) if run is not None else None
+        self.resume_button.setEnabled(row is not None and row.offers_resume)
         self.folder_button.setEnabled(run is not None)
         self.bundle_button.set_run(run.id if run is not None else None)
 

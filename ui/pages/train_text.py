@@ -1,5 +1,5 @@
-"""The Train page's words for a run: its history line and status (the live line under the
-progress bar is ``ui.widgets.run_speed``)."""
+"""The Train page's words for a run's status (the history line is the run list's own,
+``ui.item_models.run_list``; the live line under the progress bar is ``ui.widgets.run_speed``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,6 @@ from studio.training import runs as registry
 ENDED_AS = {"finished": "completed", "failed": "failed", "cancelled": "cancelled"}
 STATUS_COLOURS = {"running": "#2563eb", "completed": "#15803d", "failed": "#b91c1c",
                   "cancelled": "#a16207", "queued": "#6b7280"}
-
-
-def history_text(run: registry.Run) -> str:
-    metrics = run.metrics or {}
-    accuracy = metrics.get("eval_rewards/accuracies")
-    summary = f" · held-out acc {accuracy:.2f}" if isinstance(accuracy, (int, float)) else ""
-    loss = metrics.get("eval_loss")
-    summary += f" · eval loss {loss:.3f}" if isinstance(loss, (int, float)) else ""
-    return f"{run.id} · {run.method.upper()} · {run.status}{summary}"
 
 
 def status_html(run: registry.Run | None, ended: Event | None = None) -> str:

@@ -7,11 +7,18 @@ stops through ``request_stop`` (the stop file + SIGTERM) and kills after a grace
 outcome (``finished`` / ``failed`` / ``cancelled``) is emitted only once the process has
 exited, so whoever reacts to it never races a child still writing the database; a job that
 died without a terminal event fails with the tail of its log.
+
+A job that writes the database declares what it changes, as an operation does:
+``JobRunner("export", self, context=context, changes=Changes(models=True))`` announces that on
+``context.changed`` once the job finished (after the ``finished`` handlers ran), so no page
+writes ``announce()`` by hand. ``announce_on`` adds outcomes after which some of the work is
+kept (a cancelled generation stored the candidates it had finished).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
@@ -19,7 +26,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from studio.events import Event
 from studio.jobs.launch import EVENTS, PROJECT_ROOT, job_command, log_tail, request_stop
+from ui.changes import Changes
+from ui.context import AppContext
 from ui.runners.process_runner import GRACE_MS, EventTailer, qt_environment
+
+# What a job changed: fixed, or computed when it ends (from the page's state; None: nothing).
+JobChanges = Changes | Callable[[], Changes | None] | None
+OUTCOMES = ("finished", "cancelled", "failed")
 
 
 class JobRunner(QObject):
@@ -31,10 +44,21 @@ class JobRunner(QObject):
     ended = Signal()  # after any outcome
 
     def __init__(self, module: str, parent: QObject | None = None,
-                 grace_ms: int = GRACE_MS) -> None:
+                 grace_ms: int = GRACE_MS, *, context: AppContext | None = None,
+                 changes: JobChanges = None,
+                 announce_on: Collection[str] = ("finished",)) -> None:
         super().__init__(parent)
+        if changes is not None and context is None:
+            raise ValueError("a JobRunner that declares changes needs the context to announce"
+                             " them on")
+        unknown = set(announce_on) - set(OUTCOMES)
+        if unknown:
+            raise ValueError(f"announce_on: {sorted(unknown)} are not outcomes {OUTCOMES}")
         self.backend = module
         self.grace_ms = grace_ms
+        self.context = context
+        self.changes = changes
+        self.announce_on = frozenset(announce_on)
         self.process: QProcess | None = None
         self.tailer: EventTailer | None = None
         self.job_dir: Path | None = None
@@ -120,7 +144,19 @@ class JobRunner(QObject):
                 else f"exited with code {code}"
             tail = log_tail(self.job_dir, self.backend) if self.job_dir else ""
             self.failed.emit(f"the {self.backend} job {how}" + (f":\n{tail}" if tail else ""))
+        outcome = last.event if last is not None and last.event in OUTCOMES \
+            else "cancelled" if self._cancelling else "failed"
+        self._announce(outcome)
         self.ended.emit()
+
+    def _announce(self, outcome: str) -> None:
+        """Say what the job changed, after its outcome's handlers (as ``Ops`` does after
+        ``on_success``): the process has exited, so every view re-reads its final writes."""
+        if self.context is None or outcome not in self.announce_on:
+            return
+        changes = self.changes() if callable(self.changes) else self.changes
+        if changes is not None:
+            self.context.announce(changes)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self.process is not None:

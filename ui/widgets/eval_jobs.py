@@ -27,7 +27,9 @@ class EvalChain(QObject):
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.runner = JobRunner(EVAL_MODULE, self)
+        # The Models page shows each finished job's new score.
+        self.runner = JobRunner(EVAL_MODULE, self, context=context,
+                                changes=Changes(models=True))
         self.pending: list[tuple[Path, str]] = []
         self.current = ""
         self.runner.progress.connect(self._on_progress)
@@ -72,7 +74,6 @@ class EvalChain(QObject):
                            int(event.get("total") or 0))
 
     def _on_finished(self, event: Event) -> None:
-        self.context.announce(Changes(models=True))  # the Models page shows the new score
         self._next()
 
     def _stop(self, message: str) -> None:

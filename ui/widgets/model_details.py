@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from studio.registry import models
-from ui.widgets.model_tree import check_summary
+from ui.item_models.model_tree import check_summary
 
 NO_SELECTION = ("Select a model to see where it came from: its training run, the labels"
                 " snapshot it learned from, and its export self-check.")

@@ -19,7 +19,8 @@ class ModelDownloadWidget(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.runner = JobRunner("fetch_model", self)
+        self.runner = JobRunner("fetch_model", self, context=context,
+                                changes=Changes(models=True, origin=self))
         self.button = QPushButton("Download from the Hugging Face hub")
         self.button.setToolTip("Fetch the model's config, safetensors weights and tokenizer"
                                " into the local Hugging Face cache.")
@@ -52,7 +53,6 @@ class ModelDownloadWidget(QWidget):
 
     def _finished(self, event: Event) -> None:
         self.strip.say(f"Downloaded to {event.get('path')}")
-        self.context.announce(Changes(models=True, origin=self))
         self.downloaded.emit(str(event.get("hub_id") or self.hub_id))
         self.setVisible(False)
 

@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QTreeWidget, QWidget
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from studio.labels.store import Store
 from studio.registry import models
 from ui.changes import Changes
 from ui.context import AppContext
+from ui.widgets.model_tree import ModelTreeView
 
 MAX_NAME = 120
 
@@ -35,10 +36,9 @@ def name_problem(name: str) -> str | None:
 
 
 class ModelRenamer(QObject):
-    """Owns the Rename and Undo-rename actions of a model tree (column 0 holds the name, the
-    user role the model id)."""
+    """Owns the Rename and Undo-rename actions of a model tree."""
 
-    def __init__(self, context: AppContext, tree: QTreeWidget,
+    def __init__(self, context: AppContext, tree: ModelTreeView,
                  say: Callable[[str], None]) -> None:
         super().__init__(tree)
         self.context, self.tree, self.say = context, tree, say
@@ -55,10 +55,10 @@ class ModelRenamer(QObject):
         tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
     def ask(self) -> None:
-        item = self.tree.currentItem()
-        if item is None:
+        row = self.tree.current_row()
+        if row is None:
             return
-        model_id, old = item.data(0, Qt.ItemDataRole.UserRole), item.text(0)
+        model_id, old = row.id, row.entry.name
         parent: QWidget = self.tree.window()
         name, ok = QInputDialog.getText(parent, "Rename model", "New name:",
                                         QLineEdit.EchoMode.Normal, old)

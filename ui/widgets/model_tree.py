@@ -1,113 +1,66 @@
-"""The model registry as a lineage tree: one row per model, its children under it."""
+"""The model registry as a lineage tree: a tree view over :class:`ModelTreeModel` that keeps
+the selected model selected (by id) when the rows are read again."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSignalBlocker, Signal
+from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 
 from studio.evaluation.summary import Score
 from studio.registry import models
-from ui.widgets.eval_scores import scores_cell, scores_tooltip
-
-COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created", "Eval")
-EVAL_COLUMN = 6
-MISSING_PATH_ROLE = Qt.ItemDataRole.UserRole + 1  # the path named when the files are gone
+from ui.item_models.model_tree import COLUMNS, ModelRow, ModelTreeModel, build_rows
 
 
-class ModelTreeWidget(QTreeWidget):
+class ModelTreeView(QTreeView):
+    current_changed = Signal()  # the selected model changed, or its rows were read again
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setHeaderLabels(list(COLUMNS))
+        self.tree_model = ModelTreeModel(self)
+        self.setModel(self.tree_model)
+        self.setUniformRowHeights(True)
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):  # short values: never cut, no side scrolling
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.selectionModel().currentChanged.connect(lambda *_: self.current_changed.emit())
 
     def show_roots(self, roots: list[models.ModelNode],
                    scores: dict[str, list[Score]] | None = None) -> None:
-        """Fill the tree anew (with each model's latest eval scores); the selected model stays
+        """Show the tree anew (with each model's latest eval scores); the selected model stays
         selected."""
         current = self.selected_id()
-        self.clear()
-        for node in roots:
-            self.addTopLevelItem(_item(node, scores or {}))
-        self.expandAll()
-        for item in self.items():
-            if item.data(0, Qt.ItemDataRole.UserRole) == current:
-                self.setCurrentItem(item)
+        with QSignalBlocker(self.selectionModel()):
+            self.tree_model.set_roots(build_rows(roots, scores or {}))
+            self.expandAll()
+            if current is not None:
+                self._select(self.tree_model.index_of(current))
+        self.viewport().update()
+        self.current_changed.emit()  # the details re-read the (possibly renamed) model
 
     def mark_missing(self, missing: set[str]) -> None:
         """Say which models' files are gone (checked on the I/O pool, not while drawing)."""
-        for item in self.items():
-            model_id = item.data(0, Qt.ItemDataRole.UserRole)
-            if model_id in missing:
-                item.setToolTip(0, f"missing on disk: {item.data(0, MISSING_PATH_ROLE)}")
+        self.tree_model.mark_missing(missing)
 
-    def items(self) -> list[QTreeWidgetItem]:
-        found, stack = [], [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
-        while stack:
-            item = stack.pop()
-            found.append(item)
-            stack.extend(item.child(i) for i in range(item.childCount()))
-        return found
+    def roots(self) -> list[ModelRow]:
+        return self.tree_model.roots
+
+    def rows(self) -> list[ModelRow]:
+        return self.tree_model.rows()
+
+    def current_row(self) -> ModelRow | None:
+        return self.tree_model.row_at(self.currentIndex())
 
     def selected_id(self) -> str | None:
-        item = self.currentItem()
-        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        row = self.current_row()
+        return row.id if row is not None else None
 
+    def select_id(self, model_id: str) -> None:
+        self._select(self.tree_model.index_of(model_id))
 
-def subtree(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
-    found = [item]
-    for i in range(item.childCount()):
-        found.extend(subtree(item.child(i)))
-    return found
-
-
-def _item(node: models.ModelNode, scores: dict[str, list[Score]]) -> QTreeWidgetItem:
-    entry = node.entry
-    check = entry.selfcheck or {}
-    verdict = _verdict(check) if check else ""
-    kind = entry.kind + (" (LoRA)" if entry.meta.get("role") == "lora" else "")
-    item = QTreeWidgetItem([entry.name, kind, entry.quant or "", _size(entry.size_bytes),
-                            verdict, entry.created_at[:16].replace("T", " "),
-                            scores_cell(scores.get(entry.id, []))])
-    item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
-    item.setData(0, MISSING_PATH_ROLE, entry.path)
-    item.setToolTip(EVAL_COLUMN, scores_tooltip(scores.get(entry.id, [])))
-    if check:
-        item.setToolTip(4, check_summary(check))
-    for child in node.children:
-        item.addChild(_item(child, scores))
-    return item
-
-
-def _verdict(check: dict[str, Any]) -> str:
-    """The tree's short Self-check cell; the tooltip and the details say why in full."""
-    against = "HF" if check.get("reference") == "hf" else "F16"
-    if check.get("passed"):
-        return f"✓ {check.get('share', 0):.0%} vs {against}"
-    if not check.get("tokenizer_match", True):
-        return "✗ tokenizer differs"
-    if check.get("chat_template") is False:
-        return "✗ no chat template"
-    return f"✗ {check.get('share', 0):.0%} vs {against}"
-
-
-def check_summary(check: dict[str, Any]) -> str:
-    """The self-check in plain words: the backend's own summary (it says why a check failed);
-    for records written before it kept one, a line rebuilt from the numbers."""
-    if check.get("summary"):
-        return str(check["summary"])
-    against = "transformers" if check.get("reference") == "hf" else "the F16 GGUF"
-    verdict = "passed" if check.get("passed") else "MISMATCH"
-    why = "" if check.get("tokenizer_match", True) else " (the tokenizer differs)"
-    return f"{verdict}: {check.get('share', 0):.0%} of greedy tokens agree with {against}{why}"
-
-
-def _size(size: int | None) -> str:
-    if not size:
-        return ""
-    return f"{size / 1e9:.2f} GB" if size > 1e9 else f"{size / 1e6:.1f} MB"
+    def _select(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)

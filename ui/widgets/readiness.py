@@ -48,8 +48,11 @@ class ReadinessWidget(QFrame):
 def _summary(report: ReadinessReport) -> str:
     ready = report.readiness
     parts = []
-    if ready.recommended is None:
+    if ready.recommended is None and not (ready.sft or ready.dpo or ready.kto_up
+                                          or ready.kto_down):
         parts.append("No training data yet: label some answers on the Label page.")
+    elif ready.recommended is None:
+        parts.append(ready.why)
     else:
         parts.append(f"Your data supports <b>{METHOD_NAMES[ready.recommended]}</b> best.")
         parts.append(ready.why)  # why, and why not KTO when thumbs are unbalanced

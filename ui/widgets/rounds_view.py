@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,7 @@ from studio.registry import models
 from studio.rounds.board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
 from studio.rounds.rounds import Round
 from ui.context import AppContext, Changes
+from ui.item_models.round_table import RoundTableModel
 from ui.widgets.eval_chart import EvalScoreChart
 
 
@@ -38,10 +38,12 @@ class RoundsView(QWidget):
         self.rows: list[RoundRow] = []
         self.selected_model: models.ModelEntry | None = None  # set by the Models page
         self.dialog: QWidget | None = None  # the generate dialog of the round just started
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(list(COLUMNS))
+        self.table = RoundTableModel(self)
+        self.tree = QTreeView()  # a flat list with a header, as the model tree above it
+        self.tree.setModel(self.table)
         self.tree.setRootIsDecorated(False)
-        self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.tree.setUniformRowHeights(True)
+        self.tree.selectionModel().currentChanged.connect(lambda *_: self._update_buttons())
         header = QHBoxLayout()
         header.addWidget(QLabel("Rounds", objectName="CardTitle"))
         self.hint = QLabel(objectName="Muted")
@@ -76,14 +78,10 @@ class RoundsView(QWidget):
     def _show(self, rows: list[RoundRow]) -> None:
         current = self.selected_round()
         self.rows = rows
-        self.tree.clear()
-        for row in rows:
-            item = QTreeWidgetItem(row.cells())
-            item.setData(0, Qt.ItemDataRole.UserRole, row.round.id)
-            item.setToolTip(0, row.round.notes or f"started {row.round.created_at[:16]}")
-            self.tree.addTopLevelItem(item)
-            if current is not None and row.round.id == current.id:
-                self.tree.setCurrentItem(item)
+        with QSignalBlocker(self.tree.selectionModel()):
+            self.table.set_rows(rows)
+            if current is not None:
+                self.select_round(current.id)
         for index in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(index)
         self.hint.setText("" if rows else "No rounds yet: select a base model above and start"
@@ -91,11 +89,15 @@ class RoundsView(QWidget):
         self._update_buttons()
 
     def selected_round(self) -> Round | None:
-        item = self.tree.currentItem()
-        if item is None:
-            return None
-        wanted = item.data(0, Qt.ItemDataRole.UserRole)
-        return next((r.round for r in self.rows if r.round.id == wanted), None)
+        index = self.tree.currentIndex()
+        return self.table.rows[index.row()].round if index.isValid() else None
+
+    def select_round(self, round_id: int) -> None:
+        row = self.table.row_of(round_id)
+        if row >= 0:
+            self.tree.selectionModel().setCurrentIndex(
+                self.table.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
 
     def set_selected_model(self, entry: models.ModelEntry | None) -> None:
         self.selected_model = entry
