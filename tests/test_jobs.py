@@ -131,7 +131,8 @@ def test_killed_foreground_train_finishes_on_its_own(labeled_home: Path, tmp_pat
         wait_for(lambda: sync_run(store, run.id).status != "running")
         assert get_run(store, run.id).status == "completed", run.dir.log.read_text()[-2000:]
         assert read_events(run.dir.events)[-1].event == "finished"
-        assert not run.dir.pid_file.exists()
+        # The backend removes its pid file on its way out, just after the finished event.
+        wait_for(lambda: not run.dir.pid_file.exists(), timeout=30)
         wait_for(lambda: pid is None or not psutil.pid_exists(pid), timeout=30)
     finally:
         store.close()
