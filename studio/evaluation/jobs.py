@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from studio.errors import NotFoundError
 from studio.evaluation.report import Result
 from studio.events import read_events
-from studio.jobs.launch import TERMINAL, log_tail, read_pid, stop_requested
+from studio.jobs.launch import TERMINAL, job_alive, log_tail, stop_requested
 from studio.labels.records import now_iso
 from studio.labels.store import Store
 
@@ -139,22 +137,6 @@ def unfinished_run(store: Store, set_id: int, model_id: str) -> int | None:
         "SELECT id FROM eval_runs WHERE set_id = ? AND model_id = ? AND status != 'completed'"
         " ORDER BY id DESC LIMIT 1", [set_id, model_id]).fetchone()
     return None if row is None else int(row[0])
-
-
-def job_alive(job_dir: Path) -> bool:
-    """Whether the process in the job's pid file runs and is this job's (not a reused pid)."""
-    pid = read_pid(job_dir)
-    if pid is None:
-        return False
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return Path(job_dir).name in " ".join(process.cmdline())
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True  # someone else's process: alive, and we can't prove it isn't ours
 
 
 def sync_eval_run(store: Store, run_id: int) -> EvalRun:

@@ -183,3 +183,26 @@ def read_pid(job_dir: Path) -> int | None:
         return int((Path(job_dir) / PID_FILE).read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+
+
+def process_alive(pid: int | None, job_dir: Path) -> bool:
+    """Whether ``pid`` runs and is this job's (its command line names the job folder), so a
+    pid reused by another process after a crash does not count."""
+    if pid is None:
+        return False
+    import psutil  # only callers that check liveness pay for it
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return Path(job_dir).name in " ".join(process.cmdline())
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # someone else's process: alive, and we can't prove it isn't ours
+
+
+def job_alive(job_dir: Path) -> bool:
+    """Whether the process in the job's pid file runs and is this job's."""
+    return process_alive(read_pid(job_dir), job_dir)

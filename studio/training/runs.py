@@ -31,11 +31,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from studio.errors import NotFoundError, StudioError
 from studio.events import Event, read_events
-from studio.jobs.launch import clear_stop, job_command, request_stop, spawn_detached
+from studio.jobs.launch import (
+    clear_stop,
+    job_command,
+    process_alive,
+    request_stop,
+    spawn_detached,
+)
 from studio.labels.records import now_iso
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -103,18 +107,7 @@ class RunDir:
 
     def is_alive(self) -> bool:
         """Whether the process in the pid file is running and is this run's (not a reused pid)."""
-        pid = self.read_pid()
-        if pid is None:
-            return False
-        try:
-            process = psutil.Process(pid)
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return False
-            return str(self.path.name) in " ".join(process.cmdline())
-        except psutil.NoSuchProcess:
-            return False
-        except psutil.AccessDenied:
-            return True  # someone else's process: alive, and we can't prove it isn't ours
+        return process_alive(self.read_pid(), self.path)
 
     def events_list(self) -> list[Event]:
         return read_events(self.events)
