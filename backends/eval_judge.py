@@ -13,18 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from backends.jobs import StopFlag, make_job_parser, process_items
+from backends.jobs import StopFlag, make_job_parser, process_items, run_job
 from backends.judge import Judge, cut_note
 from studio.candidates.judge import JudgeConfig
 from studio.evaluation.graders.base import Grade
 from studio.evaluation.graders.judge import GRADES_FILE, JudgeGradeConfig, JudgeItem
 from studio.events import EventWriter
 from studio.jobs.config import load_config
-from studio.jobs.launch import write_pid
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -82,16 +80,7 @@ def work(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    flag = StopFlag(args.job_dir)
-    write_pid(args.job_dir)
-    events = EventWriter(args.job_dir / "events.jsonl")
-    try:
-        work(args.job_dir, events, flag)
-    except Exception as error:  # noqa: BLE001 - a child process reports every failure
-        sys.stderr.write(traceback.format_exc())
-        events.emit("failed", message=str(error) or type(error).__name__)
-        return 1
-    return 0
+    return run_job(args, "eval_judge", work)
 
 
 if __name__ == "__main__":

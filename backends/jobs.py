@@ -86,15 +86,14 @@ def config_db(job_dir: Path) -> Path:
     return Path(data["db"])
 
 
-def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
-    """Run ``work`` with the store open; a failure becomes a ``failed`` event and a log."""
+def run_job(args: argparse.Namespace, name: str,
+            work: Callable[[Path, EventWriter, StopFlag], None]) -> int:
+    """Run a job's ``work``; a failure becomes a ``failed`` event and a traceback in its log."""
     flag = StopFlag(args.job_dir)
     write_pid(args.job_dir)
     events = EventWriter(args.job_dir / "events.jsonl")
-    store = None
     try:
-        store = Store.open(config_db(args.job_dir))
-        work(args.job_dir, store, events, flag)
+        work(args.job_dir, events, flag)
     except Exception as error:  # noqa: BLE001 - a child process reports every failure
         log = args.job_dir / f"{name}.log"
         with log.open("a", encoding="utf-8") as out:  # the launcher's log: keep its lines
@@ -102,10 +101,19 @@ def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
         events.emit("failed", message=str(error) or type(error).__name__, log=str(log))
         sys.stderr.write(traceback.format_exc())
         return 1
-    finally:
-        if store is not None:
-            store.close()
     return 0
+
+
+def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:
+    """:func:`run_job` with the store open for ``work``."""
+    def with_store(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
+        store = Store.open(config_db(job_dir))
+        try:
+            work(job_dir, store, events, flag)
+        finally:
+            store.close()
+
+    return run_job(args, name, with_store)
 
 
 # How a full disk shows up below our own code: torch's zip writer ("[enforce fail at

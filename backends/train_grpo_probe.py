@@ -14,14 +14,12 @@ import argparse
 import json
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser
+from backends.jobs import StopFlag, make_job_parser, run_job
 from studio.evaluation.graders import Grader, WeightedMean, parse_spec
 from studio.events import EventWriter
-from studio.jobs.launch import write_pid
 from studio.registry.locate import resolve_model_dir
 from studio.training.grpo_probe import GrpoProbeConfig
 
@@ -98,17 +96,7 @@ def run(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    flag = StopFlag(args.job_dir)
-    write_pid(args.job_dir)
-    events = EventWriter(args.job_dir / "events.jsonl")
-    try:
-        run(args.job_dir, events, flag)
-    except Exception as error:  # noqa: BLE001 - a child process reports every failure
-        sys.stderr.write(traceback.format_exc())
-        events.emit("failed", message=str(error) or type(error).__name__,
-                    log=str(args.job_dir / "train_grpo_probe.log"))
-        return 1
-    return 0
+    return run_job(args, "train_grpo_probe", run)
 
 
 if __name__ == "__main__":
