@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from studio.evaluation.graders import Grader, parse_spec
+from studio.evaluation.graders import Grader
+from studio.evaluation.graders.spec import folder_db, parse_specs
 from studio.events import EventWriter
 from studio.training.config import TrainConfig
 
@@ -117,9 +118,12 @@ def build_grpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eval
         # Rust tokenizer must not have worker threads running when the process forks.
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
     # The run folder is checkpoints' parent; the completions table goes to its events.
-    events = Path(args["output_dir"]).parent / "events.jsonl"
-    log = CompletionsLog(EventWriter(events), config.graders, config.completions_every)
-    rewards: list[Any] = [reward_function(spec, parse_spec(spec), log) for spec in config.graders]
+    run_dir = Path(args["output_dir"]).parent
+    log = CompletionsLog(EventWriter(run_dir / "events.jsonl"), config.graders,
+                         config.completions_every)
+    graders = parse_specs(config.graders, folder_db(run_dir))
+    rewards: list[Any] = [reward_function(spec, grader, log)
+                          for spec, grader in zip(config.graders, graders, strict=True)]
     grpo = grpo_args(config, args)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=GRPOConfig(**grpo),
                           train_dataset=train, processing_class=tokenizer,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from backends.jobs import StopFlag, make_job_parser, run_job
-from studio.evaluation.graders import Grader, WeightedMean, parse_spec
+from studio.evaluation.graders import Grader, WeightedMean
+from studio.evaluation.graders.spec import folder_db, parse_specs
 from studio.events import EventWriter
 from studio.registry.locate import resolve_model_dir
 from studio.training.grpo_probe import GrpoProbeConfig
@@ -28,10 +29,10 @@ def make_parser() -> argparse.ArgumentParser:
     return make_job_parser(__doc__.splitlines()[0])
 
 
-def reward_grader(config: GrpoProbeConfig) -> Grader:
+def reward_grader(config: GrpoProbeConfig, job_dir: Path) -> Grader:
     weights = config.reward_weights or [1.0] * len(config.graders)
-    return WeightedMean([(parse_spec(s), w) for s, w in zip(config.graders, weights,
-                                                              strict=True)])
+    graders = parse_specs(config.graders, folder_db(job_dir))
+    return WeightedMean(list(zip(graders, weights, strict=True)))
 
 
 def load(config: GrpoProbeConfig) -> tuple[Any, Any]:
@@ -70,7 +71,7 @@ def run(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
     import torch
 
     config = GrpoProbeConfig.load(job_dir)
-    grader = reward_grader(config)
+    grader = reward_grader(config, job_dir)
     lines = (Path(config.snapshot_dir) / "train.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in lines.splitlines() if line.strip()][:config.prompts]
     events.emit("progress", stage="load", done=0, total=len(rows), message="loading the model")

@@ -13,6 +13,7 @@ from studio.paths import DataPaths
 from studio.training import runs as registry
 from studio.training.config import DATA_KIND, TrainConfig
 from studio.training.grpo import export_prompt_snapshot
+from studio.training.grpo_checks import registry_problems
 from studio.training.preflight import Check, preflight
 from studio.training.remembered import FILE_NAME as SETTINGS_FILE
 from studio.training.remembered import remember
@@ -39,6 +40,9 @@ def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> Trai
 def create_checked_run(store: Store, paths: DataPaths, config: TrainConfig) -> Launch:
     """Preflight the config (it names its snapshot); queue a run only when nothing is an error."""
     checks = preflight(config)
+    if config.method == "grpo":  # a judge grader's model is checked where the registry is
+        checks += [Check("error", "config", f"{name}: {message}")
+                   for name, message in registry_problems(store, config.graders)]
     if any(check.level == "error" for check in checks):
         return Launch(checks, None)
     return Launch(checks, registry.create_run(store, paths, config))

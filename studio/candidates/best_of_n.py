@@ -142,7 +142,7 @@ def _write_snapshot(folder: Path, kind: str, rows: list[Any], extra: dict[str, A
 def best_of_n(store: Store, spec: str, out_dir: Path | str, pairs: bool = False,
               models: list[str] | None = None, eval_fraction: float = 0.0) -> Snapshot:
     """Write the winners' SFT snapshot to ``out_dir`` (and DPO pairs to ``out_dir/pairs``)."""
-    choices = choose(store, parse_spec(spec), models)
+    choices = choose(store, parse_spec(spec, store), models)
     winners = [c for c in choices if c.judged_by == "person" or c.best_score >= 0.5]
     if not winners:
         raise EmptyDatasetError(f"no prompt has a candidate that passes {spec!r} among two or"

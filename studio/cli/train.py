@@ -64,7 +64,9 @@ def add_train_commands(subparsers: Any) -> None:
                        help="grpo: a grader spec scoring each sampled answer (repeatable;"
                        " weights with --set reward_weights=[1,0.5])")
     train.add_argument("--prompts", metavar="TAG|SOURCE|all",
-                       help="grpo: the stored prompts to practise on (eval prompts never)")
+                       help="grpo: the stored prompts to practise on: a tag, a source, all,"
+                       " or evalset:NAME, the eval set's training counterpart (eval prompts"
+                       " never)")
     train.add_argument("--no-probe", action="store_true",
                        help="grpo: skip sampling the base model before launch (the probe"
                        " reports its pass rate with the graders)")

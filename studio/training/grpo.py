@@ -1,4 +1,6 @@
-"""GRPO's data: a snapshot of prompts to practise on, chosen by a tag, a source or ``all``.
+"""GRPO's data: a snapshot of prompts to practise on, chosen by a tag, a source, ``all``, or
+``evalset:NAME`` (the eval set's training counterpart: prompts with the same tags or sources as
+its prompts, never its prompts themselves).
 
 GRPO needs no answers, only prompts and graders. The snapshot has the same layout as the
 labelled ones (:mod:`studio.data.snapshots`), with kind ``grpo``: ``train.jsonl`` rows are
@@ -25,6 +27,28 @@ from studio.paths import DataPaths
 from studio.training.config import ConfigError
 
 ALL = "all"
+EVALSET = "evalset:"
+
+
+class PromptSelectorError(ConfigError):
+    """A prompt selector that names no usable prompts' origin (e.g. an unknown eval set)."""
+
+
+def counterpart_ids(store: Store, set_name: str) -> list[int]:
+    """The eval set's training counterpart: prompts that share a tag or a source with the
+    set's prompts (its own ``eval:`` tags and the ``eval`` source do not count), in id order;
+    eval-set prompts are left out later, with every other selector's."""
+    found = store.db.execute("SELECT id FROM eval_sets WHERE name = ?", [set_name]).fetchone()
+    if found is None:
+        raise PromptSelectorError(f"prompts {EVALSET}{set_name}: there is no eval set named"
+                                  f" {set_name!r}; see 'tuning-studio evals'")
+    rows = store.db.execute(
+        "SELECT DISTINCT p.id FROM prompts p WHERE EXISTS (SELECT 1 FROM eval_items i JOIN"
+        " prompts e ON e.id = i.prompt_id WHERE i.set_id = ? AND ((e.source = p.source AND"
+        " e.source != 'eval') OR EXISTS (SELECT 1 FROM json_each(e.tags) et, json_each(p.tags)"
+        " pt WHERE et.value = pt.value AND et.value NOT LIKE 'eval:%'))) ORDER BY p.id",
+        [int(found[0])]).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 def select_prompts(store: Store, selector: str) -> tuple[list[Prompt], int]:
@@ -32,12 +56,15 @@ def select_prompts(store: Store, selector: str) -> tuple[list[Prompt], int]:
     and how many eval prompts were left out."""
     if selector == ALL:
         rows = store.db.execute("SELECT id FROM prompts ORDER BY id").fetchall()
+        ids = [int(row[0]) for row in rows]
+    elif selector.startswith(EVALSET):
+        ids = counterpart_ids(store, selector.removeprefix(EVALSET))
     else:
         rows = store.db.execute(
             "SELECT id FROM prompts WHERE source = ? OR EXISTS (SELECT 1 FROM"
             " json_each(prompts.tags) WHERE value = ?) ORDER BY id", [selector, selector]
         ).fetchall()
-    ids = [int(row[0]) for row in rows]
+        ids = [int(row[0]) for row in rows]
     # Eval-set prompts stay out of training data, or the eval measures memorisation.
     held_out = eval_prompt_ids(store)
     kept = [pid for pid in ids if pid not in held_out]
@@ -63,7 +90,10 @@ def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> 
     """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it."""
     prompts, excluded = select_prompts(store, selector)
     if not prompts:
-        where = "any prompt" if selector == ALL else f"a tag or source named {selector!r}"
+        where = ("any prompt" if selector == ALL else
+                 f"a prompt with the tags or sources of eval set {selector[len(EVALSET):]!r}"
+                 " (a set made from a file has none of its own)"
+                 if selector.startswith(EVALSET) else f"a tag or source named {selector!r}")
         raise EmptyDatasetError(f"no prompts to practise on: the store has no {where} outside"
                                 " the eval sets; import prompts or pick another tag")
     references = gold_references(store, [p.id for p in prompts])
@@ -118,9 +148,14 @@ def grpo_snapshot_fields(store: Store, paths: DataPaths, graders: list[str],
 
 
 def prompt_choices(store: Store) -> list[str]:
-    """``all``, then the tags and sources of the stored prompts (eval-set tags left out)."""
+    """``all``, the tags and sources of the stored prompts (eval-set tags left out), then
+    ``evalset:NAME`` for each eval set with a training counterpart."""
     tags = {str(row[0]) for row in store.db.execute(
         "SELECT DISTINCT value FROM prompts, json_each(prompts.tags)")}
     sources = {str(row[0]) for row in store.db.execute("SELECT DISTINCT source FROM prompts")}
+    held_out = eval_prompt_ids(store)
+    sets = [str(row[0]) for row in store.db.execute("SELECT name FROM eval_sets ORDER BY name")]
+    counterparts = [EVALSET + name for name in sets
+                    if any(pid not in held_out for pid in counterpart_ids(store, name))]
     return [ALL, *sorted(name for name in tags | sources
-                         if not name.startswith("eval:") and name != "eval")]
+                         if not name.startswith("eval:") and name != "eval"), *counterparts]

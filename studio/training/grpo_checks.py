@@ -1,13 +1,15 @@
 """GRPO's settings as the Train form and ``tuning-studio train`` show them, and their checks.
 
 Kept apart from :mod:`studio.training.config` so the method's help texts and rules sit in one
-place; this module imports only the graders (the config module imports it).
+place; this module imports only the graders and the store type (the config module imports
+it).
 """
 
 from __future__ import annotations
 
 from studio.errors import StudioError
-from studio.evaluation.graders.spec import GraderSpecError, parse_spec
+from studio.evaluation.graders.spec import GraderSpecError, check_spec, parse_spec
+from studio.labels.store import Store
 
 # TRL 1.16's GRPOConfig.loss_type values that need no extra settings.
 GRPO_LOSSES = ("dapo", "grpo", "dr_grpo", "bnpo")
@@ -17,8 +19,9 @@ GRPO_HELP = {
                " contains:A|B, python:FILE); each one is a reward.",
     "reward_weights": "GRPO: weight of each grader in the reward, in the order of the graders"
                       " (empty: all 1).",
-    "prompts": "GRPO: which stored prompts to practise on: a tag, a source, or all (eval-set"
-               " prompts are always left out).",
+    "prompts": "GRPO: which stored prompts to practise on: a tag, a source, all, or"
+               " evalset:NAME (prompts with the same tags or sources as that eval set's;"
+               " eval-set prompts are always left out).",
     "num_generations": "GRPO: answers sampled per prompt; the update compares them with each"
                        " other, so at least 2 (4-8 is usual).",
     "max_completion_length": "GRPO: longest sampled answer in tokens; short answers make steps"
@@ -49,7 +52,7 @@ def grpo_problems(graders: list[str], weights: list[float] | None, generations: 
         out.append(("graders", "GRPO needs at least one grader (e.g. --grader numeric)"))
     for spec in graders:
         try:
-            parse_spec(spec)
+            check_spec(spec)
         except (GraderSpecError, StudioError) as error:
             out.append(("graders", str(error)))
     if weights is not None and len(weights) != len(graders):
@@ -67,4 +70,17 @@ def grpo_problems(graders: list[str], weights: list[float] | None, generations: 
         out.append(("kl_beta", "must be 0 or more"))
     if completions_every < 0:
         out.append(("completions_every", "must be 0 or more"))
+    return out
+
+
+def registry_problems(store: Store, graders: list[str]) -> list[tuple[str, str]]:
+    """(field, message) for graders that need the model registry and fail there: a judge
+    whose model is unknown or has no GGUF. Checked at launch, where the store is open."""
+    out: list[tuple[str, str]] = []
+    for spec in graders:
+        if "judge:" in spec:
+            try:
+                parse_spec(spec, store)
+            except (GraderSpecError, StudioError) as error:
+                out.append(("graders", str(error)))
     return out

@@ -124,3 +124,39 @@ def parse_spec(spec: str, store: Store | None = None) -> Grader:
         except (ValueError, TypeError, re.error) as error:
             raise GraderSpecError(f"grader spec {spec!r}: {error}") from error
     raise GraderSpecError(f"unknown grader spec {spec!r}; known: {', '.join(SPEC_HELP)}")
+
+
+def check_spec(spec: str, store: Store | None = None) -> None:
+    """Raise :class:`GraderSpecError` for a spec that cannot be built. Without a store a judge
+    spec is checked for its model id only: whether that model has a GGUF is checked where the
+    registry is at hand (at launch, and in the job that grades)."""
+    head, sep, arg = spec.partition(":")
+    if head in ("all", "any") and sep:
+        for part in (s for s in arg.split(";;") if s):
+            check_spec(part, store)
+    elif head == "judge" and sep and store is None:
+        if not arg:
+            raise GraderSpecError("judge:MODEL_ID needs a model id; see 'tuning-studio models'")
+    else:
+        parse_spec(spec, store)
+
+
+def parse_specs(specs: list[str], db: Path | None) -> list[Grader]:
+    """The graders of ``specs`` in a child process; the data folder's database ``db`` is
+    opened only when a judge spec needs the model registry, and closed before grading."""
+    if not any("judge:" in spec for spec in specs):
+        return [parse_spec(spec) for spec in specs]
+    if db is None or not db.is_file():
+        raise GraderSpecError("a judge grader needs the model registry, but this job is not in"
+                              " a data folder (no studio.db next to its runs/ or jobs/)")
+    store = Store.open(db)
+    try:
+        return [parse_spec(spec, store) for spec in specs]
+    finally:
+        store.close()
+
+
+def folder_db(job_dir: Path) -> Path:
+    """The database of the data folder holding ``job_dir`` (``<data>/runs/ID`` or
+    ``<data>/jobs/ID``), whether or not it exists."""
+    return Path(job_dir).resolve().parent.parent / "studio.db"
