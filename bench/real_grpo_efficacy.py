@@ -2,14 +2,18 @@
 grader, through the studio's own pipeline (store -> snapshot -> run folder -> backends.train),
 measured on held-out prompts before and after (numbers for bench/results/).
 
-    python bench/real_grpo_efficacy.py [measure | grpo | rs | all] [FIELD=VALUE ...] [--no-base]
+    python bench/real_grpo_efficacy.py [measure | grpo | rs | all | eval ADAPTER]
+                                       [FIELD=VALUE ...]
 
 FIELD=VALUE overrides the GRPO config (or, with ``rs``, the SFT config). On a shared CPU run it
 under ``taskset -c 0``: one thread per process was ~10x faster per GRPO step than two here.
 
-The task: one-step sums, "What is A plus B? Answer with just the number.", graded by
-``numeric`` against the sum (a gold answer per training prompt is the reference). Held-out
-prompts are an eval set, so they never reach a training snapshot.
+The task: one-step sums, "What is A plus B? Answer with just the number." (a gold answer per
+training prompt is the reference). Held-out prompts are an eval set, so they never reach a
+training snapshot. Two graders measure the held-out greedy answers: ``numeric`` (the sum is
+right) and ``strict`` (right *and* just the number, as the prompt asks). GRPO is rewarded by
+``numeric`` plus the format rule, each weight 1; rejection sampling keeps the best of N
+candidates by ``numeric``. Before/after is the eval report's paired comparison (McNemar).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from studio.candidates.best_of_n import best_of_n
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.graders import parse_spec
+from studio.evaluation.report import Result, compare
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
@@ -35,11 +40,15 @@ from tests.real_model import smollm2_hf
 from tests.rule_task import wilson
 
 GRADER = "numeric"
+FORMAT = r"regex:^\s*\d+\.?\s*$"  # just the number, as the prompt asks
+STRICT = f"all:{GRADER};;{FORMAT}"
+GRPO_GRADERS = [GRADER, FORMAT]
 TAG = "sums"
 MAX_TOKENS = 24
+HELD_OUT = 60
 
 
-def task(train: int = 40, held_out: int = 24, seed: int = 0) -> tuple[list[tuple[str, str]],
+def task(train: int = 40, held_out: int = HELD_OUT, seed: int = 0) -> tuple[list[tuple[str, str]],
                                                                        list[tuple[str, str]]]:
     """(question, answer) pairs; the held-out ones share no (A, B) with training."""
     rng = random.Random(seed)
@@ -54,8 +63,8 @@ def task(train: int = 40, held_out: int = 24, seed: int = 0) -> tuple[list[tuple
 
 
 def generate(model_dir: str, adapter: str | None, questions: list[str], sample: bool,
-             n: int = 1, seed: int = 0) -> list[list[str]]:
-    """``n`` replies per question (greedy or sampled at temperature 1), batched."""
+             n: int = 1, seed: int = 0, temperature: float = 1.0) -> list[list[str]]:
+    """``n`` replies per question (greedy or sampled at ``temperature``), batched."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -76,7 +85,8 @@ def generate(model_dir: str, adapter: str | None, questions: list[str], sample: 
                                                add_generation_prompt=True, tokenize=False)
                  for q in questions[start:start + 8]]
         enc = tokenizer(chats, return_tensors="pt", padding=True, add_special_tokens=False)
-        extra = {"do_sample": True, "temperature": 1.0, "top_k": 0, "top_p": 1.0} if sample \
+        extra = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0} \
+            if sample \
             else {"do_sample": False}
         with torch.no_grad():
             ids = model.generate(**enc, max_new_tokens=MAX_TOKENS, num_return_sequences=n,
@@ -98,6 +108,29 @@ def pass_rate(answers: list[list[str]], items: list[tuple[str, str]]) -> tuple[i
 def report(name: str, passed: int, n: int) -> str:
     lo, hi = wilson(passed, n)
     return f"{name} {passed}/{n} = {passed / n:.0%} [95% CI {lo:.2f}, {hi:.2f}]"
+
+
+def results(answers: list[list[str]], items: list[tuple[str, str]], spec: str) -> list[Result]:
+    """The eval report's per-prompt results of the first answer to each held-out prompt."""
+    grader = parse_spec(spec)
+    return [Result(str(i), q, group[0], grader.score(q, group[0], ref).passed)
+            for i, ((q, ref), group) in enumerate(zip(items, answers, strict=True))]
+
+
+def before_after(base: list[list[str]], tuned: list[list[str]], items: list[tuple[str, str]]
+                 ) -> dict[str, Any]:
+    """Both graders' before/after comparisons, printed and returned (rates, p, verdict)."""
+    out: dict[str, Any] = {}
+    for name, spec in (("numeric", GRADER), ("strict", STRICT)):
+        comparison = compare(results(base, items, spec), results(tuned, items, spec))
+        before, after = comparison.before, comparison.after
+        print(f"  {name:8} base {round(before.rate * before.n)}/{before.n}"
+              f" [{before.low:.2f}, {before.high:.2f}] -> tuned"
+              f" {round(after.rate * after.n)}/{after.n} [{after.low:.2f}, {after.high:.2f}]:"
+              f" {comparison.verdict}", flush=True)
+        out[name] = {"before": before.rate, "after": after.rate, "n": after.n,
+                     "p": comparison.p_value, "verdict": comparison.verdict}
+    return out
 
 
 def setup_store(root: Path, train: list[tuple[str, str]], held_out: list[tuple[str, str]]
@@ -134,9 +167,9 @@ def train_run(store: Store, paths: DataPaths, config: TrainConfig, snapshot: Pat
 def run_grpo(store: Store, paths: DataPaths, model: str, overrides: dict[str, Any]
              ) -> tuple[float, str]:
     snapshot = export_prompt_snapshot(store, TAG, paths.snapshots / "grpo")
-    values: dict[str, Any] = {"graders": [GRADER], "prompts": TAG, "batch_size": 2,
-                              "num_generations": 4, "max_completion_length": MAX_TOKENS,
-                              "temperature": 1.0, "learning_rate": 1e-4, "max_steps": 30,
+    values: dict[str, Any] = {"graders": GRPO_GRADERS, "prompts": TAG, "batch_size": 4,
+                              "num_generations": 4, "max_completion_length": 16,
+                              "temperature": 0.7, "learning_rate": 3e-4, "max_steps": 60,
                               "lora_r": 8, "lora_alpha": 16, "completions_every": 10,
                               "save_steps": 1000, **overrides}
     config = TrainConfig.for_method("grpo", model, "quick", **values)
@@ -148,7 +181,8 @@ def run_rejection_sampling(store: Store, paths: DataPaths, model: str,
                            train: list[tuple[str, str]], overrides: dict[str, Any]
                            ) -> tuple[float, str]:
     start = time.monotonic()
-    samples = generate(model, None, [q for q, _ in train], sample=True, n=4, seed=1)
+    samples = generate(model, None, [q for q, _ in train], sample=True, n=8, seed=1,
+                       temperature=0.7)
     for (question, _), group in zip(train, samples, strict=True):
         prompt_id = store.add_prompt(question, tags=[TAG], source="bench")
         for index, text in enumerate(group):
@@ -156,7 +190,7 @@ def run_rejection_sampling(store: Store, paths: DataPaths, model: str,
                                model="smollm2-base", gen_params={"candidate": index},
                                source="generate")
     snapshot = best_of_n(store, GRADER, paths.snapshots / "best-of-n")
-    print(f"  best-of-4 kept {snapshot.counts['train']} of {len(train)} prompts"
+    print(f"  best-of-8 kept {snapshot.counts['train']} of {len(train)} prompts"
           f" (sampling {time.monotonic() - start:.0f} s)", flush=True)
     values: dict[str, Any] = {"num_epochs": 3.0, "learning_rate": 1e-3, "lora_r": 8,
                               "lora_alpha": 16, "batch_size": 8, "max_length": 128,
@@ -167,36 +201,48 @@ def run_rejection_sampling(store: Store, paths: DataPaths, model: str,
     return time.monotonic() - start, adapter
 
 
-def main() -> None:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "all"
-    overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[2:]
-                                               if "=" in a)}
+def efficacy(mode: str, overrides: dict[str, Any], adapter: str | None = None
+             ) -> dict[str, Any]:
+    """Train (``grpo``, ``rs`` or ``all``; ``eval`` only measures ``adapter``) and return each
+    method's before/after on the held-out prompts."""
     model = str(smollm2_hf())
     train, held_out = task()
     questions = [q for q, _ in held_out]
-    began = time.monotonic()
-    if "--no-base" not in sys.argv:  # the base is the same for every mode: measure it once
-        base = generate(model, None, questions, sample=False)
-        print(report("base greedy (held-out)", *pass_rate(base, held_out)), flush=True)
+    base = generate(model, None, questions, sample=False)
+    print(report("base greedy (held-out, numeric)", *pass_rate(base, held_out)), flush=True)
+    out: dict[str, Any] = {}
     if mode == "measure":
-        sampled = generate(model, None, [q for q, _ in train], sample=True, n=4)
-        print(report("base sampled x4 (train prompts)", *pass_rate(sampled, train)))
-        return
+        sampled = generate(model, None, [q for q, _ in train], sample=True, n=4,
+                           temperature=0.7)
+        print(report("base sampled x4 at 0.7 (train prompts)", *pass_rate(sampled, train)))
+        return out
+    if mode == "eval":
+        print(f"adapter {adapter}", flush=True)
+        out["eval"] = before_after(base, generate(model, adapter, questions, sample=False),
+                                   held_out)
+        return out
     root = Path(tempfile.mkdtemp(prefix="grpo-eff-"))
     store, paths = setup_store(root, train, held_out)
-    if mode in ("grpo", "all"):
-        took, adapter = run_grpo(store, paths, model, overrides)
-        tuned = generate(model, adapter, questions, sample=False)
-        print(report(f"grpo greedy (held-out), train wall {took:.0f} s",
-                     *pass_rate(tuned, held_out)), flush=True)
-        print("  e.g.", [t[0] for t in tuned[:4]], flush=True)
-    if mode in ("rs", "all"):
-        took, adapter = run_rejection_sampling(store, paths, model, train,
-                                               overrides if mode == "rs" else {})
-        tuned = generate(model, adapter, questions, sample=False)
-        print(report(f"rejection-sampling sft greedy (held-out), wall {took:.0f} s",
-                     *pass_rate(tuned, held_out)), flush=True)
-        print("  e.g.", [t[0] for t in tuned[:4]], flush=True)
+    runs = {"grpo": lambda: run_grpo(store, paths, model, overrides),
+            "rs": lambda: run_rejection_sampling(store, paths, model, train,
+                                                 overrides if mode == "rs" else {})}
+    for name in ("grpo", "rs") if mode == "all" else (mode,):
+        took, trained = runs[name]()
+        tuned = generate(model, trained, questions, sample=False)
+        print(f"{name}: wall {took:.0f} s, adapter {trained}", flush=True)
+        out[name] = before_after(base, tuned, held_out)
+        print("  e.g.", [t[0] for t in tuned[:6]], flush=True)
+    store.close()
+    return out
+
+
+def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "all"
+    adapter = sys.argv[2] if mode == "eval" else None
+    overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[2:]
+                                               if "=" in a)}
+    began = time.monotonic()
+    efficacy(mode, overrides, adapter)
     print(f"total wall {time.monotonic() - began:.0f} s")
 
 

@@ -130,3 +130,39 @@ def gguf_answers(gguf: str, questions: list[str], max_tokens: int = 32) -> list[
         return replies
     finally:
         llm.close()
+
+
+def preference_accuracy(model_dir: str, adapter: str | None,
+                        examples: Iterable[tuple[str, str]]) -> float:
+    """Held-out reward accuracy of the reference-free methods: the share of (rule answer,
+    plain answer) pairs whose rule answer has the higher mean log-probability per token.
+    SimPO's implicit reward is that mean (times beta) and ORPO's log-odds rises with it, so
+    this is the pairwise accuracy both optimise, measured on prompts they never saw."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    model.eval()
+
+    def mean_logprob(question: str, answer: str) -> float:
+        prompt = tokenizer.apply_chat_template([{"role": "user", "content": question}],
+                                               add_generation_prompt=True, tokenize=False)
+        full = tokenizer.apply_chat_template([{"role": "user", "content": question},
+                                              {"role": "assistant", "content": answer}],
+                                             tokenize=False)
+        start = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        ids = tokenizer(full, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        with torch.no_grad():
+            logits = model(ids).logits[0, start - 1:-1]
+        picked = torch.log_softmax(logits, -1).gather(1, ids[0, start:, None])
+        return float(picked.mean())
+
+    pairs = list(examples)
+    wins = sum(mean_logprob(q, rule_answer(plain)) > mean_logprob(q, plain)
+               for q, plain in pairs)
+    return wins / len(pairs)

@@ -66,6 +66,20 @@ def test_grader_picks_the_winners_and_drops_prompts_without_one(
     assert_valid(snapshot.path, "sft", 2)
 
 
+def test_a_committee_of_models_competes_per_prompt(
+        store: Store, sums: dict[str, list[int]], tmp_path: Path) -> None:
+    # A second model answers the prompt that none of m1's candidates got right.
+    prompt_id = store.responses_by_id([sums["none"][0]])[sums["none"][0]].prompt_id
+    store.add_response(prompt_id, "It is 4.", origin="model", model="m2", source="generate")
+    alone = best_of_n(store, "numeric", tmp_path / "m1", models=["m1"])
+    committee = best_of_n(store, "numeric", tmp_path / "both", models=["m1", "m2"])
+    assert (alone.counts["train"], committee.counts["train"]) == (2, 3)
+    won = {json.loads(line)["messages"][-1]["content"]
+           for line in (committee.path / "train.jsonl").read_text().splitlines()}
+    assert "It is 4." in won
+    assert json.loads((committee.path / "manifest.json").read_text())["models"] == ["m1", "m2"]
+
+
 def test_person_choices_beat_the_grader_and_pairs_are_marked(
         store: Store, sums: dict[str, list[int]], tmp_path: Path) -> None:
     three, two, eleven = sums["two"]

@@ -1,49 +1,26 @@
 """Efficacy on the real SmolLM2-135M-Instruct (slow: tens of CPU minutes; opt in with -m slow).
 
-GRPO with the numeric grader on one-step sums, and rejection-sampling SFT on the same prompts,
-must raise the held-out greedy pass rate beyond the base's 95% interval. The driver is
-bench/real_grpo_efficacy.py; its recorded output is in
+One-step sums, "What is A plus B? Answer with just the number.", 40 training prompts, 60
+held-out ones (an eval set, never trained on). GRPO, rewarded by the numeric grader plus the
+format rule, must raise the held-out share of answers that are right *and* just the number
+significantly (the eval report's McNemar test against the base, same prompts); rejection
+sampling (best of 8 by ``numeric``, then SFT) must raise the share of right sums
+significantly. The driver is bench/real_grpo_efficacy.py; its recorded output is in
 bench/results/2026-12-03-real-grpo-efficacy.txt.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bench.real_grpo_efficacy import (
-    generate,
-    pass_rate,
-    run_grpo,
-    run_rejection_sampling,
-    setup_store,
-    task,
-)
-from tests.rule_task import wilson
+from bench.real_grpo_efficacy import efficacy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400)]
 
 
-@pytest.fixture(scope="module")
-def base_rate(real_model_dir: Path) -> tuple[int, int]:
-    _, held_out = task()
-    return pass_rate(generate(str(real_model_dir), None, [q for q, _ in held_out], False),
-                     held_out)
-
-
-@pytest.mark.parametrize("method", ["grpo", "rejection-sampling"])
-def test_method_raises_the_held_out_pass_rate(method: str, real_model_dir: Path,
-                                              base_rate: tuple[int, int],
-                                              tmp_path: Path) -> None:
-    train, held_out = task()
-    store, paths = setup_store(tmp_path, train, held_out)
-    model = str(real_model_dir)
-    if method == "grpo":
-        _, adapter = run_grpo(store, paths, model, {})
-    else:
-        _, adapter = run_rejection_sampling(store, paths, model, train, {})
-    store.close()
-    passed, n = pass_rate(generate(model, adapter, [q for q, _ in held_out], False), held_out)
-    _, base_high = wilson(*base_rate)
-    assert passed / n > base_high, (passed, n, base_rate)
+@pytest.mark.parametrize(("method", "grader"), [("grpo", "strict"), ("rs", "numeric")])
+def test_method_raises_the_held_out_pass_rate(method: str, grader: str) -> None:
+    outcome = efficacy(method, {})[method][grader]
+    assert outcome["after"] > outcome["before"], outcome
+    assert outcome["p"] < 0.05, outcome
+    assert outcome["verdict"].startswith("significantly better"), outcome
