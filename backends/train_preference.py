@@ -31,7 +31,7 @@ def build_simpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eva
     args = _experimental(args)
     from trl.experimental.cpo import CPOConfig, CPOTrainer
 
-    extra: dict[str, Any] = {"loss_type": "simpo", "cpo_alpha": 0.0, "beta": config.beta,
+    extra: dict[str, Any] = {"loss_type": "simpo", "cpo_alpha": 0.0, "beta": config.effective_beta,
                              "simpo_gamma": config.simpo_gamma}
     trainer = CPOTrainer(model=model, args=CPOConfig(**args, **extra), train_dataset=train,
                          eval_dataset=evaluation, processing_class=tokenizer,
@@ -44,7 +44,7 @@ def build_orpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eval
     args = _experimental(args)
     from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
-    extra: dict[str, Any] = {"beta": config.beta}
+    extra: dict[str, Any] = {"beta": config.effective_beta}
     trainer = ORPOTrainer(model=model, args=ORPOConfig(**args, **extra), train_dataset=train,
                           eval_dataset=evaluation, processing_class=tokenizer,
                           peft_config=lora_config(config))

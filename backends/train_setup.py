@@ -244,7 +244,7 @@ def build_dpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
     # keep_start drops no pair; its keep_end is deprecated (removed in TRL 2.0).
     train, shortened = fit_prompts(train, tokenizer, config.max_length)
     evaluation, eval_shortened = fit_prompts(evaluation, tokenizer, config.max_length)
-    extra: dict[str, Any] = {"beta": config.beta, "loss_type": ["sigmoid"]}
+    extra: dict[str, Any] = {"beta": config.effective_beta, "loss_type": ["sigmoid"]}
     if config.sft_weight > 0:  # RPO: the preference loss plus imitation of the chosen answer
         extra.update(loss_type=["sigmoid", "sft"], loss_weights=[1.0, config.sft_weight])
     trainer: Any = DPOTrainer(model=model, args=DPOConfig(**args, **extra), train_dataset=train,
@@ -274,7 +274,7 @@ def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
 
     up = sum(1 for label in train["label"] if label)
     auto_up, auto_down = kto_weights(up, len(train) - up)
-    extra: dict[str, Any] = {"beta": config.beta,
+    extra: dict[str, Any] = {"beta": config.effective_beta,
                              "desirable_weight": config.desirable_weight or auto_up,
                              "undesirable_weight": config.undesirable_weight or auto_down}
     eval_rows = evaluation.to_list() if evaluation is not None else []
@@ -284,8 +284,8 @@ def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             if "eval_loss" in logs:
-                accuracy = kto_reward_accuracy(self.model, tokenizer, eval_rows, config.beta,
-                                               config.max_length)
+                accuracy = kto_reward_accuracy(self.model, tokenizer, eval_rows,
+                                               config.effective_beta, config.max_length)
                 if accuracy is not None:
                     logs = {**logs, ACCURACY_KEY: accuracy}
             super().log(logs, start_time)

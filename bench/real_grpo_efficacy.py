@@ -12,8 +12,11 @@ The task: one-step sums, "What is A plus B? Answer with just the number." (a gol
 training prompt is the reference). Held-out prompts are an eval set, so they never reach a
 training snapshot. Two graders measure the held-out greedy answers: ``numeric`` (the sum is
 right) and ``strict`` (right *and* just the number, as the prompt asks). GRPO is rewarded by
-``numeric`` plus the format rule, each weight 1; rejection sampling keeps the best of N
-candidates by ``numeric``. Before/after is the eval report's paired comparison (McNemar).
+``numeric``; rejection sampling keeps the best of N candidates by ``numeric``. (Rewarding the
+format rule as well taught the model to answer with a bare, wrong number: it writes the sum
+right only after writing "A + B =", so the format reward won and the numeric one fell to 0;
+see bench/results/2026-12-03-real-grpo-efficacy.txt.) Before/after is the eval report's
+paired comparison (McNemar).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from tests.rule_task import wilson
 GRADER = "numeric"
 FORMAT = r"regex:^\s*\d+\.?\s*$"  # just the number, as the prompt asks
 STRICT = f"all:{GRADER};;{FORMAT}"
-GRPO_GRADERS = [GRADER, FORMAT]
+GRPO_GRADERS = [GRADER]
 TAG = "sums"
 MAX_TOKENS = 24
 HELD_OUT = 60
@@ -167,8 +170,8 @@ def train_run(store: Store, paths: DataPaths, config: TrainConfig, snapshot: Pat
 def run_grpo(store: Store, paths: DataPaths, model: str, overrides: dict[str, Any]
              ) -> tuple[float, str]:
     snapshot = export_prompt_snapshot(store, TAG, paths.snapshots / "grpo")
-    values: dict[str, Any] = {"graders": GRPO_GRADERS, "prompts": TAG, "batch_size": 4,
-                              "num_generations": 4, "max_completion_length": 16,
+    values: dict[str, Any] = {"graders": GRPO_GRADERS, "prompts": TAG, "batch_size": 2,
+                              "num_generations": 8, "max_completion_length": 16,
                               "temperature": 0.7, "learning_rate": 3e-4, "max_steps": 60,
                               "lora_r": 8, "lora_alpha": 16, "completions_every": 10,
                               "save_steps": 1000, **overrides}

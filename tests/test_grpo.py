@@ -82,7 +82,7 @@ def test_prompt_snapshot_leaves_eval_prompts_out(store: Store, data_paths: DataP
 def test_config_checks_graders_and_weights() -> None:
     config = TrainConfig.for_method("grpo", "m", graders=[LETTER_O, "numeric"])
     assert not config.problems()
-    assert config.effective_learning_rate == 5e-5
+    assert config.effective_learning_rate == 3e-4
     assert len(METHOD_HELP["grpo"].split(". ")) == 1
     with pytest.raises(ConfigError, match="graders"):
         TrainConfig.from_dict({**config.to_dict(), "graders": []})

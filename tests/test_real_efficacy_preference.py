@@ -50,7 +50,7 @@ def test_preference_training_moves_the_held_out_behaviour(
     report = compare(_results(base), _results(tuned))
     config = run.train_config
     summary = (f"{method.upper()} preset {config.preset}: lr"
-               f" {DEFAULT_LEARNING_RATE[(method, 'lora')]}, beta {config.beta},"
+               f" {DEFAULT_LEARNING_RATE[(method, 'lora')]}, beta {config.effective_beta},"
                f" {config.num_epochs} epochs, r {config.lora_r}, batch {config.batch_size},"
                f" {run.metrics.get('step')} steps, train {run.metrics.get('wall_s')} s,"
                f" all {time.monotonic() - started:.0f} s; held-out through llama.cpp: base Q4_1"

@@ -45,7 +45,7 @@ def test_reference_free_training_prefers_the_rule_on_held_out_prompts(
     replies = greedy_answers(str(real_model_dir), adapter.path, [q for q, _ in held_out])
     config = run.train_config
     summary = (f"{method.upper()} preset {config.preset}: lr {config.effective_learning_rate},"
-               f" beta {config.beta}, {run.metrics.get('step')} steps, train"
+               f" beta {config.effective_beta}, {run.metrics.get('step')} steps, train"
                f" {run.metrics.get('wall_s')} s, all {time.monotonic() - started:.0f} s;"
                f" held-out reward accuracy base {base_accuracy:.2f} -> tuned {accuracy:.2f}"
                f" (n = {len(held_out)}); held-out greedy pass rate {pass_text(replies)[1]};"

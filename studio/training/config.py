@@ -52,12 +52,23 @@ DEFAULT_LEARNING_RATE = {
     # KTO with LoRA at 5e-4 took SmolLM2 from 0/17 to 17/17 held-out through the exported GGUF
     # (rule task, default preset; bench/results/2026-12-03-real-dpo-kto-efficacy.txt).
     ("kto", "lora"): 5e-4, ("kto", "qlora"): 5e-4, ("kto", "full"): 5e-6,
-    # SimPO's paper tunes full fine-tunes in 3e-7..1e-6; ORPO's uses 8e-6 (TRL's docs).
+    # SimPO's paper tunes full fine-tunes in 3e-7..1e-6; ORPO's uses 8e-6 (TRL's docs). With
+    # LoRA on SmolLM2 (rule task, default preset), ORPO at 8e-5 left the held-out preference
+    # and answers unchanged (reward accuracy 0.00, 0/17); at 5e-4 it reached 1.00 and 17/17
+    # (bench/results/2026-12-03-real-simpo-orpo-efficacy.txt).
     ("simpo", "lora"): 5e-5, ("simpo", "qlora"): 5e-5, ("simpo", "full"): 1e-6,
-    ("orpo", "lora"): 8e-5, ("orpo", "qlora"): 8e-5, ("orpo", "full"): 8e-6,
-    # GRPO: TRL's default 1e-6 is for full fine-tunes; LoRA moves at ~10-100x (see above).
-    ("grpo", "lora"): 5e-5, ("grpo", "qlora"): 5e-5, ("grpo", "full"): 1e-6,
+    ("orpo", "lora"): 5e-4, ("orpo", "qlora"): 5e-4, ("orpo", "full"): 8e-6,
+    # GRPO: TRL's default 1e-6 is for full fine-tunes. With LoRA on SmolLM2 (one-step sums,
+    # numeric grader, 2 prompts x 8 answers at temperature 0.7), 60 steps at 3e-4 took the
+    # held-out greedy pass rate from 20/60 to 42/60 (McNemar p = 3e-6); 12 steps at 2e-4 and
+    # temperature 1.0 changed nothing (bench/results/2026-12-03-real-grpo-efficacy.txt).
+    ("grpo", "lora"): 3e-4, ("grpo", "qlora"): 3e-4, ("grpo", "full"): 1e-6,
 }
+# DPO, KTO and ORPO: TRL's defaults (0.1). SimPO's reward is the mean log-probability times
+# beta, and its paper uses beta 2.0-2.5: at TRL's CPO default of 0.1 the loss's gradient is ~20x
+# smaller and a SmolLM2 run left the held-out preference where it was (accuracy 0.00 -> 0.00,
+# bench/results/2026-12-03-real-simpo-orpo-efficacy.txt).
+DEFAULT_BETA = {"simpo": 2.0}
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 # Fields that only one family of methods reads; the form shows them only for those.
 GRPO_ONLY = ("grpo",)
@@ -130,10 +141,11 @@ class TrainConfig:
                              advanced=True)
     target_modules: str = _f("all-linear", "Layers that get adapters: all-linear, or names"
                              " separated by commas (q_proj,v_proj).", advanced=True)
-    beta: float = _f(0.1, "DPO/KTO: how far the model may drift from the base (higher stays"
-                     " closer). SimPO: scale of the length-normalised reward. ORPO: weight of"
-                     " the odds-ratio term beside imitation (lambda in the paper).",
-                     methods=("dpo", "kto", "simpo", "orpo"))
+    beta: float | None = _f(None, "DPO/KTO: how far the model may drift from the base (higher"
+                            " stays closer). SimPO: scale of the length-normalised reward."
+                            " ORPO: weight of the odds-ratio term beside imitation (lambda in"
+                            " the paper). Empty: the method's default (SimPO 2.0, others 0.1).",
+                            methods=("dpo", "kto", "simpo", "orpo"))
     sft_weight: float = _f(1.0, "DPO: weight of an imitation (SFT) loss on the chosen answer"
                            " beside the preference loss (RPO). Ranking pairs alone left a real"
                            " model's answers unchanged (3/17 vs 17/17 with it); 0 turns it off.",
@@ -167,9 +179,11 @@ class TrainConfig:
     reward_weights: list[float] | None = field(default=None, metadata={
         "help": GRPO_HELP["reward_weights"], "advanced": True})
     prompts: str = _f("", GRPO_HELP["prompts"])
-    num_generations: int = _f(4, GRPO_HELP["num_generations"], methods=GRPO_ONLY)
+    # 8 answers per prompt (TRL's default) at temperature 0.7: at 1.0 SmolLM2-135M's samples
+    # were mostly wrong where its greedy answers were right, so most groups scored alike.
+    num_generations: int = _f(8, GRPO_HELP["num_generations"], methods=GRPO_ONLY)
     max_completion_length: int = _f(64, GRPO_HELP["max_completion_length"], methods=GRPO_ONLY)
-    temperature: float = _f(1.0, GRPO_HELP["temperature"], methods=GRPO_ONLY)
+    temperature: float = _f(0.7, GRPO_HELP["temperature"], methods=GRPO_ONLY)
     kl_beta: float = _f(0.0, GRPO_HELP["kl_beta"], advanced=True, methods=GRPO_ONLY)
     loss_type: str = _f("dapo", GRPO_HELP["loss_type"], choices=GRPO_LOSSES, advanced=True,
                         methods=GRPO_ONLY)
@@ -190,6 +204,10 @@ class TrainConfig:
         if preset not in PRESETS:
             raise ConfigError(f"preset: unknown preset {preset!r}")
         return replace(self, preset=preset, **PRESETS[preset])
+
+    @property
+    def effective_beta(self) -> float:
+        return self.beta if self.beta is not None else DEFAULT_BETA.get(self.method, 0.1)
 
     @property
     def effective_learning_rate(self) -> float:
@@ -253,7 +271,7 @@ class TrainConfig:
             out.append(("warmup_ratio", "must be in [0, 1)"))
         if not 0 <= self.lora_dropout < 1:
             out.append(("lora_dropout", "must be in [0, 1)"))
-        if self.beta <= 0:
+        if self.beta is not None and self.beta <= 0:
             out.append(("beta", "must be above 0"))
         if self.simpo_gamma < 0:
             out.append(("simpo_gamma", "must be 0 or more"))
