@@ -245,8 +245,9 @@ def build_dpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
     train, shortened = fit_prompts(train, tokenizer, config.max_length)
     evaluation, eval_shortened = fit_prompts(evaluation, tokenizer, config.max_length)
     extra: dict[str, Any] = {"beta": config.effective_beta, "loss_type": ["sigmoid"]}
-    if config.sft_weight > 0:  # RPO: the preference loss plus imitation of the chosen answer
-        extra.update(loss_type=["sigmoid", "sft"], loss_weights=[1.0, config.sft_weight])
+    if config.effective_sft_weight > 0:  # RPO: the preference loss plus imitation of the chosen
+        extra.update(loss_type=["sigmoid", "sft"],
+                     loss_weights=[1.0, config.effective_sft_weight])
     trainer: Any = DPOTrainer(model=model, args=DPOConfig(**args, **extra), train_dataset=train,
                          eval_dataset=evaluation, processing_class=tokenizer,
                          peft_config=lora_config(config))

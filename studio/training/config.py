@@ -69,6 +69,9 @@ DEFAULT_LEARNING_RATE = {
 # smaller and a SmolLM2 run left the held-out preference where it was (accuracy 0.00 -> 0.00,
 # bench/results/2026-12-03-real-simpo-orpo-efficacy.txt).
 DEFAULT_BETA = {"simpo": 2.0}
+# The imitation term: on by default for DPO (see DEFAULT_LEARNING_RATE); SimPO stays the
+# paper's pure, reference- and imitation-free loss unless the person sets it.
+DEFAULT_SFT_WEIGHT = {"dpo": 1.0, "simpo": 0.0}
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 # Fields that only one family of methods reads; the form shows them only for those.
 GRPO_ONLY = ("grpo",)
@@ -146,10 +149,13 @@ class TrainConfig:
                             " ORPO: weight of the odds-ratio term beside imitation (lambda in"
                             " the paper). Empty: the method's default (SimPO 2.0, others 0.1).",
                             methods=("dpo", "kto", "simpo", "orpo"))
-    sft_weight: float = _f(1.0, "DPO: weight of an imitation (SFT) loss on the chosen answer"
-                           " beside the preference loss (RPO). Ranking pairs alone left a real"
-                           " model's answers unchanged (3/17 vs 17/17 with it); 0 turns it off.",
-                           methods=("dpo",))
+    sft_weight: float | None = _f(None, "Weight of an imitation (SFT) loss on the chosen"
+                                  " answer beside the preference loss. DPO (RPO): ranking"
+                                  " pairs alone left a real model's answers unchanged (3/17"
+                                  " vs 17/17 with it). SimPO (CPO-SimPO, TRL's cpo_alpha):"
+                                  " keeps answers fluent. Empty: DPO 1.0, SimPO 0 (the"
+                                  " paper's pure SimPO); 0 turns it off.",
+                                  methods=("dpo", "simpo"))
     simpo_gamma: float = _f(0.5, "SimPO: the margin by which the chosen answer's reward must"
                             " beat the rejected one's (TRL's default 0.5).", advanced=True,
                             methods=("simpo",))
@@ -208,6 +214,12 @@ class TrainConfig:
     @property
     def effective_beta(self) -> float:
         return self.beta if self.beta is not None else DEFAULT_BETA.get(self.method, 0.1)
+
+    @property
+    def effective_sft_weight(self) -> float:
+        if self.sft_weight is not None:
+            return self.sft_weight
+        return DEFAULT_SFT_WEIGHT.get(self.method, 0.0)
 
     @property
     def effective_learning_rate(self) -> float:
@@ -275,7 +287,7 @@ class TrainConfig:
             out.append(("beta", "must be above 0"))
         if self.simpo_gamma < 0:
             out.append(("simpo_gamma", "must be 0 or more"))
-        if self.sft_weight < 0:
+        if self.sft_weight is not None and self.sft_weight < 0:
             out.append(("sft_weight", "must be 0 or more"))
         for name in ("desirable_weight", "undesirable_weight"):
             value = getattr(self, name)
