@@ -236,6 +236,10 @@ def test_probe_use_case_snapshots_the_chosen_prompts_or_keeps_the_runs(
     missing = create_probe(store, data_paths, grpo_config(tmp_path / "gone", Path()))
     assert missing.job_dir is None
     assert [c.level for c in missing.checks] == ["error"]
+    no_judge = create_probe(store, data_paths, grpo_config(demo_model_dir, run_snapshot.path,
+                                                           graders=["judge:no-such-model"]))
+    assert no_judge.job_dir is None
+    assert "no-such-model" in no_judge.checks[0].message
 
 
 def test_a_step_without_reward_variance_is_called_out() -> None:

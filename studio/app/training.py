@@ -25,6 +25,7 @@ PROBE_PROMPTS = 6
 # The probe's own snapshot: a launch rewrites grpo-latest, perhaps while the probe reads it.
 PROBE_SNAPSHOT = "grpo-probe"
 
+
 @dataclass
 class Launch:
     """The preflight checks, and the run (None when a check is an error: nothing was made)."""
