@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from backends.train_synthetic import populate
+from studio.app.training import PROBE_SNAPSHOT, create_probe
 from studio.cli.train import add_train_commands, run_train_command
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import create_eval_set
@@ -20,7 +21,7 @@ from studio.paths import DataPaths
 from studio.training.config import METHOD_HELP, ConfigError, TrainConfig
 from studio.training.describe import describe
 from studio.training.grpo import export_prompt_snapshot
-from studio.training.grpo_probe import probe_checks
+from studio.training.grpo_probe import GrpoProbeConfig, probe_checks
 from studio.training.preflight import preflight
 from studio.training.runs import (
     cancel_run,
@@ -106,7 +107,12 @@ def test_cli_trains_with_a_regex_grader(store: Store, data_paths: DataPaths,
                "--set", "reward_weights=[1.0, 0.5]")
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "info: the base model passes" in out  # the probe ran before the launch
+    # The probe ran before the launch, through the Train page's use case, on the run's prompts.
+    assert "probing the base model: sampling 6 prompts" in out
+    assert "info: the base model passes" in out
+    (probe_dir,) = (data_paths.root / "jobs").glob("grpo-probe-*")
+    probed = GrpoProbeConfig.load(probe_dir)
+    assert (probed.prompts, probed.generations) == (6, 2)
     (run,) = list_runs(store)
     assert (run.method, run.status) == ("grpo", "completed")
     events = read_events(run.dir.events)
@@ -129,6 +135,8 @@ def test_cli_trains_with_a_regex_grader(store: Store, data_paths: DataPaths,
     assert sample["prompt"].startswith("What colour is the")
     assert events[-1].event == "finished"
     assert_adapter_loads(run.dir.adapter, demo_model_dir)
+    assert json.loads((Path(probed.snapshot_dir) / "manifest.json").read_text())["id"] == \
+        json.loads((run.dir.snapshot / "manifest.json").read_text())["id"]
 
 
 def test_python_file_grader_runs_inside_the_reward(store: Store, data_paths: DataPaths,
@@ -205,6 +213,33 @@ def test_probe_checks_say_when_there_is_no_signal() -> None:
     assert [c.level for c in good] == ["info"]
     assert "25% of 24" in good[0].message
     assert probe_checks(None)[0].level == "warning"
+
+
+def test_probe_use_case_snapshots_the_chosen_prompts_or_keeps_the_runs(
+        store: Store, data_paths: DataPaths, demo_model_dir: Path, tmp_path: Path) -> None:
+    populate(store, 4)
+    page_config = grpo_config(demo_model_dir, Path(), snapshot_dir="")  # the Train page's
+    probe = create_probe(store, data_paths, page_config)
+    assert probe.checks == []
+    assert probe.job_dir is not None
+    assert probe.prompts == 4  # fewer prompts than the probe would sample
+    probed = GrpoProbeConfig.load(probe.job_dir)
+    assert Path(probed.snapshot_dir) == (data_paths.snapshots / PROBE_SNAPSHOT).resolve()
+    assert len((Path(probed.snapshot_dir) / "train.jsonl").read_text().splitlines()) == 4
+    run_snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "r")
+    cli_probe = create_probe(store, data_paths, grpo_config(demo_model_dir, run_snapshot.path),
+                             prompts=2)
+    assert cli_probe.job_dir is not None
+    assert cli_probe.prompts == 2
+    assert GrpoProbeConfig.load(cli_probe.job_dir).snapshot_dir == \
+        str(run_snapshot.path.resolve())  # the CLI probes what its run trains on
+    missing = create_probe(store, data_paths, grpo_config(tmp_path / "gone", Path()))
+    assert missing.job_dir is None
+    assert [c.level for c in missing.checks] == ["error"]
+    no_judge = create_probe(store, data_paths, grpo_config(demo_model_dir, run_snapshot.path,
+                                                           graders=["judge:no-such-model"]))
+    assert no_judge.job_dir is None
+    assert "no-such-model" in no_judge.checks[0].message
 
 
 def test_a_step_without_reward_variance_is_called_out() -> None:

@@ -1,5 +1,5 @@
-"""The Train page's "Reinforce with a grader": pickers, a real tiny GRPO run, reward curves
-and the sampled-answers table."""
+"""The Train page's "Reinforce with a grader": pickers, the base-model probe, a real tiny GRPO
+run, reward curves and the sampled-answers table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
@@ -20,6 +20,9 @@ from ui.pages.train_page import TrainPage
 from ui.widgets.grpo_setup import parse_grader_lines
 
 __all__ = ["context"]
+
+# The tiny random model never writes this in 8 tokens: a 0% pass rate, "no signal".
+NEVER = "contains:the capital of France is Paris"
 
 
 @pytest.fixture
@@ -75,3 +78,61 @@ def test_reinforce_with_a_grader_runs_and_shows_rewards(page: TrainPage, qtbot: 
     pid = registry.get_run(store, run_id).dir.read_pid()
     if pid:
         qtbot.waitUntil(lambda: not psutil.pid_exists(pid), timeout=30000)
+
+
+def choose_grpo(page: TrainPage, graders: str) -> None:
+    """GRPO on the synthetic prompts with small sampling (2 answers of 8 tokens)."""
+    page.method.setCurrentIndex(METHODS.index("grpo"))
+    page.setup.grpo.graders.setPlainText(graders)
+    page.setup.grpo.prompts.setCurrentText("synthetic")
+    for name, value in {"num_generations": "2", "max_completion_length": "8"}.items():
+        editor = page.form.editors[name]
+        assert isinstance(editor, QLineEdit)
+        editor.setText(value)
+
+
+def test_probe_shows_the_base_pass_rate_before_launch(page: TrainPage, qtbot: QtBot) -> None:
+    assert not page.probe.isVisibleTo(page)  # SFT: nothing to probe
+    choose_grpo(page, NEVER)
+    assert page.probe.isVisibleTo(page)
+    with qtbot.waitSignal(page.probe.outcome, timeout=180000):
+        page.probe.button.click()
+        qtbot.waitUntil(lambda: page.probe.runner.running, timeout=30000)
+        # The job needs seconds of imports before its first progress event replaces this.
+        assert page.probe.strip.status.text() == "Sampling 6 prompts with the base model…"
+        assert not page.probe.button.isEnabled()
+        assert page.launch_button.isEnabled()  # the probe never blocks a launch
+    text = page.checks_label.text()
+    assert "the base model passes 0% of 12 sampled answers" in text  # 6 prompts x 2
+    assert "no signal for RL to learn from" in text
+    assert "Train SFT on a few good answers first" in text
+    assert page.probe.strip.status.text().startswith("Sampled 6 prompts in")
+    assert page.probe.button.isEnabled()
+    page.refresh(full=True)  # refilling the model and prompt boxes keeps the result
+    qtbot.waitUntil(lambda: not page.context.ops.busy, timeout=10000)
+    QApplication.processEvents()
+    assert "passes 0%" in page.checks_label.text()
+    page.setup.grpo.graders.setPlainText("regex:o")  # another grader: the result is stale
+    qtbot.waitUntil(lambda: "passes 0%" not in page.checks_label.text(), timeout=5000)
+
+
+def test_probe_can_be_cancelled(page: TrainPage, qtbot: QtBot) -> None:
+    choose_grpo(page, NEVER)
+    page.probe.button.click()
+    qtbot.waitUntil(lambda: page.probe.runner.running, timeout=30000)
+    with qtbot.waitSignal(page.probe.runner.ended, timeout=60000):
+        page.probe.strip.cancel_button.click()
+    assert not page.probe.runner.running
+    assert page.probe.strip.status.text() == "Probe cancelled: nothing was measured."
+    assert "passes" not in page.checks_label.text()
+    assert page.probe.button.isEnabled()
+
+
+def test_probe_of_a_missing_model_says_so_without_a_job(page: TrainPage, qtbot: QtBot,
+                                                        tmp_path: Path) -> None:
+    choose_grpo(page, NEVER)
+    page.model.setCurrentText(str(tmp_path / "no-such-model"))
+    with qtbot.waitSignal(page.probe.outcome, timeout=10000):
+        page.probe.button.click()
+    assert not page.probe.runner.running
+    assert "no-such-model does not exist" in page.checks_label.text()

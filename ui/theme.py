@@ -50,11 +50,16 @@ def system_theme() -> str:
     return "dark" if scheme == Qt.ColorScheme.Dark else "light"
 
 
+def current_theme() -> str:
+    """The name of the theme in use ("light" before any is applied)."""
+    app = QApplication.instance()
+    name = app.property("studio_theme") if app is not None else None
+    return str(name) if name in THEMES else "light"
+
+
 def colors(name: str | None = None) -> dict[str, str]:
     """The colours of a theme (the current one by default), for widgets that draw."""
-    app = QApplication.instance()
-    current = app.property("studio_theme") if app is not None else None
-    return THEMES[name or current or "light"]
+    return THEMES[name or current_theme()]
 
 
 def apply_theme(app: QApplication, name: str | None = None) -> str:

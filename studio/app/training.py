@@ -1,12 +1,13 @@
-"""Training use cases: launch a run (snapshot → preflight → create → start), resume one, and
-advance the queue when a run ends. The Train page and ``tuning-studio train``/``runs`` call
-these, so both run one sequence."""
+"""Training use cases: launch a run (snapshot → preflight → create → start), probe a GRPO
+run's base model before launch, resume a run, and advance the queue when a run ends. The Train
+page and ``tuning-studio train``/``runs`` call these, so both run one sequence."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from studio.data.snapshots import export_snapshot
+from studio.data.snapshots import export_snapshot, load_manifest
 from studio.jobs.launch import spawn_detached
 from studio.labels.store import Store
 from studio.paths import DataPaths
@@ -14,9 +15,15 @@ from studio.training import runs as registry
 from studio.training.config import DATA_KIND, TrainConfig
 from studio.training.grpo import export_prompt_snapshot
 from studio.training.grpo_checks import registry_problems
-from studio.training.preflight import Check, preflight
+from studio.training.grpo_probe import create_probe_job
+from studio.training.preflight import Check, check_model, preflight
 from studio.training.remembered import FILE_NAME as SETTINGS_FILE
 from studio.training.remembered import remember
+
+# Enough answers to tell "never passes" from "sometimes"; few enough for a minute on a CPU.
+PROBE_PROMPTS = 6
+# The probe's own snapshot: a launch rewrites grpo-latest, perhaps while the probe reads it.
+PROBE_SNAPSHOT = "grpo-probe"
 
 
 @dataclass
@@ -37,12 +44,17 @@ def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> Trai
     return replace(config, snapshot_dir=str(snapshot.path))
 
 
+def grader_checks(store: Store, config: TrainConfig) -> list[Check]:
+    """A GRPO judge grader's model, checked where the registry is (the store)."""
+    if config.method != "grpo":
+        return []
+    return [Check("error", "config", f"{name}: {message}")
+            for name, message in registry_problems(store, config.graders)]
+
+
 def create_checked_run(store: Store, paths: DataPaths, config: TrainConfig) -> Launch:
     """Preflight the config (it names its snapshot); queue a run only when nothing is an error."""
-    checks = preflight(config)
-    if config.method == "grpo":  # a judge grader's model is checked where the registry is
-        checks += [Check("error", "config", f"{name}: {message}")
-                   for name, message in registry_problems(store, config.graders)]
+    checks = preflight(config) + grader_checks(store, config)
     if any(check.level == "error" for check in checks):
         return Launch(checks, None)
     return Launch(checks, registry.create_run(store, paths, config))
@@ -58,6 +70,36 @@ def launch_training(store: Store, paths: DataPaths, config: TrainConfig,
     remember(paths.root / SETTINGS_FILE, config)
     registry.start_next(store, paths, launcher)
     return Launch(launch.checks, registry.get_run(store, launch.run.id))
+
+
+@dataclass
+class Probe:
+    """GRPO's pre-flight probe, ready to run: its job folder (None when a check is an error)
+    and how many prompts it samples."""
+
+    checks: list[Check]
+    job_dir: Path | None
+    prompts: int = 0
+
+
+def create_probe(store: Store, paths: DataPaths, config: TrainConfig,
+                 prompts: int = PROBE_PROMPTS) -> Probe:
+    """Write the job of GRPO's pre-flight probe (``backends.train_grpo_probe``) for ``config``.
+
+    A config that names its snapshot (the CLI's: its run trains on exactly that) is probed as
+    it is; the Train page's names none, so the chosen prompts are snapshotted now. Its outcome
+    in words is :func:`studio.training.grpo_probe.probe_checks`.
+    """
+    # A missing model or judge fails here, not 8 s into the job.
+    checks = check_model(config.model)[0] + grader_checks(store, config)
+    if checks:
+        return Probe(checks, None)
+    if not config.snapshot_dir:
+        snapshot = export_prompt_snapshot(store, config.prompts, paths.snapshots / PROBE_SNAPSHOT)
+        config = replace(config, snapshot_dir=str(snapshot.path))
+    available = int(load_manifest(config.snapshot_dir)["counts"]["train"])
+    job = create_probe_job(paths.root / "jobs", config, prompts)
+    return Probe([], job, min(prompts, available))
 
 
 def resume_training(store: Store, paths: DataPaths, run_id: str,

@@ -20,7 +20,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from studio.app.training import create_checked_run, resume_training
+from studio.app.training import create_checked_run, create_probe, resume_training
 from studio.data.snapshots import KINDS, export_snapshot
 from studio.evaluation.auto import evaluate_before_after, run_model
 from studio.evaluation.evalsets import get_eval_set
@@ -30,7 +30,7 @@ from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
 from studio.training.describe import describe, metrics_summary
 from studio.training.grpo import grpo_snapshot_fields
-from studio.training.grpo_probe import PROBE_MODULE, create_probe_job, probe_checks
+from studio.training.grpo_probe import PROBE_MODULE, probe_checks
 from studio.training.preflight import require_ok
 from studio.training.runs import (
     RunDir,
@@ -153,11 +153,7 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     assert run is not None  # require_ok raised on any error
     if config.method == "grpo" and not args.no_probe:
         # The run is queued, not started: the probe's notes come before it trains.
-        _out("probing the base model: sampling a few prompts ...")
-        probe = run_foreground(PROBE_MODULE, create_probe_job(paths.root / "jobs", config),
-                               lambda event: None)
-        for check in probe_checks(probe):
-            _out(str(check))
+        _probe(store, paths, config)
     _out(f"run {run.id} created in {run.run_dir}")
     if args.detach:
         started = start_next(store, paths)
@@ -175,6 +171,17 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
     if code == 0 and args.eval_set and sync_run(store, run.id).status == "completed":
         _after_training_eval(store, paths, args.eval_set, run.id)
     return code
+
+
+def _probe(store: Store, paths: DataPaths, config: TrainConfig) -> None:
+    """GRPO's pre-flight probe (the Train page's use case), in the foreground."""
+    probe = create_probe(store, paths, config)
+    checks = probe.checks
+    if probe.job_dir is not None:
+        _out(f"probing the base model: sampling {probe.prompts} prompts ...")
+        checks = probe_checks(run_foreground(PROBE_MODULE, probe.job_dir, lambda event: None))
+    for check in checks:
+        _out(str(check))
 
 
 def _after_training_eval(store: Store, paths: DataPaths, set_name: str, run_id: str) -> None:

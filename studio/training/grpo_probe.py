@@ -62,11 +62,16 @@ def create_probe_job(jobs_root: Path, config: TrainConfig, prompts: int = 6) -> 
     return write_job(GrpoProbeConfig.for_run(config, prompts), jobs_root, "grpo-probe")
 
 
+def not_probed(why: str) -> list[Check]:
+    """A probe that ended without a result (it failed, or could not start)."""
+    return [Check("warning", "signal", f"the base model could not be probed: {why}")]
+
+
 def probe_checks(result: Event | None) -> list[Check]:
     """The probe's outcome in the pre-flight's words (warnings: the person decides)."""
     if result is None or result.event != "finished":
-        why = result.get("message") if result is not None else "it stopped without a result"
-        return [Check("warning", "signal", f"the base model could not be probed: {why}")]
+        return not_probed(str(result.get("message")) if result is not None
+                          else "it stopped without a result")
     rate, n = float(result.get("pass_rate") or 0.0), int(result.get("n") or 0)
     varied, groups = int(result.get("groups_with_variance") or 0), int(result.get("groups") or 0)
     checks = [Check("info", "signal", f"the base model passes {rate:.0%} of {n} sampled"

@@ -72,6 +72,7 @@ class TrainPage(QWidget):
         self.method, self.model, self.form = setup.method, setup.model, setup.form
         self.download, self.readiness = setup.download, setup.readiness
         self.launch_button, self.checks_label = setup.launch_button, setup.checks_label
+        self.probe = setup.probe  # GRPO's "Probe the base model"
         self.status, self.progress, self.eta = runs.status, runs.progress, runs.eta
         self.cancel_button, self.resume_button = runs.cancel_button, runs.resume_button
         self.folder_button, self.bundle_button = runs.folder_button, runs.bundle_button
@@ -184,4 +185,5 @@ class TrainPage(QWidget):
         self.stopped = True
         self.timer.stop()
         self.download.shutdown()
+        self.probe.shutdown()
         self.runs.stop_following()
