@@ -3,8 +3,8 @@
 Both read the same DPO pair snapshot (prompt, chosen, rejected) and keep no reference model,
 so a step costs one forward pass over the pair instead of DPO's two. TRL 1.16 ships them
 under ``trl.experimental``: SimPO is the CPO trainer with ``loss_type="simpo"`` and
-``cpo_alpha=0`` (no imitation term; ``sft_weight`` above 0 adds it: CPO-SimPO), ORPO has its
-own trainer. Both log
+``cpo_alpha`` = ``sft_weight`` (1 by default: CPO-SimPO, which kept a real model's answers
+fluent; 0 is the paper's pure SimPO), ORPO has its own trainer. Both log
 ``rewards/accuracies`` and ``rewards/margins`` like DPO, on train and eval.
 
 Heavy libraries are imported inside the functions (ruff TID253).
@@ -32,7 +32,7 @@ def build_simpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eva
     args = _experimental(args)
     from trl.experimental.cpo import CPOConfig, CPOTrainer
 
-    # cpo_alpha 0 is the paper's SimPO; the person's sft_weight above 0 makes it CPO-SimPO.
+    # cpo_alpha is the imitation weight: CPO-SimPO by default, the paper's SimPO at 0.
     extra: dict[str, Any] = {"loss_type": "simpo", "cpo_alpha": config.effective_sft_weight,
                              "beta": config.effective_beta, "simpo_gamma": config.simpo_gamma}
     trainer = CPOTrainer(model=model, args=CPOConfig(**args, **extra), train_dataset=train,

@@ -37,19 +37,19 @@ def test_dpo_trains_with_the_imitation_loss(store: Store, data_paths: DataPaths,
     assert_adapter_loads(run.dir.adapter, demo_model_dir)
 
 
-def test_simpo_with_an_imitation_weight_is_cpo_simpo(store: Store, data_paths: DataPaths,
+def test_simpo_without_an_imitation_weight_is_the_papers(store: Store, data_paths: DataPaths,
                                                       demo_model_dir: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     populate(store, 24)
     code = cli(store, data_paths, "train", "--method", "simpo", "--kind", "dpo", "--model",
                str(demo_model_dir), "--preset", "quick", "--set", "max_steps=2",
-               "--set", "max_length=64", "--set", "sft_weight=0.5", "--set", "eval_steps=2")
+               "--set", "max_length=64", "--set", "sft_weight=0", "--set", "eval_steps=2")
     assert code == 0, capsys.readouterr().out
     (run,) = list_runs(store)
     events = read_events(run.dir.events)
-    assert events[0]["config"]["cpo_alpha"] == 0.5
+    assert events[0]["config"]["cpo_alpha"] == 0.0
     steps = [e for e in events if e.event == "step"]
-    assert steps[-1]["nll_loss"] > 0  # the imitation term is in the loss
+    assert steps[-1]["nll_loss"] == 0  # no imitation term in the loss
     assert events[-1].event == "finished"
 
 

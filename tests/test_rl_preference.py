@@ -55,7 +55,7 @@ def test_cli_trains_a_loadable_adapter_from_dpo_pairs(
     assert started.event == "started"
     if method == "simpo":
         assert started["config"]["loss_type"] == "simpo"
-        assert started["config"]["cpo_alpha"] == 0.0  # the paper's SimPO unless asked
+        assert started["config"]["cpo_alpha"] == 1.0  # CPO-SimPO unless sft_weight is 0
         assert started["config"]["beta"] == 2.0
     steps = [e for e in events if e.event == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3]
@@ -114,8 +114,8 @@ def test_preflight_asks_for_dpo_pairs(store: Store, data_paths: DataPaths,
 
 def test_config_help_and_defaults() -> None:
     simpo = TrainConfig.for_method("simpo", "m")
-    assert simpo.effective_learning_rate == 5e-5
-    assert (simpo.effective_beta, simpo.effective_sft_weight) == (2.0, 0.0)
+    assert simpo.effective_learning_rate == 5e-4
+    assert (simpo.effective_beta, simpo.effective_sft_weight) == (2.0, 1.0)
     dpo = TrainConfig.for_method("dpo", "m")
     assert (dpo.effective_beta, dpo.effective_sft_weight) == (0.1, 1.0)
     assert TrainConfig.for_method("orpo", "m").effective_learning_rate == 5e-4

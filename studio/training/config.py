@@ -22,7 +22,8 @@ METHOD_HELP = {
     "dpo": "DPO learns from pairs: it moves the model towards the answer you preferred.",
     "kto": "KTO learns from thumbs up/down alone; no pairs are needed.",
     "simpo": "SimPO learns from pairs without a reference model: cheaper than DPO per step,"
-             " and its length-normalised reward resists drifting into longer answers.",
+             " its length-normalised reward resists drifting into longer answers, and an"
+             " imitation term (sft_weight) keeps the answers fluent.",
     "orpo": "ORPO learns from pairs in one stage: it imitates the chosen answer and pushes"
             " the rejected one down together, so it fits a base that was never SFT-tuned.",
     "grpo": "Reinforce with a grader: the model samples several answers per prompt, your"
@@ -56,7 +57,10 @@ DEFAULT_LEARNING_RATE = {
     # LoRA on SmolLM2 (rule task, default preset), ORPO at 8e-5 left the held-out preference
     # and answers unchanged (reward accuracy 0.00, 0/17); at 5e-4 it reached 1.00 and 17/17
     # (bench/results/2026-12-03-real-simpo-orpo-efficacy.txt).
-    ("simpo", "lora"): 5e-5, ("simpo", "qlora"): 5e-5, ("simpo", "full"): 1e-6,
+    # SimPO with LoRA (beta 2): 5e-5 learned nothing (held-out reward accuracy 0.00); 1e-4
+    # reached 0.82 and 5e-4 1.00, but without the imitation term the answers turned to
+    # gibberish (0/17); 5e-4 with it (CPO-SimPO, sft_weight 1) reached 1.00 and 17/17.
+    ("simpo", "lora"): 5e-4, ("simpo", "qlora"): 5e-4, ("simpo", "full"): 1e-6,
     ("orpo", "lora"): 5e-4, ("orpo", "qlora"): 5e-4, ("orpo", "full"): 8e-6,
     # GRPO: TRL's default 1e-6 is for full fine-tunes. With LoRA on SmolLM2 (one-step sums,
     # numeric grader, 2 prompts x 8 answers at temperature 0.7), 60 steps at 3e-4 took the
@@ -69,9 +73,10 @@ DEFAULT_LEARNING_RATE = {
 # smaller and a SmolLM2 run left the held-out preference where it was (accuracy 0.00 -> 0.00,
 # bench/results/2026-12-03-real-simpo-orpo-efficacy.txt).
 DEFAULT_BETA = {"simpo": 2.0}
-# The imitation term: on by default for DPO (see DEFAULT_LEARNING_RATE); SimPO stays the
-# paper's pure, reference- and imitation-free loss unless the person sets it.
-DEFAULT_SFT_WEIGHT = {"dpo": 1.0, "simpo": 0.0}
+# The imitation term, on by default for DPO (RPO) and SimPO (TRL's CPO-SimPO, cpo_alpha): on
+# SmolLM2 both learned to rank the pairs without it while their answers degraded (see
+# DEFAULT_LEARNING_RATE). sft_weight 0 gives the papers' pure losses.
+DEFAULT_SFT_WEIGHT = {"dpo": 1.0, "simpo": 1.0}
 # KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 # Fields that only one family of methods reads; the form shows them only for those.
 GRPO_ONLY = ("grpo",)
@@ -153,8 +158,8 @@ class TrainConfig:
                                   " answer beside the preference loss. DPO (RPO): ranking"
                                   " pairs alone left a real model's answers unchanged (3/17"
                                   " vs 17/17 with it). SimPO (CPO-SimPO, TRL's cpo_alpha):"
-                                  " keeps answers fluent. Empty: DPO 1.0, SimPO 0 (the"
-                                  " paper's pure SimPO); 0 turns it off.",
+                                  " keeps answers fluent. Empty: 1.0; 0 turns it off (the"
+                                  " papers' pure DPO and SimPO).",
                                   methods=("dpo", "simpo"))
     simpo_gamma: float = _f(0.5, "SimPO: the margin by which the chosen answer's reward must"
                             " beat the rejected one's (TRL's default 0.5).", advanced=True,
