@@ -46,3 +46,18 @@ def test_kto_pays_gradients_for_half_of_its_sequences() -> None:
     dpo = TrainConfig.for_method("dpo", "m", "balanced", batch_size=4, max_length=256)
     assert estimate_memory(kto, SMOLLM2, "cpu").activations < \
         estimate_memory(dpo, SMOLLM2, "cpu").activations
+
+
+def test_grpo_counts_its_sampled_answers_not_max_length() -> None:
+    """A GRPO step trains on batch_size x num_generations answers with their prompts; its
+    max_length is unused, and the advice to shrink it names GRPO's own settings."""
+    def grpo(**values: int) -> TrainConfig:
+        return TrainConfig.for_method("grpo", "m", "balanced", batch_size=2, **values)
+
+    base = estimate_memory(grpo(), SMOLLM2, "cpu").activations
+    assert estimate_memory(grpo(max_length=64), SMOLLM2, "cpu").activations == base
+    assert estimate_memory(grpo(num_generations=16), SMOLLM2, "cpu").activations > 1.9 * base
+    assert estimate_memory(grpo(max_completion_length=256), SMOLLM2, "cpu").activations > base
+    refused = estimate_memory(grpo(), SMOLLM2, "cpu").check(1, "cpu")
+    assert refused.level == "error"
+    assert "num_generations or max_completion_length" in refused.message

@@ -16,7 +16,7 @@ from ui.pages.train_form import ConfigFormWidget
     ("kto", {"beta", "desirable_weight"}, {"num_generations", "temperature", "simpo_gamma"}),
     ("simpo", {"beta", "simpo_gamma"}, {"desirable_weight", "num_generations"}),
     ("grpo", {"num_generations", "max_completion_length", "temperature", "kl_beta"},
-     {"beta", "desirable_weight", "simpo_gamma"}),
+     {"beta", "desirable_weight", "simpo_gamma", "max_length"}),
 ])
 def test_the_form_shows_what_the_method_reads(qtbot: QtBot, method: str, shown: set[str],
                                               hidden: set[str]) -> None:

@@ -141,7 +141,7 @@ class TrainConfig:
     warmup_ratio: float = _f(0.05, "Share of steps spent warming the rate up from 0.",
                              advanced=True)
     max_length: int = _f(1024, "Longest example in tokens (prompt + answer); longer ones are"
-                         " truncated.")
+                         " truncated.", methods=("sft", "dpo", "kto", "simpo", "orpo"))
     lora_r: int = _f(16, "LoRA rank: capacity of the adapter.", advanced=True)
     lora_alpha: int = _f(32, "LoRA alpha: scale of the adapter's update (often 2 x rank).",
                          advanced=True)

@@ -40,6 +40,10 @@ LAYER_VALUES = {"cpu": 30.1, "cuda": 17.0}
 # GPU: the logits and their gradient.
 LOGIT_ROWS = {("cpu", "sft"): 11.3, ("cpu", "pairs"): 5.8, ("cuda", "sft"): 2.0,
               ("cuda", "pairs"): 2.0}
+# GRPO trains on sampled answers, not on examples cut at max_length: a step holds
+# batch_size x num_generations sequences of prompt + answer. The prompts' lengths are not known
+# here; this covers a chat prompt with a system prompt (SmolLM2's rule task: 40-90 tokens).
+GRPO_PROMPT_TOKENS = 256
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -95,6 +99,7 @@ class MemoryEstimate:
     activations: int
     reference: int
     note: str
+    lower: str = "batch_size or max_length"  # the settings that shrink the activations
 
     @property
     def total(self) -> int:
@@ -113,8 +118,8 @@ class MemoryEstimate:
     def check(self, free: int, device: str) -> Check:
         need = f"training needs {self.describe()}; {free / GB:.1f} GB is free on {device}"
         if self.total > free:
-            return Check("error", "memory", need + ". Lower batch_size or max_length, turn on"
-                         " gradient checkpointing, or use QLoRA")
+            return Check("error", "memory", need + f". Lower {self.lower}, turn on gradient"
+                         " checkpointing, or use QLoRA")
         if self.total > 0.85 * free:
             return Check("warning", "memory", need + " (tight)")
         return Check("info", "memory", need)
@@ -132,10 +137,15 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
     state = trainable * (12 + (4 if full and half else 0))
     paired = config.method in {"dpo", "kto"}
     kind = "cuda" if device == "cuda" else "cpu"  # Apple's unified memory behaves like RAM
-    sequences = config.batch_size * config.max_length
+    grpo = config.method == "grpo"
+    if grpo:
+        sequences = config.batch_size * config.num_generations * (
+            GRPO_PROMPT_TOKENS + config.max_completion_length)
+    else:
+        sequences = config.batch_size * config.max_length
     # DPO, SimPO and ORPO train on chosen and rejected together; KTO's KL half (and every
     # reference pass) runs without gradients, so only the head's temporaries count for it.
-    grad_tokens = sequences * (1 if config.method in {"sft", "kto"} else 2)
+    grad_tokens = sequences * (1 if config.method in {"sft", "kto", "grpo"} else 2)
     free_tokens = sequences if config.method == "kto" else 0
     act_bytes = 2 if half else 4
     checkpointing = config.gradient_checkpointing
@@ -154,7 +164,9 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
                 " no second model copy")
     else:
         note = f"{config.method.upper()} has no reference model"
-    return MemoryEstimate(weights, state, int(activations), reference, note)
+    lower = ("batch_size, num_generations or max_completion_length" if grpo
+             else "batch_size or max_length")
+    return MemoryEstimate(weights, state, int(activations), reference, note, lower)
 
 
 def free_memory(preference: str = "auto") -> tuple[str, int]:

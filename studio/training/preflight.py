@@ -188,7 +188,7 @@ def preflight(config: TrainConfig, snapshot_dir: Path | str | None = None,
     snapshot = Path(snapshot_dir or config.snapshot_dir)
     data_checks, rows = check_dataset(config.method, snapshot)
     checks += data_checks
-    if rows:
+    if rows and config.method != "grpo":  # GRPO cuts nothing at max_length: it samples
         checks += check_lengths(config, rows, model_dir)
     if model_config is not None and memory:
         device, free = free_bytes or free_memory(config.device)
