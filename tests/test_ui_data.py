@@ -11,6 +11,7 @@ from test_ui_support import context, seed
 from studio.data.importing.importer import ImportReport
 from studio.errors import ImportCancelledError
 from studio.labels.store import Store
+from ui.changes import Changes
 from ui.context import AppContext
 from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.import_dialog import ImportDialog
@@ -176,3 +177,18 @@ def test_starter_prompts_and_demo_responses_make_every_mode_labelable(
     assert counts["responses"] >= 30
     for mode in ("thumb", "pair", "edit"):
         assert LabelQueue(store, "ana", mode).next() is not None
+
+
+def test_debounce_timers_that_fire_after_the_window_closed_do_nothing(
+        context: AppContext, store: Store, qtbot: QtBot) -> None:
+    """A data change arms the readiness and search timers; the window may close before they
+    fire (or a test ends), and then they must not queue work on the stopped store worker."""
+    page = DataPage(context)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=5000)
+    page.search.setText("late")  # arms the search timer
+    context.announce(Changes(prompts=True))  # arms the readiness timer
+    context.close()
+    with qtbot.waitSignals([page._readiness_timer.timeout, page._search_timer.timeout],
+                           timeout=5000):
+        pass  # pytest-qt fails the test if a slot raises ("the store worker has stopped")

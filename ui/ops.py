@@ -127,6 +127,11 @@ class Ops(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
+    @property
+    def running(self) -> bool:
+        """False once :meth:`shutdown` stopped the worker (the window closed)."""
+        return self._thread.is_alive()
+
     def shutdown(self) -> None:
         """Finish queued work, close the connection and stop the thread (idempotent)."""
         if self._thread.is_alive():
