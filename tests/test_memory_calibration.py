@@ -61,3 +61,10 @@ def test_grpo_counts_its_sampled_answers_not_max_length() -> None:
     refused = estimate_memory(grpo(), SMOLLM2, "cpu").check(1, "cpu")
     assert refused.level == "error"
     assert "num_generations or max_completion_length" in refused.message
+
+
+def test_grpo_uses_the_longest_prompt_when_pre_flight_knows_it() -> None:
+    config = TrainConfig.for_method("grpo", "m", "balanced", batch_size=2)
+    short = estimate_memory(config, SMOLLM2, "cpu", prompt_tokens=40).activations
+    long = estimate_memory(config, SMOLLM2, "cpu", prompt_tokens=1000).activations
+    assert short < estimate_memory(config, SMOLLM2, "cpu").activations < long

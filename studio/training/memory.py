@@ -41,8 +41,9 @@ LAYER_VALUES = {"cpu": 30.1, "cuda": 17.0}
 LOGIT_ROWS = {("cpu", "sft"): 11.3, ("cpu", "pairs"): 5.8, ("cuda", "sft"): 2.0,
               ("cuda", "pairs"): 2.0}
 # GRPO trains on sampled answers, not on examples cut at max_length: a step holds
-# batch_size x num_generations sequences of prompt + answer. The prompts' lengths are not known
-# here; this covers a chat prompt with a system prompt (SmolLM2's rule task: 40-90 tokens).
+# batch_size x num_generations sequences of prompt + answer, padded to the longest prompt.
+# Pre-flight passes that length from the snapshot; without one, this allowance covers a chat
+# prompt with a system prompt (SmolLM2's rule task: 40-90 tokens).
 GRPO_PROMPT_TOKENS = 256
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -126,7 +127,9 @@ class MemoryEstimate:
 
 
 def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
-                    device: str) -> MemoryEstimate:
+                    device: str, prompt_tokens: int | None = None) -> MemoryEstimate:
+    """The peak of one training step; ``prompt_tokens`` is GRPO's longest prompt, when the
+    snapshot is at hand."""
     shape = Shape.from_config(model_config)
     half = device == "cuda" and config.precision != "fp32"
     weight_bytes = 0.5625 if config.adapter == "qlora" else (2 if half else 4)
@@ -140,7 +143,7 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
     grpo = config.method == "grpo"
     if grpo:
         sequences = config.batch_size * config.num_generations * (
-            GRPO_PROMPT_TOKENS + config.max_completion_length)
+            (prompt_tokens or GRPO_PROMPT_TOKENS) + config.max_completion_length)
     else:
         sequences = config.batch_size * config.max_length
     # DPO, SimPO and ORPO train on chosen and rejected together; KTO's KL half (and every

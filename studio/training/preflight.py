@@ -188,11 +188,15 @@ def preflight(config: TrainConfig, snapshot_dir: Path | str | None = None,
     snapshot = Path(snapshot_dir or config.snapshot_dir)
     data_checks, rows = check_dataset(config.method, snapshot)
     checks += data_checks
-    if rows and config.method != "grpo":  # GRPO cuts nothing at max_length: it samples
+    prompt_tokens = None
+    if rows and config.method == "grpo":  # GRPO cuts nothing at max_length: it samples
+        prompt_tokens = max(example_lengths("grpo", rows, token_counter(model_dir)[0]))
+    elif rows:
         checks += check_lengths(config, rows, model_dir)
     if model_config is not None and memory:
         device, free = free_bytes or free_memory(config.device)
-        checks.append(estimate_memory(config, model_config, device).check(free, device))
+        checks.append(estimate_memory(config, model_config, device, prompt_tokens)
+                      .check(free, device))
     return checks
 
 
