@@ -32,12 +32,19 @@ def test_an_eval_sets_counterpart_is_its_kind_of_prompt_without_its_own(
         store: Store, data_paths: DataPaths, tmp_path: Path) -> None:
     sums = [store.add_prompt(f"What is {i} plus 2?", tags=["sums"], source="bench")
             for i in range(6)]
-    store.add_prompt("Name a colour.", tags=["colours"])
+    store.add_prompt("Name a colour.", tags=["colours"], source="bench")
     create_eval_set(store, "sums-held-out", "numeric", prompt_ids=sums[:2])
     snapshot = export_prompt_snapshot(store, "evalset:sums-held-out",
                                       data_paths.snapshots / "c")
+    # The shared tag decides, not the broad shared source.
     assert _texts(snapshot.path) == [f"What is {i} plus 2?" for i in range(2, 6)]
     assert "evalset:sums-held-out" in prompt_choices(store)
+    # Prompts without tags of their own: the source decides.
+    untagged = [store.add_prompt(f"Say {word}.", source="typed") for word in ("hi", "yo", "ok")]
+    store.add_prompt("Spell cat.", source="other")
+    create_eval_set(store, "typed-held-out", "contains:hi", prompt_ids=untagged[:1])
+    typed = export_prompt_snapshot(store, "evalset:typed-held-out", data_paths.snapshots / "t")
+    assert _texts(typed.path) == ["Say yo.", "Say ok."]
     # A set made from a file has no tags or sources of its own: nothing to practise on.
     path = tmp_path / "set.jsonl"
     path.write_text(json.dumps({"question": "What is 9 plus 9?", "answer": "18"}) + "\n")

@@ -1,6 +1,6 @@
 """GRPO's data: a snapshot of prompts to practise on, chosen by a tag, a source, ``all``, or
-``evalset:NAME`` (the eval set's training counterpart: prompts with the same tags or sources as
-its prompts, never its prompts themselves).
+``evalset:NAME`` (the eval set's training counterpart: prompts with the same tags as its
+prompts, or the same sources when they have no tags; never its prompts themselves).
 
 GRPO needs no answers, only prompts and graders. The snapshot has the same layout as the
 labelled ones (:mod:`studio.data.snapshots`), with kind ``grpo``: ``train.jsonl`` rows are
@@ -35,19 +35,25 @@ class PromptSelectorError(ConfigError):
 
 
 def counterpart_ids(store: Store, set_name: str) -> list[int]:
-    """The eval set's training counterpart: prompts that share a tag or a source with the
-    set's prompts (its own ``eval:`` tags and the ``eval`` source do not count), in id order;
-    eval-set prompts are left out later, with every other selector's."""
+    """The eval set's training counterpart, in id order: the prompts that share a tag with the
+    set's prompts, or, when those carry no tag of their own, a source (the set's own ``eval:``
+    tags and the ``eval`` source do not count; tags first, because a source such as a typed
+    prompt's is broad). Eval-set prompts are left out later, with every other selector's."""
     found = store.db.execute("SELECT id FROM eval_sets WHERE name = ?", [set_name]).fetchone()
     if found is None:
         raise PromptSelectorError(f"prompts {EVALSET}{set_name}: there is no eval set named"
                                   f" {set_name!r}; see 'tuning-studio evals'")
+    members = "SELECT prompt_id FROM eval_items WHERE set_id = ?"
+    tags = [str(row[0]) for row in store.db.execute(
+        f"SELECT DISTINCT t.value FROM prompts p, json_each(p.tags) t WHERE p.id IN ({members})"
+        " AND t.value NOT LIKE 'eval:%'", [int(found[0])])]
+    if tags:
+        sql = ("SELECT DISTINCT p.id FROM prompts p, json_each(p.tags) t WHERE t.value IN"
+               f" ({','.join('?' * len(tags))}) ORDER BY p.id")
+        return [int(row[0]) for row in store.db.execute(sql, tags)]
     rows = store.db.execute(
-        "SELECT DISTINCT p.id FROM prompts p WHERE EXISTS (SELECT 1 FROM eval_items i JOIN"
-        " prompts e ON e.id = i.prompt_id WHERE i.set_id = ? AND ((e.source = p.source AND"
-        " e.source != 'eval') OR EXISTS (SELECT 1 FROM json_each(e.tags) et, json_each(p.tags)"
-        " pt WHERE et.value = pt.value AND et.value NOT LIKE 'eval:%'))) ORDER BY p.id",
-        [int(found[0])]).fetchall()
+        f"SELECT id FROM prompts WHERE source IN (SELECT DISTINCT source FROM prompts WHERE id"
+        f" IN ({members}) AND source != 'eval') ORDER BY id", [int(found[0])]).fetchall()
     return [int(row[0]) for row in rows]
 
 

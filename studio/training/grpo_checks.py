@@ -20,7 +20,7 @@ GRPO_HELP = {
     "reward_weights": "GRPO: weight of each grader in the reward, in the order of the graders"
                       " (empty: all 1).",
     "prompts": "GRPO: which stored prompts to practise on: a tag, a source, all, or"
-               " evalset:NAME (prompts with the same tags or sources as that eval set's;"
+               " evalset:NAME (prompts with the tags, else the sources, of that eval set's;"
                " eval-set prompts are always left out).",
     "num_generations": "GRPO: answers sampled per prompt; the update compares them with each"
                        " other, so at least 2 (4-8 is usual).",
