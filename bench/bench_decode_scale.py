@@ -21,32 +21,16 @@ import platform
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_chat import worker_run
-from bench.bench_real import direct_rate, weight_bytes
+from bench.bench_real import direct_rate, read_bandwidth_gbs, weight_bytes
 from tests.real_model import cache_root, smollm2_hf
 
 SHAPE_1B = {"hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22,
             "num_attention_heads": 32, "num_key_value_heads": 4}
-
-
-def read_bandwidth(threads: int, size_mb: int = 1024, repeats: int = 5) -> float:
-    """GB/s of the best of ``repeats`` sums of a 1 GiB array split over ``threads``."""
-    import numpy as np
-
-    data = np.ones(size_mb * 2**20 // 8, dtype=np.float64)
-    parts = np.array_split(data, threads)
-    best = float("inf")
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            list(pool.map(np.sum, parts))
-            best = min(best, time.perf_counter() - start)
-    return data.nbytes / best / 1e9
 
 
 def random_1b(out: Path) -> Path:
@@ -92,7 +76,7 @@ def main() -> int:
     models = {"1.1B-shape Q8_0": convert(random_1b(work / "hf"), work / "q8_0.gguf", "q8_0")}
     if args.gguf_dir:
         models = {"SmolLM2-135M Q8_0": args.gguf_dir / "model-Q8_0.gguf", **models}
-    bandwidth = {n: read_bandwidth(n) for n in (1, 2)}
+    bandwidth = {n: read_bandwidth_gbs(1024, threads=n) for n in (1, 2)}
     print("read bandwidth (numpy sums, best of 5): "
           + ", ".join(f"{n} thread(s) {gbs:.1f} GB/s" for n, gbs in bandwidth.items()))
     print(f"{'model':20} {'engine':18} {'thr':>3} {'MB/token':>9} {'tok/s':>7}"

@@ -40,7 +40,7 @@ from studio.training.config import TrainConfig
 from studio.training.grpo import export_prompt_snapshot
 from studio.training.runs import create_run, launch_command
 from tests.real_model import smollm2_hf
-from tests.rule_task import wilson
+from tests.rule_task import load_model, wilson
 
 GRADER = "numeric"
 FORMAT = r"regex:^\s*\d+\.?\s*$"  # just the number, as the prompt asks
@@ -69,19 +69,12 @@ def generate(model_dir: str, adapter: str | None, questions: list[str], sample: 
              n: int = 1, seed: int = 0, temperature: float = 1.0) -> list[list[str]]:
     """``n`` replies per question (greedy or sampled at ``temperature``), batched."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(seed)
     # One thread: on a shared, overloaded machine two spinning threads got ~20% of a core.
     torch.set_num_threads(1)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer, model = load_model(model_dir, adapter)
     tokenizer.padding_side = "left"
-    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    if adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter)
-    model.eval()
     out: list[list[str]] = []
     for start in range(0, len(questions), 8):
         chats = [tokenizer.apply_chat_template([{"role": "user", "content": q}],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from studio.labels.store import Store
 
@@ -89,19 +90,26 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def greedy_answers(model_dir: str, adapter: str | None, questions: list[str],
-                   max_new_tokens: int = 32) -> list[str]:
-    """Greedy replies through transformers with the model's own chat template."""
+def load_model(model_dir: str, adapter: str | None) -> tuple[Any, Any]:
+    """(tokenizer, fp32 model in eval mode), with the LoRA ``adapter`` applied when given."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     if adapter:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter)
-    model.eval()
+    return tokenizer, model.eval()
+
+
+def greedy_answers(model_dir: str, adapter: str | None, questions: list[str],
+                   max_new_tokens: int = 32) -> list[str]:
+    """Greedy replies through transformers with the model's own chat template."""
+    import torch
+
+    tokenizer, model = load_model(model_dir, adapter)
     replies = []
     with torch.no_grad():
         for question in questions:
@@ -139,15 +147,8 @@ def preference_accuracy(model_dir: str, adapter: str | None,
     SimPO's implicit reward is that mean (times beta) and ORPO's log-odds rises with it, so
     this is the pairwise accuracy both optimise, measured on prompts they never saw."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    if adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter)
-    model.eval()
+    tokenizer, model = load_model(model_dir, adapter)
 
     def mean_logprob(question: str, answer: str) -> float:
         prompt = tokenizer.apply_chat_template([{"role": "user", "content": question}],

@@ -127,11 +127,6 @@ class Ops(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
-    @property
-    def running(self) -> bool:
-        """False once :meth:`shutdown` stopped the worker (the window closed)."""
-        return self._thread.is_alive()
-
     def shutdown(self) -> None:
         """Finish queued work, close the connection and stop the thread (idempotent)."""
         if self._thread.is_alive():
@@ -141,7 +136,10 @@ class Ops(QObject):
     # ---- internals ---------------------------------------------------------------------
     def _submit(self, job: _Job) -> None:
         if not self._thread.is_alive():
-            raise RuntimeError("the store worker has stopped")
+            # The window closed: a debounce timer or a late answer may still ask for work,
+            # and nobody would see its result (the I/O pool drops such calls too).
+            log.debug("store worker stopped; %r not run", job.fn)
+            return
         self._pending += 1
         if self._pending == 1:
             self.busy_changed.emit(True)

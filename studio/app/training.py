@@ -94,10 +94,12 @@ def create_probe(store: Store, paths: DataPaths, config: TrainConfig,
     checks = check_model(config.model)[0] + grader_checks(store, config)
     if checks:
         return Probe(checks, None)
-    if not config.snapshot_dir:
+    if config.snapshot_dir:
+        available = int(load_manifest(config.snapshot_dir)["counts"]["train"])
+    else:
         snapshot = export_prompt_snapshot(store, config.prompts, paths.snapshots / PROBE_SNAPSHOT)
         config = replace(config, snapshot_dir=str(snapshot.path))
-    available = int(load_manifest(config.snapshot_dir)["counts"]["train"])
+        available = snapshot.counts["train"]
     job = create_probe_job(paths.root / "jobs", config, prompts)
     return Probe([], job, min(prompts, available))
 

@@ -105,17 +105,12 @@ def plan(store: Store, set_name: str, model_id: str, max_new_tokens: int = 128
     # The parent answers through the model's engine (an adapter without a GGUF runs on
     # transformers, so its base does too): the before/after then measures the training only.
     if parent and latest_run(store, eval_set.id, parent, engine=mine.engine) is None:
-        engine = mine.engine if _can_run(store, parent, mine.engine) else "auto"
-        configs.append(eval_config(store, set_name, parent, engine, max_new_tokens))
+        try:
+            before = eval_config(store, set_name, parent, mine.engine, max_new_tokens)
+        except StudioError:  # the parent has no files for that engine: its best one
+            before = eval_config(store, set_name, parent, "auto", max_new_tokens)
+        configs.append(before)
     return [*configs, mine]
-
-
-def _can_run(store: Store, model_id: str, engine: str) -> bool:
-    try:
-        model_files(store, model_id, engine)
-    except StudioError:
-        return False
-    return True
 
 
 def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | None:

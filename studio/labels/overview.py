@@ -29,4 +29,4 @@ def prompt_and_response_counts(store: Store) -> tuple[int, int]:
 def total_changes(store: Store) -> int:
     """Rows this connection has changed so far: the difference tells whether a write that
     may be a no-op (a duplicate response) stored anything."""
-    return int(store.db.execute("SELECT total_changes()").fetchone()[0])
+    return store.db.conn.total_changes

@@ -77,9 +77,9 @@ DEFAULT_BETA = {"simpo": 2.0}
 # SmolLM2 both learned to rank the pairs without it while their answers degraded (see
 # DEFAULT_LEARNING_RATE). sft_weight 0 gives the papers' pure losses.
 DEFAULT_SFT_WEIGHT = {"dpo": 1.0, "simpo": 1.0}
-# KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 # Fields that only one family of methods reads; the form shows them only for those.
 GRPO_ONLY = ("grpo",)
+# KTO needs several examples per batch for its KL estimate (TRL docs: batch size >= 4).
 MIN_BATCH = {"sft": 1, "dpo": 1, "kto": 4, "simpo": 1, "orpo": 1, "grpo": 1}
 
 PRESETS: dict[str, dict[str, Any]] = {

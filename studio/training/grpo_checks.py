@@ -8,7 +8,7 @@ it).
 from __future__ import annotations
 
 from studio.errors import StudioError
-from studio.evaluation.graders.spec import GraderSpecError, check_spec, parse_spec
+from studio.evaluation.graders.spec import GraderSpecError, check_spec, needs_registry
 from studio.labels.store import Store
 
 # TRL 1.16's GRPOConfig.loss_type values that need no extra settings.
@@ -78,9 +78,9 @@ def registry_problems(store: Store, graders: list[str]) -> list[tuple[str, str]]
     whose model is unknown or has no GGUF. Checked at launch, where the store is open."""
     out: list[tuple[str, str]] = []
     for spec in graders:
-        if "judge:" in spec:
+        if needs_registry(spec):
             try:
-                parse_spec(spec, store)
+                check_spec(spec, store)
             except (GraderSpecError, StudioError) as error:
                 out.append(("graders", str(error)))
     return out

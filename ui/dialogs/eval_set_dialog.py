@@ -39,7 +39,6 @@ class EvalSetDialog(QDialog):
         super().__init__(parent)
         self.context = context
         self.scopes = scopes
-        self.made: EvalSet | None = None
         self.setWindowTitle("New eval set")
         self.setMinimumWidth(560)
         form = QFormLayout()
@@ -115,7 +114,6 @@ class EvalSetDialog(QDialog):
                              changes=Changes(prompts=True, models=True))
 
     def _made(self, made: EvalSet) -> None:
-        self.made = made
         self.create_button.setEnabled(True)
         self.message.setText(f"Eval set “{made.name}”: {made.size} prompts, graded by"
                              f" {made.grader}. Its prompts are left out of training snapshots"

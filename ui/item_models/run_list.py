@@ -62,7 +62,8 @@ class RunListModel(QAbstractListModel):
         return [row.run.id for row in self.rows]
 
     def row_of(self, run_id: str) -> int:
-        return self.ids().index(run_id) if run_id in self.ids() else -1
+        ids = self.ids()
+        return ids.index(run_id) if run_id in ids else -1
 
 
 def history_text(run: registry.Run) -> str:

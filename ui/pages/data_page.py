@@ -149,8 +149,7 @@ class DataPage(QWidget):
         )
 
     def apply_filters(self) -> None:
-        if self.context.ops.running:  # the debounce timer may fire after the window closed
-            self.model.set_query(self.current_query())
+        self.model.set_query(self.current_query())
 
     def _load_filter_values(self) -> None:
         def load(store: object) -> tuple[list[str], list[str], list[str]]:
@@ -182,8 +181,6 @@ class DataPage(QWidget):
             self._load_detail(self.selected_id)
 
     def refresh_readiness(self) -> None:
-        if not self.context.ops.running:  # the debounce timer fired after the window closed
-            return
         self.context.ops.run(readiness_report, on_success=self.readiness.show_report, owner=self)
 
     # ---- detail ------------------------------------------------------------------------

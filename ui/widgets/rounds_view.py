@@ -35,7 +35,6 @@ class RoundsView(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.rows: list[RoundRow] = []
         self.selected_model: models.ModelEntry | None = None  # set by the Models page
         self.dialog: QWidget | None = None  # the generate dialog of the round just started
         self.table = RoundTableModel(self)
@@ -77,7 +76,6 @@ class RoundsView(QWidget):
 
     def _show(self, rows: list[RoundRow]) -> None:
         current = self.selected_round()
-        self.rows = rows
         with QSignalBlocker(self.tree.selectionModel()):
             self.table.set_rows(rows)
             if current is not None:

@@ -26,6 +26,7 @@ from studio.evaluation.graders.rules import (
     RegexGrader,
 )
 from studio.labels.store import Store
+from studio.paths import DataPaths
 from studio.registry.models import get_model
 
 
@@ -144,7 +145,7 @@ def check_spec(spec: str, store: Store | None = None) -> None:
 def parse_specs(specs: list[str], db: Path | None) -> list[Grader]:
     """The graders of ``specs`` in a child process; the data folder's database ``db`` is
     opened only when a judge spec needs the model registry, and closed before grading."""
-    if not any("judge:" in spec for spec in specs):
+    if not any(needs_registry(spec) for spec in specs):
         return [parse_spec(spec) for spec in specs]
     if db is None or not db.is_file():
         raise GraderSpecError("a judge grader needs the model registry, but this job is not in"
@@ -159,4 +160,9 @@ def parse_specs(specs: list[str], db: Path | None) -> list[Grader]:
 def folder_db(job_dir: Path) -> Path:
     """The database of the data folder holding ``job_dir`` (``<data>/runs/ID`` or
     ``<data>/jobs/ID``), whether or not it exists."""
-    return Path(job_dir).resolve().parent.parent / "studio.db"
+    return DataPaths(Path(job_dir).resolve().parent.parent).db  # not .at(): it makes folders
+
+
+def needs_registry(spec: str) -> bool:
+    """Whether the spec (or a part of a combination) is a judge, which needs the store."""
+    return "judge:" in spec
