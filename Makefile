@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 # llama-cpp-python builds from source; GPU users: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" make run
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF
 
-.PHONY: setup run test lint bench clean install
+.PHONY: setup run test test-fast lint bench clean install
 
 $(STAMP): pyproject.toml
 	@echo "==> creating the virtual environment in $(VENV)"
@@ -34,6 +34,12 @@ lint: setup
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# The inner loop: everything but the tiers that train, convert or load a real model (under
+# 2 minutes on 2 cores). `make test` (and CI) runs the whole suite.
+test-fast: setup
+	$(BIN)/ruff check .
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow and not heavy" -q
 
 bench: setup
 	$(BIN)/python bench/bench_import_export.py

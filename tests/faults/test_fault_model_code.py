@@ -71,6 +71,7 @@ def _paths(folder: Path, adapter: Path) -> dict[str, Callable[[], Any]]:
     }
 
 
+@pytest.mark.heavy  # loads transformers in child processes, once per kind
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_loading_path_refuses(tmp_path: Path, kind: str) -> None:
     folder = _folder(tmp_path, kind)

@@ -15,6 +15,9 @@ import pytest
 from studio.data.snapshots import export_snapshot, load_manifest
 from studio.labels.store import Store
 
+# Several processes and a big import each: the heavy tier (left out of `make test-fast`).
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "faults-label-latency.txt"
 WORKER = Path(__file__).with_name("fault_workers.py")
