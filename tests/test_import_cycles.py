@@ -1,7 +1,10 @@
-"""No import loops inside studio/, counting imports hidden inside functions.
+"""No import loops in studio/ or ui/, between modules or between packages, counting imports
+hidden inside functions.
 
 import-linter's contracts check directions between packages; this walks every ``import`` statement
-(module level or not) with ``ast``, so a loop cannot hide inside a function body.
+(module level or not) with ``ast``, so a loop cannot hide inside a function body. At package
+level (``studio.training``, ``ui.widgets``, ...) a loop means two folders each need the other:
+neither can be read, tested or moved alone, even when no two files import each other.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "studio"
+PACKAGES = ("studio", "ui")
 
 
 def _module_name(path: Path) -> str:
@@ -32,10 +37,23 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    files = {_module_name(p): p for p in (ROOT / PACKAGE).rglob("*.py")}
+def import_graph(package: str = "studio") -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in (ROOT / package).rglob("*.py")}
     modules = set(files)
     return {name: _imports(path, modules) - {name} for name, path in files.items()}
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same imports between sub-packages (``studio.data``, ``ui.widgets``); a top-level
+    module such as ``studio.paths`` is a node of its own."""
+    def package(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    folded: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        folded.setdefault(package(module), set()).update(
+            package(t) for t in targets if package(t) != package(module))
+    return folded
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -64,13 +82,27 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_studio_has_no_import_cycles() -> None:
-    graph = import_graph()
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_cycles_between_modules(package: str) -> None:
+    graph = import_graph(package)
     assert len(graph) > 20  # the walk found the package
     cycle = find_cycle(graph)
     assert cycle is None, "import loop: " + " -> ".join(cycle or [])
 
 
+@pytest.mark.parametrize("package", ["studio"])
+def test_no_import_cycles_between_packages(package: str) -> None:
+    graph = package_graph(import_graph(package))
+    assert len(graph) > 5
+    cycle = find_cycle(graph)
+    assert cycle is None, "import loop between packages: " + " -> ".join(cycle or [])
+
+
 def test_the_cycle_finder_sees_a_loop() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_packages_fold_their_modules() -> None:
+    graph = {"s.a.x": {"s.b.y", "s.a.z"}, "s.a.z": set(), "s.b.y": {"s.a.z"}, "s.top": set()}
+    assert package_graph(graph) == {"s.a": {"s.b"}, "s.b": {"s.a"}, "s.top": set()}

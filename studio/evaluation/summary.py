@@ -1,6 +1,6 @@
-"""What the CLI, the report view, the Models page and the rounds board show of eval runs: a
-run's outcome (pass rate with interval, before/after against the parent, flipped prompts),
-each model's latest score per eval set, and the score across rounds."""
+"""What the CLI, the report view and the Models page show of eval runs: a run's outcome (pass
+rate with interval, before/after against the parent, flipped prompts) and each model's latest
+score per eval set (the score across rounds is ``studio.rounds.scores``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from studio.evaluation.jobs import (
 from studio.evaluation.report import Comparison, Interval, compare, wilson
 from studio.labels.store import Store
 from studio.registry.models import get_model
-from studio.rounds.rounds import list_rounds
 
 
 @dataclass(frozen=True)
@@ -88,20 +87,6 @@ def latest_scores(store: Store) -> dict[str, list[Score]]:
         scores.setdefault(model_id, []).append(
             Score(set_name, model_id, int(run_id), run.engine, run_interval(store, int(run_id))))
     return scores
-
-
-def round_scores(store: Store, set_name: str) -> list[tuple[str, Score | None]]:
-    """The score across rounds: the first round's starting model ("base"), then each round's
-    model ("round N"), with its latest score on the set (None where not evaluated yet)."""
-    rounds = sorted(list_rounds(store), key=lambda r: (r.number, r.id))
-    points: list[tuple[str, Score | None]] = []
-    if rounds and rounds[0].parent_model_id:
-        points.append(("start", latest_score(store, set_name, rounds[0].parent_model_id)))
-    for found in rounds:
-        if found.model_id:
-            points.append((f"round {found.number}",
-                           latest_score(store, set_name, found.model_id)))
-    return points
 
 
 def verdict_words(found: Comparison, before: str = "before", after: str = "after") -> str:

@@ -1,6 +1,6 @@
 """The score across rounds on the rounds board: for one eval set, the starting model's and
 each round's model's pass rate with its 95% interval (from
-``studio.evaluation.summary.round_scores``)."""
+``studio.rounds.scores.round_scores``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.evaluation.evalsets import list_eval_sets
-from studio.evaluation.summary import Score, round_scores
+from studio.evaluation.summary import Score
 from studio.labels.store import Store
+from studio.rounds.scores import round_scores
 from ui.context import AppContext, Changes
 from ui.widgets.plots import COLOURS
 
