@@ -42,7 +42,7 @@ def counterpart_ids(store: Store, set_name: str) -> list[int]:
     found = store.db.execute("SELECT id FROM eval_sets WHERE name = ?", [set_name]).fetchone()
     if found is None:
         raise PromptSelectorError(f"prompts {EVALSET}{set_name}: there is no eval set named"
-                                  f" {set_name!r}; see 'tuning-studio evals'")
+                                  f" {set_name!r}; see 'tuning-studio evalset list'")
     members = "SELECT prompt_id FROM eval_items WHERE set_id = ?"
     tags = [str(row[0]) for row in store.db.execute(
         f"SELECT DISTINCT t.value FROM prompts p, json_each(p.tags) t WHERE p.id IN ({members})"
