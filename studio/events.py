@@ -194,14 +194,13 @@ def read_events(path: Path | str) -> list[Event]:
 
 
 def read_outcome_events(path: Path | str) -> list[Event]:
-    """A run's or job's events up to the terminal event that ends its latest attempt.
+    """A run's or job's events, read for its outcome: the last terminal event wins.
 
-    A resumed run appends a new ``started`` to the same file, so the outcome is the first
-    finished/failed/cancelled after the last ``started``. Whatever follows that terminal event
-    is ignored whatever it is (a stray event, garbage, a half-written line), unless it is a
-    ``started`` that begins a new attempt: a line appended after ``finished`` must not turn a
-    finished run into a cancelled one. A bad line inside an attempt still raises
-    :class:`EventFormatError` naming its line."""
+    Once a finished/failed/cancelled event is written, whatever follows is ignored (a stray
+    event, garbage, a half-written line: a line appended after ``finished`` must not turn a
+    finished run into a cancelled one), except another terminal event (a resumed run that
+    stopped again, even before it started) or a ``started`` (a resumed run, going again). A
+    bad line before any outcome still raises :class:`EventFormatError` naming its line."""
     path = Path(path)
     if not path.exists():
         return []
@@ -217,9 +216,10 @@ def read_outcome_events(path: Path | str) -> list[Event]:
             if ended:
                 continue  # garbage after the outcome: the outcome stands
             raise
-        if ended and event.event != "started":
-            continue
-        ended = event.is_terminal
+        if event.is_terminal or event.event == "started":
+            ended = event.is_terminal
+        elif ended:
+            continue  # a stray event after the outcome
         events.append(event)
     return events
 

@@ -130,7 +130,13 @@ def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | No
 def run_job(store: Store, jobs_root: Path, config: EvalConfig,
             on_event: Callable[[Event], None]) -> int:
     """Run one eval job in the foreground; returns its run id or raises EvalRunError."""
-    job_dir = write_job(config, jobs_root, "eval")
+    return follow_job(store, write_job(config, jobs_root, "eval"), config, on_event)
+
+
+def follow_job(store: Store, job_dir: Path, config: EvalConfig,
+               on_event: Callable[[Event], None]) -> int:
+    """Start the eval job written in ``job_dir`` and follow it to its end: its run id, or
+    EvalRunError saying why it did not finish (for a crash, what the log and the disk say)."""
     last = run_foreground(EVAL_MODULE, job_dir, on_event)
     if last is not None and last.event == "finished":
         return int(last["run_id"])

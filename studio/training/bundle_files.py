@@ -25,7 +25,7 @@ MAX_FILE_BYTES = 64 * 2**30  # a whole 7B model's fp32 weights in one file fit; 
 MAX_JSON_BYTES = 4 * 2**20  # bundle.json, config.json: a few KB when written by the app
 MAX_ENTRIES = 200_000
 MAX_DEPTH = 16
-SPARE_BYTES = 256 * 2**20  # left free after an import, for the database and the logs
+SPARE_BYTES = 64 * 2**20  # left free after an import, for the database and the logs
 _CHUNK = 2**20
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_BINARY", 0))
