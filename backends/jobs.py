@@ -91,9 +91,9 @@ def run_job(args: argparse.Namespace, name: str,
             work: Callable[[Path, EventWriter, StopFlag], None]) -> int:
     """Run a job's ``work``; a failure becomes a ``failed`` event and a traceback in its log."""
     flag = StopFlag(args.job_dir)
-    write_pid(args.job_dir)
     events = EventWriter(args.job_dir / "events.jsonl")
     try:
+        write_pid(args.job_dir)
         work(args.job_dir, events, flag)
     except Exception as error:  # noqa: BLE001 - a child process reports every failure
         report_failure(args.job_dir, name, events, error)

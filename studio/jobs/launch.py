@@ -131,7 +131,10 @@ def crash_report(job_dir: Path, module: str, *others: Path | str) -> str:
     space cannot write its log or its ``failed`` event, so an empty log alone says nothing."""
     tail = log_tail(job_dir, module)
     lines = [tail or f"its log ({module}.log) is empty and it wrote no last event"]
-    for where in dict.fromkeys(_existing(Path(p)) for p in (job_dir, *others)):
+    disks: dict[int, Path] = {}  # one line per disk, named by the first of the paths on it
+    for where in (_existing(Path(p)) for p in (job_dir, *others)):
+        disks.setdefault(where.stat().st_dev, where)
+    for where in disks.values():
         free = shutil.disk_usage(where).free
         if free < LOW_DISK_BYTES:
             lines.append(f"the disk holding {where} has {free / 2**20:.1f} MB free: the job"

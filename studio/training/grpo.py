@@ -96,7 +96,7 @@ def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> 
     """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it."""
     prompts, excluded = select_prompts(store, selector)
     if not prompts:
-        where = ("any prompt" if selector == ALL else
+        where = ("prompt" if selector == ALL else
                  f"a prompt with the tags or sources of eval set {selector[len(EVALSET):]!r}"
                  " (a set made from a file has none of its own)"
                  if selector.startswith(EVALSET) else f"a tag or source named {selector!r}")
