@@ -184,8 +184,8 @@ def _check_parent(store: Store, info: dict[str, Any]) -> None:
                 " (it downloads and checks it), then import the bundle again")
         local = cached
     else:
-        local = Path(base).expanduser()
-        if not local.is_dir():
+        local = Path(base)
+        if not local.is_absolute() or not local.is_dir():
             raise BundleError(f"bundle.json, field 'base_model': {base} is not a model folder"
                               " on this machine; add the base model, then import again")
     try:

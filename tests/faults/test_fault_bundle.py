@@ -275,6 +275,15 @@ def test_cached_hub_model_with_custom_code_is_refused(store: Store, data_paths: 
     _refused(store, data_paths, bundle, "custom Python code")
 
 
+def test_relative_base_model_path_is_refused(store: Store, data_paths: DataPaths,
+                                            tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative path would name whatever folder the import happens to run in."""
+    bundle = _bundle(tmp_path, store, base_model="./base-model", parent_model_id=None)
+    monkeypatch.chdir(tmp_path)  # where ./base-model exists
+    _refused(store, data_paths, bundle, "not a model folder on this machine")
+
+
 def test_local_base_with_pickle_weights_is_refused_and_nothing_left(
         store: Store, data_paths: DataPaths, tmp_path: Path) -> None:
     unsafe = tmp_path / "unsafe-base"

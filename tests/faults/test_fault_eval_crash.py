@@ -10,6 +10,7 @@ import errno
 import json
 import signal
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,20 @@ def test_a_crash_with_room_on_the_disk_does_not_blame_the_disk(
     run = sync_eval_run(store, run_id)
     assert "Segmentation fault" in (run.error or "")
     assert "ran out of space" not in (run.error or "")
+
+
+def test_the_apps_job_runner_names_a_full_disk(qtbot, small_disk: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Eval page runs the same job through the UI's JobRunner: same report."""
+    from studio.jobs import launch
+    from ui.runners import job_runner
+
+    monkeypatch.setattr(job_runner, "job_command", lambda module, job_dir: [
+        sys.executable, "-c", "import sys; sys.exit(1)", str(job_dir)])
+    job = launch.new_job_dir(small_disk / "jobs", "eval")
+    filler = fill_disk(small_disk, leave=0)
+    runner = job_runner.JobRunner("eval")
+    with qtbot.waitSignal(runner.failed, timeout=20_000) as failed:
+        runner.start(job)
+    filler.unlink()
+    assert "MB free" in failed.args[0]
