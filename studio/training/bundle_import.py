@@ -13,6 +13,7 @@ registered in one transaction; a refusal at any point leaves nothing behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from studio.errors import NotFoundError, StudioError, printable
+from studio.errors import DiskFullError, NotFoundError, StudioError, printable
 from studio.events import Event, EventFormatError, read_outcome_events
 from studio.labels.records import now_iso
 from studio.labels.store import Store
@@ -58,8 +59,10 @@ def import_bundle(store: Store, paths: DataPaths, folder: Path) -> Run:
                   source.path.name)
         events, config = _checked(RunDir(staging), target, info)
         os.rename(staging, target.path)  # the run appears whole, or not at all
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise DiskFullError.at(paths.runs, "importing the bundle") from error
         raise
     try:
         return _register(store, info, target, events, config)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli.main import main
+from studio.errors import DiskFullError
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model, list_models
@@ -364,5 +365,25 @@ def test_bundle_bigger_than_the_free_space_is_refused_before_copying(
         with pytest.raises(BundleError, match="MB free"):
             import_bundle(store, paths, bundle)
         assert list(paths.runs.iterdir()) == []
+    finally:
+        store.close()
+
+
+def test_disk_filling_up_during_the_copy_leaves_nothing(
+        small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer fills the disk between the space check and the copy."""
+    from studio.training import bundle_import
+
+    monkeypatch.setattr(bundle_import, "check_space", lambda target, entries: None)
+    paths = DataPaths.at(small_disk / "data")
+    store = Store.open(paths.db)
+    try:
+        bundle = _bundle(tmp_path, store)
+        (bundle / "run" / "checkpoints" / "checkpoint-2" / "big.safetensors").write_bytes(
+            b"\0" * (6 * 2**20))
+        with pytest.raises(DiskFullError, match="the disk is full"):
+            import_bundle(store, paths, bundle)
+        assert list(paths.runs.iterdir()) == []
+        assert list_runs(store) == []
     finally:
         store.close()
