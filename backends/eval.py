@@ -8,6 +8,8 @@ names a GGUF, else through transformers; an LLM judge grader is loaded once, in 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -89,8 +91,11 @@ def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> No
     try:
         finished = grade_all(job_dir, config, store, events, flag, run_id, todo, grader)
     except BaseException as error:
-        # The results so far stay (resume skips them); the row must not stay 'running'.
-        set_status(store, run_id, "failed", str(error) or type(error).__name__)
+        # The results so far stay (resume skips them); the row must not stay 'running'. On a
+        # full disk this write fails too: the original error is the one to report, and the
+        # parent's liveness check marks the row failed later.
+        with contextlib.suppress(sqlite3.OperationalError):
+            set_status(store, run_id, "failed", str(error) or type(error).__name__)
         raise
     if not finished:
         set_status(store, run_id, "cancelled")

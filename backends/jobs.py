@@ -10,6 +10,7 @@ transactions, so a cancelled or crashed job keeps what it finished.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import re
@@ -90,18 +91,32 @@ def run_job(args: argparse.Namespace, name: str,
             work: Callable[[Path, EventWriter, StopFlag], None]) -> int:
     """Run a job's ``work``; a failure becomes a ``failed`` event and a traceback in its log."""
     flag = StopFlag(args.job_dir)
-    write_pid(args.job_dir)
     events = EventWriter(args.job_dir / "events.jsonl")
     try:
+        write_pid(args.job_dir)
         work(args.job_dir, events, flag)
     except Exception as error:  # noqa: BLE001 - a child process reports every failure
-        log = args.job_dir / f"{name}.log"
-        with log.open("a", encoding="utf-8") as out:  # the launcher's log: keep its lines
-            out.write(traceback.format_exc())
-        events.emit("failed", message=str(error) or type(error).__name__, log=str(log))
-        sys.stderr.write(traceback.format_exc())
+        report_failure(args.job_dir, name, events, error)
         return 1
     return 0
+
+
+def report_failure(job_dir: Path, name: str, events: EventWriter, error: Exception) -> None:
+    """Write what can be written about a failure: the traceback to the log, the ``failed``
+    event, both to stderr. Each write is tried on its own, because the failure may be a full
+    disk that refuses some of them; a full disk is said as such, with the space left."""
+    trace = traceback.format_exc()
+    full = disk_full_failure(error, job_dir, f"running the {name} job", list)
+    message = str(full) if full else (str(error) or type(error).__name__)
+    log = job_dir / f"{name}.log"
+    # Each on its own: the event and stderr may get through where the log did not.
+    with contextlib.suppress(OSError), log.open("a", encoding="utf-8") as out:
+        out.write(trace)  # the launcher's log: keep its lines
+    with contextlib.suppress(OSError):
+        events.emit("failed", message=message, log=str(log))
+    with contextlib.suppress(OSError):  # stderr is the log file: the same disk
+        sys.stderr.write(f"{trace}{message}\n")
+        sys.stderr.flush()
 
 
 def run_store_job(args: argparse.Namespace, name: str, work: Work) -> int:

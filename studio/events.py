@@ -159,6 +159,8 @@ def parse_line(line: str, where: str = "line") -> Event:
         data = json.loads(line)
     except json.JSONDecodeError as error:
         raise EventFormatError(f"{where}: not JSON ({error.msg})") from None
+    except RecursionError:
+        raise EventFormatError(f"{where}: the JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise EventFormatError(f"{where}: an event must be a JSON object")
     version, name, stamp = data.pop("v", None), data.pop("event", None), data.pop("t", None)
@@ -189,6 +191,37 @@ def read_events(path: Path | str) -> list[Event]:
     text = path.read_text(encoding="utf-8")
     complete = text[: text.rfind("\n") + 1]
     return list(iter_events(complete.splitlines(), path.name))
+
+
+def read_outcome_events(path: Path | str) -> list[Event]:
+    """A run's or job's events, read for its outcome: the last terminal event wins.
+
+    Once a finished/failed/cancelled event is written, whatever follows is ignored (a stray
+    event, garbage, a half-written line: a line appended after ``finished`` must not turn a
+    finished run into a cancelled one), except another terminal event (a resumed run that
+    stopped again, even before it started) or a ``started`` (a resumed run, going again). A
+    bad line before any outcome still raises :class:`EventFormatError` naming its line."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    events: list[Event] = []
+    ended = False
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text[: text.rfind("\n") + 1].splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            event = parse_line(line, f"{path.name}:{number}")
+        except EventFormatError:
+            if ended:
+                continue  # garbage after the outcome: the outcome stands
+            raise
+        if event.is_terminal or event.event == "started":
+            ended = event.is_terminal
+        elif ended:
+            continue  # a stray event after the outcome
+        events.append(event)
+    return events
 
 
 class EventTail:

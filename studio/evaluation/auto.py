@@ -8,6 +8,7 @@ its JobRunner, the CLI in the foreground) and :func:`before_after` reads the res
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from studio.evaluation.jobs import (
 from studio.evaluation.report import Comparison
 from studio.evaluation.summary import comparison
 from studio.events import Event, read_events
-from studio.jobs.launch import log_tail, run_foreground, write_job
+from studio.jobs.launch import crash_report, run_foreground, write_job
 from studio.labels.store import Store
 from studio.registry.models import get_model
 
@@ -129,16 +130,32 @@ def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | No
 def run_job(store: Store, jobs_root: Path, config: EvalConfig,
             on_event: Callable[[Event], None]) -> int:
     """Run one eval job in the foreground; returns its run id or raises EvalRunError."""
-    job_dir = write_job(config, jobs_root, "eval")
+    return follow_job(store, write_job(config, jobs_root, "eval"), config, on_event)
+
+
+def follow_job(store: Store, job_dir: Path, config: EvalConfig,
+               on_event: Callable[[Event], None]) -> int:
+    """Start the eval job written in ``job_dir`` and follow it to its end: its run id, or
+    EvalRunError saying why it did not finish (for a crash, what the log and the disk say)."""
     last = run_foreground(EVAL_MODULE, job_dir, on_event)
     if last is not None and last.event == "finished":
         return int(last["run_id"])
     started = [e for e in read_events(job_dir / "events.jsonl") if e.event == "started"]
     if started:  # a crash leaves the row 'running': mark it failed, with the log's tail
-        sync_eval_run(store, int(started[-1]["run_id"]))
-    why = last.get("message", last.event) if last else \
-        f"it crashed; see {job_dir}:\n{log_tail(job_dir, EVAL_MODULE)}"
+        _mark_crashed(store, int(started[-1]["run_id"]))
+    why = last.get("message", last.event) if last else (
+        f"it stopped without reporting (killed or crashed); see {job_dir}:\n"
+        + crash_report(job_dir, EVAL_MODULE, config.db))
     raise EvalRunError(f"the eval run of {config.model_id} did not finish: {why}")
+
+
+def _mark_crashed(store: Store, run_id: int) -> None:
+    try:
+        sync_eval_run(store, run_id)
+    except sqlite3.OperationalError:
+        # The disk that killed the job refuses this write too ("database or disk is full"):
+        # the row stays 'running' until the next sync, and the message below says why.
+        return
 
 
 def evaluate_before_after(store: Store, jobs_root: Path, set_name: str, model_id: str,

@@ -11,7 +11,7 @@ from typing import Any
 
 from studio.errors import NotFoundError, StudioError
 from studio.evaluation.graders import parse_spec
-from studio.labels.records import now_iso
+from studio.labels.records import normalized_key, now_iso
 from studio.labels.store import Store
 
 PROMPT_KEYS = ("question", "prompt")
@@ -145,5 +145,30 @@ def eval_items(store: Store, set_id: int) -> list[tuple[int, list[dict[str, str]
 
 
 def eval_prompt_ids(store: Store) -> set[int]:
-    """Every prompt in any eval set: training snapshots leave these out."""
-    return {int(r[0]) for r in store.db.execute("SELECT DISTINCT prompt_id FROM eval_items")}
+    """Every prompt in any eval set, and every stored prompt that differs from one only by
+    case or whitespace: training snapshots, GRPO prompts and candidates leave these out."""
+    ids = {int(r[0]) for r in store.db.execute("SELECT DISTINCT prompt_id FROM eval_items")}
+    if not ids:
+        return ids
+    fill_norm_keys(store)
+    rows = store.db.execute(
+        "SELECT id FROM prompts WHERE norm_key IN (SELECT p.norm_key FROM eval_items i JOIN"
+        " prompts p ON p.id = i.prompt_id)")
+    return ids | {int(r[0]) for r in rows}
+
+
+def fill_norm_keys(store: Store, chunk: int = 5000) -> int:
+    """Compute the normalised key of the prompts that have none yet (stored before the key
+    existed, or by a bulk import), a chunk per short transaction; returns how many."""
+    done = 0
+    while True:
+        rows = store.db.execute("SELECT id, messages, system FROM prompts WHERE norm_key IS"
+                                " NULL LIMIT ?", [chunk]).fetchall()
+        if not rows:
+            return done
+        keys = [(normalized_key(json.loads(messages), system), pid)
+                for pid, messages, system in rows]
+        with store.atomic():
+            store.db.conn.executemany(
+                "UPDATE prompts SET norm_key = ? WHERE id = ? AND norm_key IS NULL", keys)
+        done += len(rows)

@@ -9,8 +9,8 @@ from typing import Any
 
 from studio.errors import NotFoundError
 from studio.evaluation.report import Result
-from studio.events import read_events
-from studio.jobs.launch import TERMINAL, job_alive, log_tail, stop_requested
+from studio.events import read_outcome_events
+from studio.jobs.launch import crash_report, job_alive, stop_requested
 from studio.labels.records import now_iso
 from studio.labels.store import Store
 
@@ -147,8 +147,8 @@ def sync_eval_run(store: Store, run_id: int) -> EvalRun:
     if run.status != "running" or (run.job_dir and job_alive(Path(run.job_dir))):
         return run
     job_dir = Path(run.job_dir) if run.job_dir else None
-    events = read_events(job_dir / "events.jsonl") if job_dir else []
-    last = next((e for e in reversed(events) if e.event in TERMINAL), None)
+    events = read_outcome_events(job_dir / "events.jsonl") if job_dir else []
+    last = events[-1] if events and events[-1].is_terminal else None
     if last is not None and last.event == "finished":
         set_status(store, run_id, "completed")
     elif last is not None:
@@ -158,12 +158,18 @@ def sync_eval_run(store: Store, run_id: int) -> EvalRun:
         # Stopped on request, then killed before it could say so: a cancel all the same.
         set_status(store, run_id, "cancelled")
     else:
-        tail = log_tail(job_dir, EVAL_MODULE) if job_dir else ""
+        cause = crash_report(job_dir, EVAL_MODULE, *_db_file(store)) if job_dir else ""
         set_status(store, run_id, "failed",
                    "the eval process stopped without reporting (killed or crashed); running"
                    " it again resumes with the prompts not done yet." +
-                   (f"\n{tail}" if tail else ""))
+                   (f"\n{cause}" if cause else ""))
     return get_eval_run(store, run_id)
+
+
+def _db_file(store: Store) -> list[Path]:
+    """The database's file (its disk may be the full one), none for an in-memory store."""
+    row = store.db.execute("PRAGMA database_list").fetchone()
+    return [Path(row[2])] if row and row[2] else []
 
 
 def sync_eval_runs(store: Store) -> list[EvalRun]:

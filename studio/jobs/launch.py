@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +37,8 @@ EVENTS = "events.jsonl"
 STOP_FILE = "stop"
 PID_FILE = "pid"
 TERMINAL = frozenset({"finished", "failed", "cancelled"})
+# Below this much free space a job that died without a word most likely ran out of disk.
+LOW_DISK_BYTES = 64 * 2**20
 
 
 def worker_command(module: str) -> list[str]:
@@ -120,6 +123,29 @@ def log_tail(job_dir: Path, module: str, lines: int = 12) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def crash_report(job_dir: Path, module: str, *others: Path | str) -> str:
+    """What explains a job that died without a last event: its log's tail, and whether the
+    disk of its folder (or of ``others``, such as its database) is full. A job that ran out of
+    space cannot write its log or its ``failed`` event, so an empty log alone says nothing."""
+    tail = log_tail(job_dir, module)
+    lines = [tail or f"its log ({module}.log) is empty and it wrote no last event"]
+    disks: dict[int, Path] = {}  # one line per disk, named by the first of the paths on it
+    for where in (_existing(Path(p)) for p in (job_dir, *others)):
+        disks.setdefault(where.stat().st_dev, where)
+    for where in disks.values():
+        free = shutil.disk_usage(where).free
+        if free < LOW_DISK_BYTES:
+            lines.append(f"the disk holding {where} has {free / 2**20:.1f} MB free: the job"
+                         " probably ran out of space. Free some space and run it again.")
+    return "\n".join(lines)
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def follow(job_dir: Path, process: subprocess.Popen[bytes] | None,

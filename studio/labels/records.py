@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,22 @@ def prompt_hash(messages: list[dict[str, str]], system: str | None) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def normalized_key(messages: list[dict[str, str]], system: str | None) -> str:
+    """The hash of a prompt with case, Unicode compatibility forms and whitespace evened out:
+    two prompts with the same key differ only in how they were typed, so an eval prompt's key
+    finds the training prompts that would leak it."""
+    canonical = json.dumps(
+        {"system": _even(system or ""),
+         "messages": [[m["role"], _even(m["content"])] for m in messages]},
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _even(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def text_hash(text: str) -> str:

@@ -227,3 +227,13 @@ def m007_eval_run_engine_and_liveness(db: Database) -> None:
     results = db.table("eval_results")
     results.add_column("grader", str)
     results.add_column("machine_made", int)
+
+
+@migrations()
+def m008_prompt_norm_key(db: Database) -> None:
+    # The prompt with case and whitespace evened out (records.normalized_key): an eval prompt
+    # typed differently from a training prompt still keeps that prompt out of training. Filled
+    # lazily (studio.evaluation.evalsets.fill_norm_keys), so this migration stays instant on
+    # a large store and bulk imports need not compute it.
+    db.table("prompts").add_column("norm_key", str)
+    db.table("prompts").create_index(["norm_key"])

@@ -24,6 +24,7 @@ from studio.labels.records import (
     Label,
     Prompt,
     Response,
+    normalized_key,
     now_iso,
     pair_target,
     prompt_hash,
@@ -131,6 +132,7 @@ class Store:
                 messages=json.dumps(messages, ensure_ascii=False),
                 text=text,
                 hash=prompt_hash(messages, current.system),
+                norm_key=normalized_key(messages, current.system),
             )
         if updates:
             assignments = ", ".join(f"{column} = ?" for column in updates)

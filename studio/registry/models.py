@@ -112,6 +112,8 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None,
         path = str(local.resolve())
     elif is_hub_id(text):
         cached = hf_cache_snapshot(text)
+        if cached is not None:
+            _refuse_custom_code(cached)  # a downloaded hub model is a local folder like any
         path = str(cached) if cached else text
         origin = {"source": "hub", "hub_id": text, "cached": cached is not None}
     else:
@@ -131,6 +133,7 @@ def add_adapter(
     folder = Path(path).expanduser().resolve()
     if not (folder / "adapter_config.json").is_file():
         raise ModelRegistryError(f"{folder} holds no adapter_config.json: not a PEFT adapter")
+    _refuse_custom_code(folder, "adapter")  # the check every base model gets
     existing = _find(store, "adapter", str(folder))
     if existing is not None:
         return existing
@@ -319,10 +322,10 @@ def folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def _refuse_custom_code(folder: Path) -> None:
+def _refuse_custom_code(folder: Path, what: str = "model") -> None:
     """The shared safety check (custom code, pickle-only weights), as a registry error."""
     try:
-        check_model_folder(folder)
+        check_model_folder(folder, what)
     except UnsafeModelError as error:
         raise ModelRegistryError(f"Tuning Studio does not run a model's own code: {error}") \
             from None

@@ -52,12 +52,26 @@ def _check_config(config: Path, what: str) -> None:
     if not isinstance(data, dict):
         return
     for key in CODE_KEYS:
-        if data.get(key):
+        if data.get(key) and not _peft_base_record(config.name, key, data[key]):
             targets = ", ".join(sorted(_code_targets(data[key])))
             raise UnsafeModelError(
                 f"{config}, field '{key}': this {what} needs custom Python code from its folder"
                 f" ({targets}). Tuning Studio never runs code that comes with a model; pick a"
                 " model that standard transformers classes can load.")
+
+
+def _peft_base_record(file: str, key: str, value: object) -> bool:
+    """PEFT writes ``auto_mapping`` into adapter_config.json to record the base model's class
+    (``{"base_model_class": "LlamaForCausalLM", "parent_library":
+    "transformers.models.llama.modeling_llama"}``): a class of the installed transformers, not
+    code from the folder, so an adapter saved by plain ``get_peft_model`` is not refused."""
+    if file != "adapter_config.json" or key != "auto_mapping" or not isinstance(value, dict):
+        return False
+    library, name = value.get("parent_library"), value.get("base_model_class")
+    return (set(value) <= {"base_model_class", "parent_library"} and isinstance(name, str)
+            and name.isidentifier() and isinstance(library, str)
+            and library.startswith("transformers.models.")
+            and all(part.isidentifier() for part in library.split(".")))
 
 
 def _code_targets(value: object) -> set[str]:

@@ -28,11 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from studio import __version__
-from studio.errors import StudioError
+from studio.errors import printable
 from studio.labels.store import Store
 from studio.registry.locate import is_hub_id
-from studio.training.config import TrainConfig
+from studio.training.bundle_files import BundleError, read_small, valid_name
+from studio.training.config import METHODS, TrainConfig
 from studio.training.runs import Run, RunDir, get_run
+
+__all__ = ["BundleError", "describe", "read_bundle", "requirements", "write_bundle"]
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 PINNED = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "sentencepiece",
@@ -40,10 +43,6 @@ PINNED = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "sen
 TEMPLATES = Path(__file__).resolve().parent / "bundle_templates"
 SCRIPTS = ("launch_accelerate.sh", "launch_torchrun.sh", "slurm.sbatch", "skypilot.yaml",
            "accelerate/ddp.yaml", "accelerate/fsdp.yaml", "accelerate/cpu.yaml", "README.md")
-
-
-class BundleError(StudioError):
-    """A bundle cannot be written or read; the message names the file and the fix."""
 
 
 def write_bundle(store: Store, run_id: str, out: Path) -> Path:
@@ -108,18 +107,39 @@ def _copy_sources(target: Path) -> None:
 
 
 def read_bundle(folder: Path) -> tuple[dict[str, Any], RunDir]:
-    """bundle.json and the run folder of a bundle, checked."""
+    """bundle.json and the run folder of a bundle, checked: every name the bundle gives is in
+    a fixed alphabet (they become folder names and database ids here)."""
     folder = Path(folder).expanduser().resolve()
     manifest = folder / "bundle.json"
-    if not manifest.is_file():
+    if not manifest.exists() and not manifest.is_symlink():
         raise BundleError(f"{folder} is not a run bundle (no bundle.json)")
     try:
-        info = json.loads(manifest.read_text(encoding="utf-8"))
+        info = json.loads(read_small(manifest, str(manifest)))
     except json.JSONDecodeError as error:
         raise BundleError(f"{manifest}, line {error.lineno}: not valid JSON") from None
+    except RecursionError:
+        raise BundleError(f"{manifest}: the JSON is nested too deeply") from None
     if not isinstance(info, dict) or "run_id" not in info or "method" not in info:
         raise BundleError(f"{manifest}: fields 'run_id' and 'method' are required")
+    problem = _manifest_problem(info)
+    if problem is not None:
+        raise BundleError(printable(f"{manifest}, field {problem}; nothing was imported"))
     run = RunDir(folder / "run")
     if not run.config.is_file():
         raise BundleError(f"{run.config} is missing: the bundle's run folder is incomplete")
     return info, run
+
+
+def _manifest_problem(info: dict[str, Any]) -> str | None:
+    """The first field of bundle.json that cannot be trusted as it is, with why."""
+    if info["method"] not in METHODS:
+        return f"'method': {str(info['method'])[:80]!r} is not one of {', '.join(METHODS)}"
+    if not valid_name(info["run_id"]):
+        return f"'run_id': {str(info['run_id'])[:80]!r} is not a run id (letters, digits, ._+=-)"
+    for key in ("parent_model_id", "snapshot_id"):
+        if info.get(key) is not None and not valid_name(info[key]):
+            return f"'{key}': {str(info[key])[:80]!r} is not an id (letters, digits, ._+=-)"
+    base = info.get("base_model")
+    if base is not None and (not isinstance(base, str) or len(base) > 4096 or "\0" in base):
+        return "'base_model': not a model folder or a hub id"
+    return None

@@ -9,6 +9,7 @@ Pre-flight checks live in :mod:`studio.preflight`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,8 @@ class TrainConfig:
             raise ConfigError(f"{path}: no such config file") from None
         except json.JSONDecodeError as error:
             raise ConfigError(f"{path}, line {error.lineno}: not JSON ({error.msg})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: the JSON is nested too deeply") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a config must be a JSON object")
         return cls.from_dict(data, str(path))
@@ -325,15 +328,40 @@ def _type_problems(config: TrainConfig) -> list[tuple[str, str]]:
         if choices and value not in choices:
             out.append((spec.name, f"{value!r} is not one of {', '.join(choices)}"))
             continue
-        expected = _python_type(spec.type)
         if value is None and "None" in str(spec.type):
             continue
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if expected is not None and (not isinstance(value, expected)
-                                     or (expected is int and isinstance(value, bool))):
-            out.append((spec.name, f"expected {expected.__name__}, got {value!r}"))
+        text = str(spec.type)
+        if text.startswith("list["):
+            problem = _list_problem(value, _python_type(text.removeprefix("list[")))
+        else:
+            problem = _value_problem(value, _python_type(text))
+        if problem:
+            out.append((spec.name, problem))
     return out
+
+
+def _value_problem(value: Any, expected: type | None) -> str | None:
+    """Why ``value`` is not a value of the scalar type ``expected`` (NaN and infinity are
+    not numbers a setting can take: ``reward_weights=[NaN]`` trained with a NaN reward)."""
+    if expected is None:
+        return None
+    if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if math.isfinite(value) else f"must be a finite number, got {value!r}"
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return f"expected {expected.__name__}, got {value!r}"
+    return None
+
+
+def _list_problem(value: Any, item: type | None) -> str | None:
+    name = item.__name__ if item else "value"
+    if not isinstance(value, list):
+        example = "[1, 0.5]" if item is float else '["a", "b"]'
+        return f"expected a list of {name}s such as {example}, got {value!r}"
+    for index, entry in enumerate(value, start=1):
+        problem = _value_problem(entry, item)
+        if problem:
+            return f"item {index}: {problem}"
+    return None
 
 
 def _python_type(annotation: Any) -> type | None:

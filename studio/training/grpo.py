@@ -42,7 +42,7 @@ def counterpart_ids(store: Store, set_name: str) -> list[int]:
     found = store.db.execute("SELECT id FROM eval_sets WHERE name = ?", [set_name]).fetchone()
     if found is None:
         raise PromptSelectorError(f"prompts {EVALSET}{set_name}: there is no eval set named"
-                                  f" {set_name!r}; see 'tuning-studio evals'")
+                                  f" {set_name!r}; see 'tuning-studio evalset list'")
     members = "SELECT prompt_id FROM eval_items WHERE set_id = ?"
     tags = [str(row[0]) for row in store.db.execute(
         f"SELECT DISTINCT t.value FROM prompts p, json_each(p.tags) t WHERE p.id IN ({members})"
@@ -96,7 +96,7 @@ def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> 
     """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it."""
     prompts, excluded = select_prompts(store, selector)
     if not prompts:
-        where = ("any prompt" if selector == ALL else
+        where = ("prompt" if selector == ALL else
                  f"a prompt with the tags or sources of eval set {selector[len(EVALSET):]!r}"
                  " (a set made from a file has none of its own)"
                  if selector.startswith(EVALSET) else f"a tag or source named {selector!r}")

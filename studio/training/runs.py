@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import NotFoundError, StudioError
-from studio.events import Event, read_events
+from studio.events import Event, read_outcome_events
 from studio.jobs.launch import (
     clear_stop,
     job_command,
@@ -110,7 +110,7 @@ class RunDir:
         return process_alive(self.read_pid(), self.path)
 
     def events_list(self) -> list[Event]:
-        return read_events(self.events)
+        return read_outcome_events(self.events)  # what follows the outcome is ignored
 
 
 @dataclass

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from studio.events import Event
-from studio.jobs.launch import EVENTS, PROJECT_ROOT, job_command, log_tail, request_stop
+from studio.jobs.launch import EVENTS, PROJECT_ROOT, crash_report, job_command, request_stop
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.runners.process_runner import GRACE_MS, EventTailer, qt_environment
@@ -142,7 +142,8 @@ class JobRunner(QObject):
         else:
             how = "crashed" if status == QProcess.ExitStatus.CrashExit \
                 else f"exited with code {code}"
-            tail = log_tail(self.job_dir, self.backend) if self.job_dir else ""
+            # The log's tail, or (a full disk leaves it empty) what the disk says.
+            tail = crash_report(self.job_dir, self.backend) if self.job_dir else ""
             self.failed.emit(f"the {self.backend} job {how}" + (f":\n{tail}" if tail else ""))
         outcome = last.event if last is not None and last.event in OUTCOMES \
             else "cancelled" if self._cancelling else "failed"

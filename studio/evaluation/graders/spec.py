@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
+
 from studio.errors import StudioError
 from studio.evaluation.engines import gguf_files
 from studio.evaluation.graders.base import AllOf, AnyOf, Grader
@@ -45,6 +47,9 @@ def _schema(arg: str) -> Grader:
         return JsonGrader(json.loads(path.read_text(encoding="utf-8")), schema_path=path)
     except (OSError, json.JSONDecodeError) as error:
         raise GraderSpecError(f"json-schema file {path}: {error}") from error
+    except jsonschema.SchemaError as error:  # a list, {"type": 5}: not a schema at all
+        raise GraderSpecError(f"json-schema file {path}: not a valid JSON Schema"
+                              f" ({error.message})") from None
 
 
 _PLAIN: dict[str, Callable[[], Grader]] = {
