@@ -28,6 +28,7 @@ from backends.export_merge import copy_tokenizer_files
 from backends.jobs import StopFlag, disk_full_failure, make_job_parser
 from backends.train_callbacks import EvaluationInterruptedError, make_events_callback
 from studio.errors import StudioError
+from studio.evaluation.graders.sandbox import GradingStoppedError
 from studio.events import EventWriter
 from studio.training.config import TrainConfig
 from studio.training.preflight import preflight, require_ok
@@ -115,8 +116,9 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     started = time.monotonic()
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    except EvaluationInterruptedError:
-        # Stopped inside an evaluation pass, before the trainer's own save of this step.
+    except (EvaluationInterruptedError, GradingStoppedError):
+        # Stopped inside an evaluation pass or while a grader scored a GRPO step, before the
+        # trainer's own save of this step (the step's update has not been applied yet).
         # `_save_checkpoint` is the trainer's private method: it is the only way to write a
         # resumable checkpoint (optimizer, scheduler, trainer_state) from outside its loop.
         if trainer.state.global_step > _step(run.latest_checkpoint()):
