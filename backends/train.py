@@ -27,6 +27,7 @@ from backends.checkpoints import resumable_checkpoint, unfinished_saves
 from backends.export_merge import copy_tokenizer_files
 from backends.jobs import StopFlag, disk_full_failure, make_job_parser
 from backends.train_callbacks import EvaluationInterruptedError, make_events_callback
+from backends.train_template import check_template
 from studio.errors import StudioError
 from studio.evaluation.graders.sandbox import GradingStoppedError
 from studio.events import EventWriter
@@ -86,6 +87,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     tokenizer = setup.load_tokenizer(config)
     train_set = setup.load_dataset(run.snapshot / "train.jsonl")
     full_eval = setup.load_dataset(run.snapshot / "eval.jsonl")
+    check_template(tokenizer, {"train": train_set, "eval": full_eval})
     eval_set = setup.bounded_eval(full_eval, config)
     args = setup.common_args(config, hardware, run.checkpoints, len(train_set),
                              eval_set is not None)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.jobs import StopFlag, make_job_parser, run_job
+from backends.train_template import check_template
 from studio.evaluation.graders import Grader, WeightedMean
 from studio.evaluation.graders.sandbox import GradingStoppedError, close_all, isolate
 from studio.evaluation.graders.spec import folder_db, parse_specs
@@ -87,6 +88,7 @@ def _probe(config: GrpoProbeConfig, grader: Grader, events: EventWriter, flag: S
     events.emit("progress", stage="load", done=0, total=len(rows), message="loading the model")
     torch.manual_seed(config.seed)
     model, tokenizer = load(config)
+    check_template(tokenizer, {"train": rows})  # the chat worker's limits, before sampling
     start, passed, n, varied = time.monotonic(), 0, 0, 0
     for done, row in enumerate(rows, start=1):
         if flag.stop:

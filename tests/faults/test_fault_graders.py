@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from backends.train_synthetic import populate
 from studio.evaluation.auto import eval_config
 from studio.evaluation.evalsets import EvalSetError, create_eval_set
 from studio.evaluation.graders import parse_spec
@@ -26,6 +27,9 @@ from studio.jobs.launch import STOP_FILE, run_foreground, spawn, write_job
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model
+from studio.training.config import TrainConfig
+from studio.training.grpo import export_prompt_snapshot
+from studio.training.runs import cancel_run, create_run, start_next, sync_run
 
 LIMIT = GraderLimits(time_s=2.0)
 SLOW = 2.0 + 15.0  # the limit plus a worker's start on a loaded machine
@@ -212,3 +216,37 @@ def test_one_answer_times_out_and_the_eval_run_goes_on(
     assert reasons["fast two"] == (1.0, "quick")
     assert reasons["slow one"][0] == 0.0
     assert "timed out after 2 s" in reasons["slow one"][1]
+
+
+def test_a_stop_ends_a_grpo_run_while_its_grader_hangs(
+        store: Store, data_paths: DataPaths, demo_model_dir: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "grading"
+    body = (f"import subprocess, time; subprocess.Popen(['sleep', '600']);"
+            f" open({str(marker)!r}, 'w').write('x'); time.sleep(600)")
+    populate(store, 6)
+    snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "g")
+    config = TrainConfig.for_method(
+        "grpo", str(demo_model_dir), "quick", graders=[f"python:{_grader_file(tmp_path, body)}"],
+        prompts="synthetic", snapshot_dir=str(snapshot.path), max_steps=3, batch_size=2,
+        num_generations=2, max_completion_length=8, lora_r=8, lora_alpha=16)
+    run = create_run(store, data_paths, config, snapshot.path)
+    started = start_next(store, data_paths)
+    assert started is not None
+    assert started.pid
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert psutil.pid_exists(started.pid), run.dir.log.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        asked = time.monotonic()
+        cancel_run(store, run.id)
+        while psutil.pid_exists(started.pid) and \
+                psutil.Process(started.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() - asked < 10, "the run did not stop within 10 s"
+            time.sleep(0.1)
+    finally:
+        if psutil.pid_exists(started.pid):
+            psutil.Process(started.pid).kill()
+    assert sync_run(store, run.id).status == "cancelled"
+    assert read_events(run.dir.events)[-1].event == "cancelled"
