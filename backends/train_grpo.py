@@ -116,10 +116,9 @@ def build_grpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eval
 
     from backends.train_setup import lora_config
 
-    if any(spec.startswith("python:") for spec in config.graders):
-        # A Python-file grader is a child process started from inside a training step: the
-        # Rust tokenizer must not have worker threads running when the process forks.
-        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # Graders score in worker processes started from inside a training step: the Rust
+    # tokenizer must not have worker threads running when the process forks.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     # The run folder is checkpoints' parent; the completions table goes to its events.
     run_dir = Path(args["output_dir"]).parent
     log = CompletionsLog(EventWriter(run_dir / "events.jsonl"), config.graders,
