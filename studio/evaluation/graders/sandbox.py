@@ -69,7 +69,9 @@ class GraderProcess:
 
     def grade(self, prompt: str, response: str, reference: str | None) -> Grade:
         if self.broken is None and self.process is None:
-            self._start()
+            failed = self._start()
+            if failed is not None:
+                return failed
         if self.broken is not None:
             return Grade(0.0, self.broken)
         item = json.dumps({"prompt": prompt, "response": response, "reference": reference})
@@ -92,7 +94,9 @@ class GraderProcess:
             return Grade(0.0, f"grader {self.label} failed: {message['error']}")
         return Grade(float(message["score"]), str(message["reason"]))
 
-    def _start(self) -> None:
+    def _start(self) -> Grade | None:
+        """Start the worker; a Grade saying why when it did not come up (a file that cannot
+        be used stays broken for every answer; a slow start is retried on the next one)."""
         command = [sys.executable, "-m", WORKER, self.spec, f"{self.limits.time_s:g}",
                    str(self.limits.memory_mb)]
         env = job_environment()
@@ -112,13 +116,14 @@ class GraderProcess:
         first = self._wait(self.limits.start_s)
         if first is _TIMEOUT:
             self.kill()
-            self.broken = (f"grader {self.label} did not start within"
-                           f" {self.limits.start_s:g} s")
-        elif first is None:
+            return Grade(0.0, f"grader {self.label} did not start within"
+                         f" {self.limits.start_s:g} s")
+        if first is None:
             self.broken = self._crashed().reason
         elif "fatal" in first:
             self.kill()
             self.broken = f"grader {self.label} cannot be used: {first['fatal']}"
+        return None
 
     def _wait(self, limit: float) -> dict[str, Any] | None:
         """The worker's next message; ``_TIMEOUT`` past ``limit``; None when it ended."""
@@ -146,8 +151,6 @@ class GraderProcess:
     def _crashed(self) -> Grade:
         """The reason for an answer the worker died on (it is restarted for the next one)."""
         code = self.kill()
-        for thread in self.threads:
-            thread.join(timeout=1)
         said = " ".join(self.said[0].split())[-TAIL_CHARS:]
         hint = (": a grader must return its score, not exit (exit code 0)" if code == 0 else
                 f" (killed by signal {-code}; out of its {self.limits.memory_mb} MB memory"
@@ -160,16 +163,21 @@ class GraderProcess:
         process, self.process = self.process, None
         if process is None:
             return None
-        if process.poll() is None:
-            _kill_group(process)
+        _kill_group(process)  # also when it exited by itself: what it started may live on
         try:
-            code = process.wait(timeout=5)
+            code: int | None = process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            return None
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+            code = None
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        # The readers end at the pipes' end (the whole group is dead); a stream is closed only
+        # once its reader is done, never under it.
+        for thread, stream in zip(self.threads, (process.stdout, process.stderr), strict=False):
+            thread.join(timeout=2)
+            if stream is not None and not thread.is_alive():
+                stream.close()
+        self.threads = []
         return code
 
     def close(self) -> None:
@@ -181,9 +189,6 @@ class GraderProcess:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=2)
         self.kill()
-        for thread in self.threads:
-            thread.join(timeout=1)
-        self.threads = []
 
 
 def _read(stream: IO[str], lines: queue.Queue[str | None]) -> None:
@@ -201,9 +206,10 @@ def _drain(stream: IO[str], said: list[str]) -> None:
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
     if sys.platform == "win32":
-        subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
-                       capture_output=True, check=False)
-        process.kill()
+        if process.poll() is None:
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
+                           capture_output=True, check=False)
+            process.kill()
         return
     try:
         os.killpg(process.pid, signal.SIGKILL)  # its own session: the grader's children too
