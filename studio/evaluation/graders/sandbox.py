@@ -39,7 +39,7 @@ class GradingStoppedError(StudioError):
 
 @dataclass(frozen=True)
 class GraderLimits:
-    """What one grader may use. Field help doubles as documentation."""
+    """What one grader may use."""
 
     time_s: float = 10.0  # per answer: past it the answer scores 0 and the worker is killed
     memory_mb: int = 2048  # address space of the grading process (Linux and macOS)
