@@ -123,8 +123,10 @@ class _Bounded:
 
 @contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt pure-Python rendering after ``seconds``; only the main thread gets signals."""
-    if threading.current_thread() is not threading.main_thread():
+    """Interrupt pure-Python rendering after ``seconds``; only the main thread gets signals,
+    and Windows has no interval timer (the size limits still hold there)."""
+    if threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
         yield
         return
 

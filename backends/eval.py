@@ -20,6 +20,12 @@ from studio.evaluation.evalsets import eval_items, get_eval_set
 from studio.evaluation.graders import Grader, parse_spec
 from studio.evaluation.graders.base import grader_version
 from studio.evaluation.graders.judge import is_machine_made, judges_in
+from studio.evaluation.graders.sandbox import (
+    GraderLimits,
+    GradingStoppedError,
+    close_all,
+    isolate,
+)
 from studio.evaluation.jobs import (
     EVAL_MODULE,
     EvalConfig,
@@ -59,16 +65,26 @@ def grade_all(job_dir: Path, config: EvalConfig, store: Store, events: EventWrit
     machine_made = is_machine_made(grader)
     version = grader_version(grader)
 
+    saved = 0
+
     def handle(item: Item) -> None:
+        nonlocal saved
         prompt_id, messages, reference = item
         response = engine.answer(messages)
         grade = grader.score(messages[-1]["content"], response, reference)
         save_result(store, run_id, prompt_id, response, grade.score, grade.reason,
                     version, machine_made)
+        saved += 1
 
     try:
         return process_items(todo, handle, events, flag, "eval", "prompts")
+    except GradingStoppedError as stopped:
+        # A stop while a grader was scoring: its worker is killed, the answer is not saved
+        # (a resumed run grades it again), and the run ends as any stop ends it.
+        events.emit("cancelled", done=saved, total=len(todo), message=str(stopped))
+        return False
     finally:
+        close_all(grader)
         for judge in judges:
             judge.close()
         engine.close()
@@ -77,7 +93,9 @@ def grade_all(job_dir: Path, config: EvalConfig, store: Store, events: EventWrit
 def work(job_dir: Path, store: Store, events: EventWriter, flag: StopFlag) -> None:
     config = load_config(EvalConfig, job_dir)
     eval_set = get_eval_set(store, config.set_name)
-    grader = parse_spec(eval_set.grader, store)
+    # Every rule scores in a worker with a time limit per answer, killed at once on a stop.
+    grader = isolate(parse_spec(eval_set.grader, store),
+                     GraderLimits(time_s=config.grader_time_s), should_stop=lambda: flag.stop)
     if config.run_id is None:
         # Saved back so that re-running this job folder resumes the same run.
         config.run_id = start_run(store, eval_set.id, config.model_id)

@@ -22,6 +22,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from backends.chat_template import ChatTemplateError, make_formatter
+from backends.export_gguf_file import read_gguf
 from backends.gguf_tokenizer import TokenizerCheck, check_and_fix, project_texts
 from backends.jobs import StopFlag
 from studio.events import EventWriter
@@ -77,6 +79,20 @@ def convert(info: GGUFInfo, out: Path, events: EventWriter, texts: list[str]) ->
     return check
 
 
+def check_chat_template(gguf: Path) -> None:
+    """Refuse a GGUF whose chat template the chat worker would refuse, with the same sandbox
+    and limits (:mod:`backends.chat_template`), before the slow conversion and registration."""
+    header = read_gguf(gguf)
+    bos = header.token_text(header.metadata.get("tokenizer.ggml.bos_token_id"))
+    try:
+        make_formatter(header.chat_template, eos=header.eos_text or "", bos=bos or "",
+                       stop_ids=None)
+    except ChatTemplateError as error:
+        raise GGUFImportError(f"{gguf.name}: its chat template cannot be used, so chat and"
+                              f" training would refuse it: {error}. Use a GGUF with a working"
+                              " template.") from None
+
+
 def _write_source(folder: Path, info: GGUFInfo, check: TokenizerCheck) -> None:
     source = {"file": Path(info.path).name, "path": info.path, "quant": info.quant,
               "architecture": info.architecture, "context_length": info.context_length,
@@ -109,6 +125,7 @@ def work(config: GGUFImportConfig, events: EventWriter) -> dict[str, Any]:
     _progress(events, 1, f"reading {gguf.name}")
     info = read_gguf_info(gguf)
     warnings = check_importable(info)
+    check_chat_template(gguf)
     out = Path(config.out_dir)
     if out.exists():
         raise GGUFImportError(f"{out} already exists: pick another folder for the model")

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from studio.errors import DiskFullError
 from studio.events import EventWriter
@@ -35,8 +35,11 @@ class StopFlag:
     SIGTERM/SIGINT or by a ``stop`` file in the job folder; jobs check it between items (or
     steps) and stop cleanly."""
 
+    latest: ClassVar[StopFlag | None] = None  # this process's flag, for code deep in a job
+
     def __init__(self, job_dir: Path | None = None) -> None:
         self.job_dir = job_dir
+        StopFlag.latest = self  # signal handlers are per process: the last one installed wins
         self._signalled = False
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)

@@ -27,7 +27,9 @@ from backends.checkpoints import resumable_checkpoint, unfinished_saves
 from backends.export_merge import copy_tokenizer_files
 from backends.jobs import StopFlag, disk_full_failure, make_job_parser
 from backends.train_callbacks import EvaluationInterruptedError, make_events_callback
+from backends.train_template import check_template
 from studio.errors import StudioError
+from studio.evaluation.graders.sandbox import GradingStoppedError
 from studio.events import EventWriter
 from studio.training.config import TrainConfig
 from studio.training.preflight import preflight, require_ok
@@ -85,6 +87,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     tokenizer = setup.load_tokenizer(config)
     train_set = setup.load_dataset(run.snapshot / "train.jsonl")
     full_eval = setup.load_dataset(run.snapshot / "eval.jsonl")
+    check_template(tokenizer, {"train": train_set, "eval": full_eval})
     eval_set = setup.bounded_eval(full_eval, config)
     args = setup.common_args(config, hardware, run.checkpoints, len(train_set),
                              eval_set is not None)
@@ -115,8 +118,9 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     started = time.monotonic()
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    except EvaluationInterruptedError:
-        # Stopped inside an evaluation pass, before the trainer's own save of this step.
+    except (EvaluationInterruptedError, GradingStoppedError):
+        # Stopped inside an evaluation pass or while a grader scored a GRPO step, before the
+        # trainer's own save of this step (the step's update has not been applied yet).
         # `_save_checkpoint` is the trainer's private method: it is the only way to write a
         # resumable checkpoint (optimizer, scheduler, trainer_state) from outside its loop.
         if trainer.state.global_step > _step(run.latest_checkpoint()):

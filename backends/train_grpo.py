@@ -19,9 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from backends.jobs import StopFlag
 from studio.evaluation.graders import Grader
+from studio.evaluation.graders.sandbox import isolate
 from studio.evaluation.graders.spec import folder_db, parse_specs
 from studio.events import EventWriter
+from studio.jobs.launch import stop_requested
 from studio.training.config import TrainConfig
 
 SAMPLES_PER_EVENT = 4
@@ -113,15 +116,19 @@ def build_grpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eval
 
     from backends.train_setup import lora_config
 
-    if any(spec.startswith("python:") for spec in config.graders):
-        # A Python-file grader is a child process started from inside a training step: the
-        # Rust tokenizer must not have worker threads running when the process forks.
-        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # Graders score in worker processes started from inside a training step: the Rust
+    # tokenizer must not have worker threads running when the process forks.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     # The run folder is checkpoints' parent; the completions table goes to its events.
     run_dir = Path(args["output_dir"]).parent
     log = CompletionsLog(EventWriter(run_dir / "events.jsonl"), config.graders,
                          config.completions_every)
-    graders = parse_specs(config.graders, folder_db(run_dir))
+    # Each rule scores in a worker with a time limit per answer; a stop (file or signal)
+    # kills a busy worker at once and ends the step (backends.train saves a checkpoint).
+    flag = StopFlag.latest
+    should_stop = (lambda: flag.stop) if flag is not None else (lambda: stop_requested(run_dir))
+    graders = [isolate(grader, should_stop=should_stop)
+               for grader in parse_specs(config.graders, folder_db(run_dir))]
     rewards: list[Any] = [reward_function(spec, grader, log)
                           for spec, grader in zip(config.graders, graders, strict=True)]
     grpo = grpo_args(config, args)

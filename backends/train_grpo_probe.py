@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from backends.jobs import StopFlag, make_job_parser, run_job
+from backends.train_template import check_template
 from studio.evaluation.graders import Grader, WeightedMean
+from studio.evaluation.graders.sandbox import GradingStoppedError, close_all, isolate
 from studio.evaluation.graders.spec import folder_db, parse_specs
 from studio.events import EventWriter
 from studio.registry.locate import resolve_model_dir
@@ -68,15 +70,25 @@ def sample(model: Any, tokenizer: Any, messages: list[dict[str, str]],
 
 
 def run(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
+    config = GrpoProbeConfig.load(job_dir)
+    grader = isolate(reward_grader(config, job_dir), should_stop=lambda: flag.stop)
+    try:
+        _probe(config, grader, events, flag)
+    except GradingStoppedError as stopped:
+        events.emit("cancelled", message=str(stopped))
+    finally:
+        close_all(grader)
+
+
+def _probe(config: GrpoProbeConfig, grader: Grader, events: EventWriter, flag: StopFlag) -> None:
     import torch
 
-    config = GrpoProbeConfig.load(job_dir)
-    grader = reward_grader(config, job_dir)
     lines = (Path(config.snapshot_dir) / "train.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in lines.splitlines() if line.strip()][:config.prompts]
     events.emit("progress", stage="load", done=0, total=len(rows), message="loading the model")
     torch.manual_seed(config.seed)
     model, tokenizer = load(config)
+    check_template(tokenizer, {"train": rows})  # the chat worker's limits, before sampling
     start, passed, n, varied = time.monotonic(), 0, 0, 0
     for done, row in enumerate(rows, start=1):
         if flag.stop:

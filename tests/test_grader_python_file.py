@@ -46,3 +46,9 @@ def test_a_file_without_grade_and_a_missing_file(tmp_path: Path) -> None:
     assert "defines no function" in parse_spec(f"python:{path}").score("p", "r", None).reason
     with pytest.raises(GraderFileError, match="does not exist"):
         PythonFileGrader(tmp_path / "absent.py")
+
+
+def test_a_grader_reading_stdin_gets_nothing_and_the_answers_stay_intact(tmp_path: Path) -> None:
+    path = write(tmp_path, "def grade(p, r, ref):\n    return float(len(input()))\n")
+    grades = parse_spec(f"python:{path}").score_batch(["p", "p"], ["a", "b"], [None, None])
+    assert all("EOFError" in g.reason for g in grades)

@@ -30,6 +30,7 @@ from studio.data.snapshots import (
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import eval_prompt_ids
 from studio.evaluation.graders import Grader, parse_spec
+from studio.evaluation.graders.sandbox import close_all, isolate
 from studio.labels.records import Prompt, Response, now_iso
 from studio.labels.store import Store
 from studio.training.grpo import gold_references
@@ -142,7 +143,13 @@ def _write_snapshot(folder: Path, kind: str, rows: list[Any], extra: dict[str, A
 def best_of_n(store: Store, spec: str, out_dir: Path | str, pairs: bool = False,
               models: list[str] | None = None, eval_fraction: float = 0.0) -> Snapshot:
     """Write the winners' SFT snapshot to ``out_dir`` (and DPO pairs to ``out_dir/pairs``)."""
-    choices = choose(store, parse_spec(spec, store), models)
+    # Each rule scores in a worker with a time limit per answer: a backtracking regex or a
+    # hanging Python grader costs one candidate's score, never the whole command.
+    grader = isolate(parse_spec(spec, store))
+    try:
+        choices = choose(store, grader, models)
+    finally:
+        close_all(grader)
     winners = [c for c in choices if c.judged_by == "person" or c.best_score >= 0.5]
     if not winners:
         raise EmptyDatasetError(f"no prompt has a candidate that passes {spec!r} among two or"

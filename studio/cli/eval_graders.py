@@ -9,6 +9,7 @@ import sys
 from studio.errors import StudioError
 from studio.evaluation.graders import SPEC_HELP, Grade, parse_spec
 from studio.evaluation.graders.judge import is_machine_made
+from studio.evaluation.graders.sandbox import isolate
 from studio.labels.store import Store
 from studio.paths import DataPaths
 
@@ -43,7 +44,8 @@ def run_grader_command(args: argparse.Namespace, paths: DataPaths) -> int | None
     # The registry is opened only for a judge: the other graders work without a data folder.
     store = Store.open(paths.db) if "judge:" in args.grader else None
     try:
-        grader = parse_spec(args.grader, store)
+        # In a worker with the time limit: a backtracking regex is an answer, not a hang.
+        grader = isolate(parse_spec(args.grader, store), keep_alive=False)
         result = grader.score(args.prompt, args.response, args.reference)
     except StudioError as error:
         sys.stderr.write(f"error: {error}\n")

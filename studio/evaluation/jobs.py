@@ -35,6 +35,9 @@ class EvalConfig:
     threads: int = field(default=0, metadata={"help": "llama.cpp CPU threads (0: all cores)"})
     run_id: int | None = field(
         default=None, metadata={"help": "an existing eval run to resume; new run when empty"})
+    grader_time_s: float = field(default=10.0, metadata={
+        "help": "time limit per answer for the grader; past it the answer scores 0, the run"
+        " goes on"})
 
 
 @dataclass(frozen=True)

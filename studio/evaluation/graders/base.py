@@ -23,6 +23,7 @@ class Grader:
     """One rule. Subclasses implement ``_score``; ``score`` clamps and names the rule."""
 
     name: str = "grader"
+    spec: str | None = None  # the spec it was parsed from (set by parse_spec)
 
     def score(self, prompt: str, response: str, reference: str | None = None) -> Grade:
         grade = self._score(prompt, response, reference)
@@ -93,6 +94,9 @@ class WeightedMean(Grader):
 
 def leaves(grader: Grader) -> list[Grader]:
     """The single rules inside a grader (itself when it is not a combination)."""
+    inner = getattr(grader, "inner", None)
+    if isinstance(inner, Grader):  # a rule scored in a worker process: the rule it runs
+        return leaves(inner)
     parts = getattr(grader, "parts", None)
     if not parts:
         return [grader]

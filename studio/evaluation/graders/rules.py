@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from studio.evaluation.graders.base import Grade, Grader
+from studio.evaluation.graders.schema import check_schema
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 # Pictographs, symbols and flags: enough to catch the emoji a chat model writes.
@@ -92,23 +93,34 @@ class LengthGrader(Grader):
         return _verdict(ok, f"{n} words, within bounds", f"{n} words, outside {self.name[6:]}")
 
 
+def unfence(text: str) -> str:
+    """The body of a fenced block (models often wrap JSON in one; the fence is not part of
+    the answer). Plain string work: the regex it replaces took cubic time on a fence followed
+    by thousands of spaces."""
+    text = text.strip()
+    if len(text) >= 6 and text.startswith("```") and text.endswith("```"):
+        body = text[3:-3]
+        return (body[4:] if body.startswith("json") else body).strip()
+    return text
+
+
 def _parse_json(response: str) -> tuple[Any, str | None]:
-    text = response.strip()
-    # Models often wrap JSON in a fenced block; the fence is not part of the answer.
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
     try:
-        return json.loads(fenced.group(1) if fenced else text), None
+        return json.loads(unfence(response)), None
     except json.JSONDecodeError as error:
         return None, f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    except RecursionError:
+        return None, "JSON nested deeper than can be read (RecursionError)"
 
 
 class JsonGrader(Grader):
     """Valid JSON, and when a schema is given, JSON that matches it."""
 
-    def __init__(self, schema: dict[str, Any] | None = None, schema_path: Path | None = None):
+    def __init__(self, schema: dict[str, Any] | bool | None = None,
+                 schema_path: Path | None = None):
         self.schema = schema
         if schema is not None:
-            jsonschema.Draft202012Validator.check_schema(schema)
+            check_schema(schema, str(schema_path or "the schema"))
         self.name = f"json-schema:{schema_path}" if schema_path else "json"
 
     def _score(self, prompt: str, response: str, reference: str | None) -> Grade:
@@ -117,7 +129,10 @@ class JsonGrader(Grader):
             return Grade(0.0, problem)
         if self.schema is None:
             return Grade(1.0, "valid JSON")
-        errors = list(jsonschema.Draft202012Validator(self.schema).iter_errors(value))
+        try:
+            errors = list(jsonschema.Draft202012Validator(self.schema).iter_errors(value))
+        except RecursionError:
+            return Grade(0.0, "the JSON is nested too deep to check against the schema")
         if errors:
             where = "/".join(str(p) for p in errors[0].absolute_path) or "the top level"
             return Grade(0.0, f"schema: {errors[0].message} (at {where})")

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-
-import jsonschema
 
 from studio.errors import StudioError
 from studio.evaluation.engines import gguf_files
@@ -27,6 +24,7 @@ from studio.evaluation.graders.rules import (
     NormalizedGrader,
     RegexGrader,
 )
+from studio.evaluation.graders.schema import SchemaFileError, load_schema
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import get_model
@@ -44,12 +42,9 @@ def _words(arg: str) -> Grader:
 def _schema(arg: str) -> Grader:
     path = Path(arg)
     try:
-        return JsonGrader(json.loads(path.read_text(encoding="utf-8")), schema_path=path)
-    except (OSError, json.JSONDecodeError) as error:
-        raise GraderSpecError(f"json-schema file {path}: {error}") from error
-    except jsonschema.SchemaError as error:  # a list, {"type": 5}: not a schema at all
-        raise GraderSpecError(f"json-schema file {path}: not a valid JSON Schema"
-                              f" ({error.message})") from None
+        return JsonGrader(load_schema(path), schema_path=path)
+    except SchemaFileError as error:
+        raise GraderSpecError(str(error)) from None
 
 
 _PLAIN: dict[str, Callable[[], Grader]] = {
@@ -83,7 +78,8 @@ SPEC_HELP: dict[str, str] = {
     "starts-with:TEXT": "the response starts with TEXT",
     "ends-with:TEXT": "the response ends with TEXT",
     "json-schema:FILE": "valid JSON that matches the JSON Schema in FILE",
-    "python:FILE": "grade(prompt, response, reference) from FILE, in a child process",
+    "python:FILE": "grade(prompt, response, reference) from FILE: your code, run with your"
+    " rights in a child process with a time and memory limit",
     "judge:MODEL_ID": "a registered model's GGUF judges the response by a rubric (llama.cpp,"
     " in a child process; machine-made)",
     "all:SPEC;;SPEC": "passes when every spec passes",
@@ -115,7 +111,14 @@ def _judge(model_id: str, store: Store | None) -> Grader:
 
 def parse_spec(spec: str, store: Store | None = None) -> Grader:
     """The grader a spec names; combinations join specs with ``;;`` after ``all:`` / ``any:``.
-    ``judge:MODEL_ID`` needs ``store`` to find the model's GGUF."""
+    ``judge:MODEL_ID`` needs ``store`` to find the model's GGUF. The grader keeps its spec, so
+    :func:`studio.evaluation.graders.sandbox.isolate` can rebuild it in a worker process."""
+    grader = _parse(spec, store)
+    grader.spec = spec
+    return grader
+
+
+def _parse(spec: str, store: Store | None) -> Grader:
     head, sep, arg = spec.partition(":")
     if head in ("all", "any") and sep:
         parts = [parse_spec(s, store) for s in arg.split(";;") if s]
