@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,7 +88,9 @@ def child(run_dir: str, out: str) -> None:
 
     from backends import train
 
-    train.main(train.make_parser().parse_args(["--job-dir", run_dir]))
+    code = train.main(train.make_parser().parse_args(["--job-dir", run_dir]))
+    if code:
+        raise SystemExit(f"training failed ({code}); see {run_dir}/train.log")
     Path(out).write_text(json.dumps({"peak_bytes": torch.cuda.max_memory_allocated()}))
 
 
@@ -174,7 +177,11 @@ def measure(store: Store, paths: DataPaths, config: TrainConfig, snapshot: Path,
         peak, wall = cuda_peak_of(run.run_dir)
     else:
         peak, wall = peak_of(launch_command(run.run_dir))
-    estimate = run_estimate(config, snapshot, device)
+    # The estimate of what the backend chose: its speed plan may turn checkpointing on or off.
+    started = next(e for e in run.dir.events_list() if e.event == "started")
+    resolved = replace(config, precision=started.get("precision") or config.precision,
+                       gradient_checkpointing=started["config"].get("gradient_checkpointing"))
+    estimate = run_estimate(resolved, snapshot, device)
     # On CUDA the peak is the GPU's allocations alone: the runtime lives in host memory.
     total = estimate.total - (RUNTIME_BYTES if device == "cuda" else 0)
     size = (f"{config.batch_size}x{config.num_generations}x{config.max_completion_length}"

@@ -73,9 +73,9 @@ def shaped_model(name: str, work: Path, dtype: str) -> Path:
 
 
 def read_bandwidth_gbs() -> tuple[float, str]:
-    """(GB/s, how): the device's read bandwidth, the ceiling of decode. CUDA: a large
-    device-to-device copy moves each byte twice (read + write), so half its bytes per second
-    are reads at the copy's rate; CPU: numpy sums (bench/bench_real.py)."""
+    """(GB/s, how): the memory bandwidth that bounds decode. CUDA: a 2 GiB device-to-device
+    copy, counting the bytes read and written (what HBM moves per second; decode only reads,
+    so this is its ceiling); CPU: numpy sums, reads only (bench/bench_real.py)."""
     import torch
 
     if not torch.cuda.is_available():

@@ -43,7 +43,8 @@ def train_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
             f" tok/s {_fmt(plain.get('peak_mb')):>7} MB | speed x"
             f"{_fmt(_ratio(studio.get('tokens_per_s'), plain.get('tokens_per_s')))} memory x"
             f"{_fmt(_ratio(studio.get('peak_mb'), plain.get('peak_mb')))} | estimate"
-            f" {_fmt(studio.get('estimate_mb'))} MB ({_fmt(error and round(error - 1, 3))})"
+            f" {_fmt(studio.get('estimate_mb'))} MB"
+            f" ({'-' if error is None else format(error - 1, '+.3f')})"
             + ("" if studio.get("ok") and plain.get("ok", True) else
                f" | FAILED: {studio.get('error') or plain.get('error')}"[:300]))
     return lines
@@ -56,16 +57,20 @@ def variant_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
         if "/studio-" not in name:
             continue
         base = runs.get(name.split("/studio-")[0] + "/studio", {})
+        if not run.get("ok"):
+            lines.append(f"{name:40} FAILED: {run.get('error')}"[:300])
+            continue
         lines.append(
             f"{name:40} {_fmt(run.get('tokens_per_s')):>9} tok/s {_fmt(run.get('peak_mb')):>7} MB"
             f" | speed x{_fmt(_ratio(run.get('tokens_per_s'), base.get('tokens_per_s')))}"
-            f" memory x{_fmt(_ratio(run.get('peak_mb'), base.get('peak_mb')))}"
-            + ("" if run.get("ok") else f" | FAILED: {run.get('error')}"[:300]))
+            f" memory x{_fmt(_ratio(run.get('peak_mb'), base.get('peak_mb')))}")
     return lines
 
 
 def memory_lines(results: dict[str, Any]) -> list[str]:
     rows = results.get("memory", {}).get("rows", [])
+    if not rows:
+        return []
     lines = ["## pre-flight estimate vs measured peak (bench/bench_memory.py)"]
     for row in rows:
         if "error" not in row:
@@ -79,6 +84,8 @@ def memory_lines(results: dict[str, Any]) -> list[str]:
 
 def decode_lines(results: dict[str, Any]) -> list[str]:
     decode = results.get("decode", {})
+    if not decode:
+        return []
     lines = [f"## llama.cpp decode vs the bandwidth ceiling ({decode.get('read_bandwidth_gbs')}"
              f" GB/s read, {decode.get('bandwidth_how')})"]
     for model, quants in decode.items():
