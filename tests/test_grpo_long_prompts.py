@@ -79,7 +79,7 @@ def test_the_estimate_keeps_the_prompt_out_of_the_head(store: Store, data_paths:
     refused = [c.message for c in preflight(config, snapshot, free_bytes=("cpu", 2 * GB))
                if c.topic == "memory"]
     assert len(refused) == 1
-    assert "To fit, lower batch_size from 4 to 1 (about 1.9" in refused[0]
+    assert "To fit, lower batch_size from 4 to 1 (about 1.8" in refused[0]
 
 
 def test_grpo_trains_on_long_prompts_with_prompts_all(store: Store, data_paths: DataPaths,
