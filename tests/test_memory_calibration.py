@@ -1,7 +1,9 @@
-"""The memory estimate's CPU factors against what bench/bench_memory.py measured on
-SmolLM2-135M-Instruct (bench/results/2026-12-03-memory-calibration.txt): one LoRA step (r16,
-all linears, dropout 0.05, fp32, SDPA) the way TRL 1.16 runs it, peak RSS above the loaded
-model, and the bytes autograd saved inside the decoder layers. No model is loaded here."""
+"""The memory estimate's CPU factors against what bench/bench_memory.py measured: one LoRA step
+of SmolLM2-135M-Instruct (r16, all linears, dropout 0.05, fp32, SDPA) the way TRL 1.16 runs it,
+peak RSS above the loaded model and the bytes autograd saved inside the decoder layers
+(bench/results/2026-12-03-memory-calibration.txt); and whole runs of every method, SmolLM2 and
+the demo model, against the estimate (bench/results/2026-12-07-memory-methods-cpu.txt). No
+model is loaded here."""
 
 from __future__ import annotations
 
@@ -147,3 +149,35 @@ def test_grpo_refusal_names_its_own_settings() -> None:
     fix = fitting_change(config, SMOLLM2, "cpu", free, prompt_tokens=2000)
     assert fix is not None
     assert fix.startswith("lower batch_size from 4 to 1 and num_generations from 8 to ")
+
+
+DEMO = {"hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 64, "intermediate_size": 512, "vocab_size": 1000}
+# Whole training runs (the backend, 2 steps, examples that fill max_length), peak RSS from
+# os.wait4: bench/results/2026-12-07-memory-methods-cpu.txt. (model, method, size, longest GRPO
+# prompt in tokens, measured MB); sizes are BATCHxLENGTH or PROMPTSxGENERATIONSxCOMPLETION.
+WHOLE_RUNS = [
+    (SMOLLM2, "sft", "2x128", 0, 2158), (SMOLLM2, "sft", "2x512", 0, 5301),
+    (SMOLLM2, "dpo", "2x128", 0, 2569), (SMOLLM2, "dpo", "2x512", 0, 7692),
+    (DEMO, "sft", "1x64", 0, 540), (DEMO, "dpo", "1x64", 0, 546), (DEMO, "kto", "4x64", 0, 564),
+    (DEMO, "simpo", "1x64", 0, 532), (DEMO, "orpo", "1x64", 0, 533),
+    (DEMO, "grpo", "1x2x8", 20, 535),
+    # GRPO on prompts of 4310 tokens: the layers keep them, the head's tiles stop at 4096.
+    (DEMO, "grpo", "1x4x32", 4310, 1693), (DEMO, "grpo", "1x8x64", 4310, 2571),
+]
+
+
+@pytest.mark.parametrize(("model", "method", "size", "prompt", "peak_mb"), WHOLE_RUNS)
+def test_every_methods_whole_run_peak_is_within_15_percent(model: dict[str, object],
+                                                           method: str, size: str, prompt: int,
+                                                           peak_mb: int) -> None:
+    numbers = [int(n) for n in size.split("x")]
+    if method == "grpo":
+        config = TrainConfig.for_method("grpo", "m", "balanced", batch_size=numbers[0],
+                                        num_generations=numbers[1],
+                                        max_completion_length=numbers[2])
+    else:
+        config = TrainConfig.for_method(method, "m", "balanced", batch_size=numbers[0],
+                                        max_length=numbers[1])
+    estimate = estimate_memory(config, model, "cpu", prompt or None).total / MB
+    assert abs(estimate / peak_mb - 1) <= 0.15, f"{method} {size}: {estimate:.0f} vs {peak_mb}"

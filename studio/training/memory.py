@@ -172,10 +172,12 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
                                                              act_bytes, kind)
     else:
         sequences = config.batch_size * config.max_length
-        # DPO, SimPO and ORPO train on chosen and rejected together; KTO's KL half (and every
-        # reference pass) runs without gradients, so only the head's temporaries count for it.
+        # DPO, SimPO and ORPO train on chosen and rejected together, in one forward pass.
+        # KTO's KL half (and every reference pass) is a pass of its own without gradients:
+        # its head's temporaries are freed before the trained pass, so they add nothing
+        # (measured: KTO 4x128 on SmolLM2, bench/results/2026-12-07-memory-methods-cpu.txt).
         layer_tokens = sequences * (1 if config.method in {"sft", "kto"} else 2)
-        head_tokens = layer_tokens + (sequences if config.method == "kto" else 0)
+        head_tokens = layer_tokens
         generation = 0
     checkpointing = config.gradient_checkpointing
     if checkpointing is None:
