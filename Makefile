@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 # llama-cpp-python builds from source; GPU users: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" make run
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF
+# The CUDA extras (bitsandbytes for QLoRA, Liger kernels) where llama.cpp is built for CUDA or
+# nvidia-smi finds a GPU; EXTRAS=dev keeps them out, EXTRAS=dev,cuda forces them in.
+CUDA_MACHINE := $(if $(findstring GGML_CUDA=on,$(LLAMA_CMAKE_ARGS)),yes,$(shell nvidia-smi -L >/dev/null 2>&1 && echo yes))
+EXTRAS ?= $(if $(CUDA_MACHINE),dev$(comma)cuda,dev)
+comma := ,
 
 .PHONY: setup run test test-fast lint bench clean install
 
@@ -16,8 +21,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> installing torch ($(TORCH))"
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	@echo "==> installing Tuning Studio (builds llama-cpp-python once; pip caches the wheel)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "==> installing Tuning Studio with extras [$(EXTRAS)] (builds llama-cpp-python once)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	@echo "==> preparing llama.cpp's GGUF converter for the installed llama-cpp-python"
 	$(BIN)/python -m studio.registry.converter prepare
 	touch $(STAMP)

@@ -242,17 +242,18 @@ function Install-Llama {
 }
 
 function Install-Extras {
-    # Optional speed-ups for this hardware (Liger kernels on CUDA); training works without them.
+    # The CUDA extras: bitsandbytes (QLoRA's 4-bit base) and Liger's kernels. LoRA trains without
+    # them; pre-flight refuses QLoRA where bitsandbytes is missing, and doctor reports both.
     $p = $script:Plan
     if (-not $p.TS_EXTRA_PACKAGES) { return }
-    Start-Step "Installing speed-ups: $($p.TS_EXTRA_PACKAGES)"
+    Start-Step "Installing the CUDA extras: $($p.TS_EXTRA_PACKAGES)"
     if (Test-Stamp "extras" $p.TS_EXTRA_PACKAGES) { Complete-Step "already installed"; return }
     if ($DryRun) { Complete-Step "would run: pip install $($p.TS_EXTRA_PACKAGES)"; return }
     if (Invoke-Pip (@("install") + ($p.TS_EXTRA_PACKAGES -split " "))) {
         Write-Stamp "extras" $p.TS_EXTRA_PACKAGES
         Complete-Step "installed"
     } else {
-        Complete-Step "skipped: pip could not install them; training runs without them"
+        Complete-Step "skipped: pip could not install them; LoRA trains without them, QLoRA cannot"
     }
 }
 

@@ -296,9 +296,10 @@ install_app() {
 }
 
 install_extras() {
-  # Optional speed-ups for this hardware (Liger kernels on CUDA); training works without them.
+  # The CUDA extras: bitsandbytes (QLoRA's 4-bit base) and Liger's kernels. LoRA trains without
+  # them; pre-flight refuses QLoRA where bitsandbytes is missing, and doctor reports both.
   [ -n "${TS_EXTRA_PACKAGES:-}" ] || return 0
-  begin "Installing speed-ups: $TS_EXTRA_PACKAGES"
+  begin "Installing the CUDA extras: $TS_EXTRA_PACKAGES"
   if stamp_ok extras "$TS_EXTRA_PACKAGES"; then finish "already installed"; return; fi
   if [ "$DRY_RUN" = 1 ]; then finish "would run: pip install $TS_EXTRA_PACKAGES"; return; fi
   # shellcheck disable=SC2086  # a space-separated list of package names
@@ -306,7 +307,7 @@ install_extras() {
     stamp_write extras "$TS_EXTRA_PACKAGES"
     finish "installed"
   else
-    finish "skipped: pip could not install them; training runs without them"
+    finish "skipped: pip could not install them; LoRA trains without them, QLoRA cannot"
   fi
 }
 

@@ -25,6 +25,7 @@ from studio.system.doctor import (
     Status,
     converter_check,
     data_check,
+    extras_check,
     format_report,
     llama_backends,
     llama_check,
@@ -57,8 +58,9 @@ def by_name(checks: list[HealthCheck]) -> dict[str, HealthCheck]:
 def test_this_installation_is_healthy(data_paths: DataPaths) -> None:
     """The real probes, in child processes, against this environment's torch and llama_cpp."""
     checks = by_name(run_checks(data_paths.root))
-    assert set(checks) == {"Python", "Hardware", "torch", "llama.cpp", "GGUF converter",
-                           "Data folder"}
+    assert set(checks) == {"Python", "Hardware", "torch", "CUDA extras", "llama.cpp",
+                           "GGUF converter", "Data folder"}
+    assert checks["CUDA extras"].ok  # not needed without an NVIDIA GPU
     assert checks["Python"].ok
     assert checks["torch"].ok, checks["torch"]
     assert checks["torch"].summary.startswith("2.")
@@ -102,6 +104,27 @@ def test_cpu_torch_on_a_gpu_machine_says_which_build_to_install() -> None:
     assert check.fix is not None
     assert "--index-url https://download.pytorch.org/whl/cu130" in check.fix
     assert "/venv/bin/python -m pip install --force-reinstall" in check.fix
+
+
+def test_cuda_extras_on_a_gpu_machine() -> None:
+    """bitsandbytes (QLoRA) and liger-kernel are wanted where there is an NVIDIA GPU."""
+    both = {**CUDA_TORCH, "extras": {"bitsandbytes": "0.50.2", "liger-kernel": "0.8.5"}}
+    assert extras_check(Probe(both), CUDA_HW, "python").ok
+    no_bnb = {**CUDA_TORCH, "extras": {"bitsandbytes": None, "liger-kernel": "0.8.5"}}
+    check = extras_check(Probe(no_bnb), CUDA_HW, "/venv/bin/python")
+    assert check.status is Status.WARNING
+    assert "bitsandbytes missing" in check.summary
+    assert "QLoRA cannot run" in check.summary
+    assert check.fix is not None
+    assert "/venv/bin/python -m pip install bitsandbytes" in check.fix
+    no_liger = {**CUDA_TORCH, "extras": {"bitsandbytes": "0.50.2", "liger-kernel": None}}
+    assert "without Liger" in extras_check(Probe(no_liger), CUDA_HW, "python").summary
+
+
+def test_cuda_extras_are_not_needed_without_a_gpu() -> None:
+    check = extras_check(Probe({**CPU_TORCH, "extras": {"bitsandbytes": None}}), CPU_HW, "python")
+    assert check.ok
+    assert "QLoRA needs CUDA" in check.summary
 
 
 def test_cuda_torch_the_driver_cannot_run() -> None:

@@ -116,7 +116,8 @@ def test_cuda_12_4_linux_gets_cu126_torch_and_cuda_llama() -> None:
     assert plan.llama_cmake_args == f"{LLAMA_BASE_CMAKE_ARGS} -DGGML_CUDA=on"
     assert plan.llama_backend == "cuda"
     assert plan.min_free_gb == 10
-    assert plan.extra_packages == ("liger-kernel",)  # CUDA's fused training kernels
+    # QLoRA's 4-bit base and CUDA's fused training kernels
+    assert plan.extra_packages == ("bitsandbytes", "liger-kernel")
 
 
 def test_cuda_12_8_gets_cu128() -> None:

@@ -1,13 +1,17 @@
-"""Issue 11 item 6: pre-flight checks the chosen device against the machine."""
+"""Issue 11 item 6: pre-flight checks the chosen device against the machine; issue 26: and
+QLoRA against the GPU and the bitsandbytes package it needs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
+from studio.labels.store import Store
+from studio.paths import DataPaths
 from studio.system.hardware import Gpu, Hardware, NvidiaDriver
-from studio.training.preflight import check_device
+from studio.training.preflight import check_device, check_qlora
 
 LINUX_CPU = Hardware("Linux", "x86_64")
 MAC = Hardware("Darwin", "arm64", apple_chip="Apple M2")
@@ -58,3 +62,38 @@ def test_a_run_that_failed_before_a_checkpoint_offers_no_resume(tmp_path: Path) 
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text("{}")
     assert run("failed").offers_resume
+
+
+def test_qlora_is_refused_where_bitsandbytes_is_missing(store: Store, data_paths: DataPaths,
+                                                        demo_model_dir: Path) -> None:
+    """This machine has no bitsandbytes (nor a GPU): pre-flight says so before any launch,
+    naming the package and the command that installs it, instead of an ImportError later."""
+    import importlib.util
+
+    from studio.data.snapshots import export_snapshot
+    from studio.training.config import TrainConfig
+    from studio.training.preflight import preflight
+
+    assert importlib.util.find_spec("bitsandbytes") is None
+    for i in range(6):
+        prompt_id = store.add_prompt(f"Question {i}?", source="t")
+        store.label_gold(prompt_id, f"Answer {i}.", "me")
+    snapshot = export_snapshot(store, "sft", data_paths.root / "snap", 0.2)
+    config = TrainConfig.for_method("sft", str(demo_model_dir), adapter="qlora")
+    errors = [c.message for c in preflight(config, snapshot.path, memory=False,
+                                           hardware=LINUX_GPU) if c.level == "error"]
+    assert errors == [
+        "adapter qlora needs the bitsandbytes package, which is not installed for"
+        f" {sys.executable}. Install the CUDA extras (pip install bitsandbytes liger-kernel,"
+        " or re-run the installer on this machine), or use adapter lora."]
+    on_cpu = [c.message for c in preflight(config, snapshot.path, memory=False,
+                                           hardware=LINUX_CPU) if c.level == "error"]
+    assert len(on_cpu) == 2
+    assert "needs an NVIDIA GPU (CUDA); this is CPU only" in on_cpu[0]
+    lora = TrainConfig.for_method("sft", str(demo_model_dir))
+    assert not [c for c in preflight(lora, snapshot.path, memory=False, hardware=LINUX_CPU)
+                if c.level == "error"]
+
+
+def test_qlora_passes_with_a_gpu_and_the_package() -> None:
+    assert check_qlora(LINUX_GPU, lambda name: True) == []

@@ -27,6 +27,7 @@ from studio.registry.converter import (
     is_prepared,
 )
 from studio.system.hardware import Hardware, detect, plan_install
+from studio.system.install_plan import CUDA_EXTRAS
 
 GIB = 1024**3
 DISK_FAIL_GIB = 2.0  # less than this cannot hold one merged model plus its GGUF
@@ -43,8 +44,15 @@ for i in range(torch.cuda.device_count() if info["cuda_available"] else 0):
     info["devices"].append({"name": props.name, "memory_mib": props.total_memory // 2**20})
 mps = getattr(torch.backends, "mps", None)
 info["mps_available"] = bool(mps is not None and mps.is_available())
+import importlib.metadata as metadata
+info["extras"] = {}
+for name in EXTRAS:
+    try:
+        info["extras"][name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        info["extras"][name] = None
 print(json.dumps(info))
-"""
+""".replace("EXTRAS", repr(CUDA_EXTRAS))
 
 LLAMA_PROBE = """
 import json, llama_cpp
@@ -168,6 +176,24 @@ def torch_check(probe: Probe, hw: Hardware, python: str) -> HealthCheck:
     return HealthCheck("torch", Status.OK, f"{version}, CPU (no GPU on this machine)")
 
 
+def extras_check(probe: Probe, hw: Hardware, python: str) -> HealthCheck:
+    """The CUDA extras (bitsandbytes for QLoRA, Liger kernels), wanted where torch has CUDA."""
+    found = (probe.data or {}).get("extras") or {}
+    have = {name: found.get(name) for name in CUDA_EXTRAS}
+    listed = ", ".join(f"{name} {version or 'missing'}" for name, version in have.items())
+    if hw.accelerator != "cuda":
+        return HealthCheck("CUDA extras", Status.OK, f"not needed without an NVIDIA GPU ({listed});"
+                           " QLoRA needs CUDA")
+    missing = [name for name, version in have.items() if not version]
+    if not missing:
+        return HealthCheck("CUDA extras", Status.OK, f"{listed}: QLoRA and Liger kernels ready")
+    lost = ("QLoRA cannot run" if "bitsandbytes" in missing else
+            "training runs without Liger's fused kernels")
+    return HealthCheck("CUDA extras", Status.WARNING, f"{listed}; {lost}",
+                       f"{shlex.quote(python)} -m pip install {' '.join(missing)}, or "
+                       + REINSTALL)
+
+
 def llama_backends(system_info: str) -> list[str]:
     """The ggml backends named in ``llama_print_system_info()``, e.g. ["CUDA", "CPU"]."""
     return re.findall(r"(?:^|\|)\s*([A-Za-z][A-Za-z0-9_]*) : ", system_info)
@@ -258,6 +284,7 @@ def run_checks(
         python_check(sys.version_info[:3], sys.executable),
         hardware_check(hw),
         torch_check(probes["torch"], hw, python),
+        extras_check(probes["torch"], hw, python),
         llama_check(probes["llama"], hw, python),
         converter_check(_llama_version(), cache_dir()),
         data_check(root, *_data_facts(root)),

@@ -22,6 +22,11 @@ TORCH_INDEX = "https://download.pytorch.org/whl"
 LLAMA_BASE_CMAKE_ARGS = "-DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF"
 
 
+# What the CUDA build adds (pyproject's ``cuda`` extra, the same list): bitsandbytes for QLoRA's
+# 4-bit base, Liger's fused kernels (they need triton, which only CUDA torch brings).
+CUDA_EXTRAS = ("bitsandbytes", "liger-kernel")
+
+
 # PyTorch's CUDA wheel variants, newest first: the lowest driver CUDA version each needs, and
 # the oldest GPU it has kernels for (cu128 dropped Pascal, CUDA 13 dropped Volta).
 CUDA_VARIANTS = (
@@ -56,7 +61,7 @@ class InstallPlan:
     llama_backend: str  # what llama.cpp is built for: "cuda", "metal" or "cpu"
     min_free_gb: float
     notes: tuple[str, ...] = ()
-    # Speed-ups that only the CUDA build can use (Liger's fused kernels need triton).
+    # Packages only the CUDA build can use: QLoRA's bitsandbytes, Liger's kernels (triton).
     extra_packages: tuple[str, ...] = ()
 
 
@@ -136,7 +141,7 @@ def plan_install(
         llama_backend=backend,
         min_free_gb=float(env.get(MIN_FREE_ENV) or (10 if cuda_torch else 4)),
         notes=tuple(notes),
-        extra_packages=("liger-kernel",) if cuda_torch else (),
+        extra_packages=CUDA_EXTRAS if cuda_torch else (),
     )
 
 

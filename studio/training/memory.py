@@ -8,8 +8,10 @@ adapter switched off, so only full fine-tuning pays for a second copy of the wei
 The per-token factors on CPU are measured, not taken from a paper: ``bench/bench_memory.py``
 runs one LoRA step of SmolLM2-135M the way TRL 1.16 does (its fused LM head) and splits the
 peak RSS it adds into what autograd saves inside the layers and the rest
-(bench/results/2026-12-03-memory-calibration.txt; tests/test_memory_calibration.py pins the
-factors to those numbers). GPU factors are the published ones: no GPU was at hand to measure.
+(bench/results/2026-12-03-memory-calibration.txt), and measures whole runs of every method
+against this estimate (bench/results/*-memory-methods-cpu.txt; tests/test_memory_calibration.py
+pins the factors to those numbers). The CUDA head factor is a model of TRL's Triton kernel;
+bench/gpu_check.sh measures it against ``torch.cuda.max_memory_allocated``.
 """
 
 from __future__ import annotations
@@ -28,18 +30,30 @@ if TYPE_CHECKING:
     from studio.training.config import TrainConfig
 
 GB = 1024**3
-RUNTIME_BYTES = int(0.6 * GB)  # torch + transformers + TRL after import (measured ~530 MB)
-# Per token per hidden unit per decoder layer, the values autograd keeps for the backward pass
-# (no checkpointing). CPU, measured on SmolLM2 (fp32, SDPA, LoRA with dropout on every linear,
-# so each adapted layer keeps its own dropped-out input): 30.1. GPU: Korthikanti et al.'s 17.
-LAYER_VALUES = {"cpu": 30.1, "cuda": 17.0}
-# The rest of a step's peak per token, in fp32 rows of the logits: TRL's fused head computes
-# them in one chunk up to 32k tokens, plus the backward pass's transient buffers and the freed
-# blocks glibc's allocator keeps mapped. CPU, measured: 11.3 rows for SFT (its head also computes
-# entropy and top-1 for the metrics), 5.8 for the log-probs-only head of DPO, KTO and the rest.
-# GPU: the logits and their gradient.
-LOGIT_ROWS = {("cpu", "sft"): 11.3, ("cpu", "pairs"): 5.8, ("cuda", "sft"): 2.0,
-              ("cuda", "pairs"): 2.0}
+# torch + transformers + TRL after import: a whole run on the 2M-parameter demo model peaks at
+# 515-545 MB (bench/results/2026-12-07-memory-methods-cpu.txt).
+RUNTIME_BYTES = int(0.5 * GB)
+# What autograd keeps per token in one decoder layer (no checkpointing; LoRA with dropout on
+# every linear, so each adapted linear keeps its own dropped-out input; SDPA), in values of the
+# widths: hidden (norm inputs and outputs, the dropped-out inputs of q/k/v/gate/up), the query
+# width (q before and after RoPE, the attention output, o_proj's inputs), the key/value width
+# (k before and after RoPE, v) and the MLP width (gate, SiLU, up, their product, down's inputs).
+LAYER_WIDTHS = {"hidden": 10.25, "q": 5.25, "kv": 3.0, "intermediate": 5.25}
+# ... scaled to what bench/bench_memory.py --breakdown-only measured on SmolLM2-135M: 30.1
+# values per hidden unit (bench/results/2026-12-03-memory-calibration.txt), where the count
+# above gives 30.5.
+LAYER_SCALE = 30.1 / 30.5
+# TRL 1.16's fused LM head never holds the [tokens, vocab] logits: it projects tiles of at most
+# 4096 tokens x 32768 vocabulary entries and folds each into running sums, so its temporaries
+# stop growing at a tile. On CPU (no Triton) it scores every position and the tile's torch ops
+# make copies: measured, 17.0 tile-sized fp32 buffers per token for SFT's head (log-probs,
+# entropy, top-1 for the metrics) and 8.7 for the log-probs-only head of DPO, KTO, SimPO and
+# ORPO (SmolLM2, 512 tokens: 2101 and 1571 MB step peaks). GRPO asks for log-probs and entropy:
+# SFT's figure, an upper bound. On CUDA a Triton kernel folds the tile in place and only the
+# scored positions are projected: the tile and its gradient, in the compute precision.
+HEAD_TOKENS, HEAD_VOCAB = 4096, 32768
+HEAD_TILES = {("cpu", "sft"): 17.0, ("cpu", "pairs"): 8.7, ("cpu", "grpo"): 17.0,
+              ("cuda", "sft"): 2.0, ("cuda", "pairs"): 2.0, ("cuda", "grpo"): 2.0}
 # GRPO trains on sampled answers, not on examples cut at max_length: a step holds
 # batch_size x num_generations sequences of prompt + answer, padded to the longest prompt.
 # Pre-flight passes that length from the snapshot; without one, this allowance covers a chat
@@ -80,6 +94,13 @@ class Shape:
                 "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
 
     @property
+    def layer_values(self) -> float:
+        """Values autograd keeps per token in one decoder layer (see LAYER_WIDTHS)."""
+        widths = {"hidden": self.hidden, "q": self.q_width, "kv": self.kv_width,
+                  "intermediate": self.intermediate}
+        return LAYER_SCALE * sum(LAYER_WIDTHS[name] * width for name, width in widths.items())
+
+    @property
     def params(self) -> int:
         per_layer = sum(a * b for a, b in self.linear_shapes().values())
         return self.layers * per_layer + self.vocab * self.hidden * (1 if self.tied else 2)
@@ -116,9 +137,13 @@ class MemoryEstimate:
                 + (f", reference copy {gb(self.reference)}" if self.reference else "")
                 + f"); {self.note}")
 
-    def check(self, free: int, device: str) -> Check:
+    def check(self, free: int, device: str, fix: str | None = None) -> Check:
+        """``fix``: the change that would fit (``fitting_change``), named in a refusal."""
         need = f"training needs {self.describe()}; {free / GB:.1f} GB is free on {device}"
         if self.total > free:
+            if fix:
+                return Check("error", "memory", need + f". To fit, {fix}; or turn on"
+                             " gradient checkpointing, or use QLoRA")
             return Check("error", "memory", need + f". Lower {self.lower}, turn on gradient"
                          " checkpointing, or use QLoRA")
         if self.total > 0.85 * free:
@@ -141,25 +166,32 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
     paired = config.method in {"dpo", "kto"}
     kind = "cuda" if device == "cuda" else "cpu"  # Apple's unified memory behaves like RAM
     grpo = config.method == "grpo"
+    act_bytes = 2 if half else 4
     if grpo:
-        sequences = config.batch_size * config.num_generations * (
-            (prompt_tokens or GRPO_PROMPT_TOKENS) + config.max_completion_length)
+        layer_tokens, head_tokens, generation = _grpo_tokens(config, shape, prompt_tokens,
+                                                             act_bytes, kind)
     else:
         sequences = config.batch_size * config.max_length
-    # DPO, SimPO and ORPO train on chosen and rejected together; KTO's KL half (and every
-    # reference pass) runs without gradients, so only the head's temporaries count for it.
-    grad_tokens = sequences * (1 if config.method in {"sft", "kto", "grpo"} else 2)
-    free_tokens = sequences if config.method == "kto" else 0
-    act_bytes = 2 if half else 4
+        # DPO, SimPO and ORPO train on chosen and rejected together, in one forward pass.
+        # KTO's KL half (and every reference pass) is a pass of its own without gradients:
+        # its head's temporaries are freed before the trained pass, so they add nothing
+        # (measured: KTO 4x128 on SmolLM2, bench/results/2026-12-07-memory-methods-cpu.txt).
+        layer_tokens = sequences * (1 if config.method in {"sft", "kto"} else 2)
+        head_tokens = layer_tokens
+        generation = 0
     checkpointing = config.gradient_checkpointing
     if checkpointing is None:
         checkpointing = device == "cuda"
-    per_layer = LAYER_VALUES[kind] * grad_tokens * shape.hidden * act_bytes
+    per_layer = shape.layer_values * layer_tokens * act_bytes
     layers_held = 1 if checkpointing else shape.layers
-    activations = per_layer * layers_held + (2 * grad_tokens * shape.hidden * act_bytes
+    activations = per_layer * layers_held + (2 * layer_tokens * shape.hidden * act_bytes
                                              * shape.layers if checkpointing else 0)
-    rows = LOGIT_ROWS[(kind, "sft" if config.method == "sft" else "pairs")]
-    activations += (grad_tokens + free_tokens) * shape.vocab * 4 * rows
+    head = "grpo" if grpo else "sft" if config.method == "sft" else "pairs"
+    tile_bytes = 4 if kind == "cpu" else act_bytes
+    activations += (HEAD_TILES[(kind, head)] * min(head_tokens, HEAD_TOKENS)
+                    * min(shape.vocab, HEAD_VOCAB) * tile_bytes)
+    # Sampling (no gradients) and the training step do not overlap: the larger one is the peak.
+    activations = max(activations, generation)
     reference = weights if full and paired else 0
     if paired:
         note = ("the reference is a second copy of the model" if reference else
@@ -170,6 +202,81 @@ def estimate_memory(config: TrainConfig, model_config: dict[str, Any],
     lower = ("batch_size, num_generations or max_completion_length" if grpo
              else "batch_size or max_length")
     return MemoryEstimate(weights, state, int(activations), reference, note, lower)
+
+
+def _grpo_tokens(config: TrainConfig, shape: Shape, prompt_tokens: int | None,
+                 act_bytes: int, kind: str) -> tuple[int, int, int]:
+    """(tokens whose activations the layers keep, tokens the head computes logits for, bytes
+    of the sampling phase) of one GRPO step, the way TRL 1.16 runs it.
+
+    A step trains on batch_size x num_generations sampled answers, each after its prompt
+    (left-padded to the longest in the batch; the longest of the snapshot is the worst case).
+    The forward pass runs over prompt + answer, so every layer keeps the prompt's activations
+    too. TRL labels only the answer (``logits_to_keep``): on CUDA its head projects those
+    positions alone; on CPU it scores every position and masks the prompt's afterwards.
+    Sampling holds the KV cache of every sequence plus one layer's transients of the prefill.
+    """
+    answers = config.batch_size * config.num_generations
+    prompt = prompt_tokens or GRPO_PROMPT_TOKENS
+    layer_tokens = answers * (prompt + config.max_completion_length)
+    head_tokens = answers * config.max_completion_length if kind == "cuda" else layer_tokens
+    kv_cache = 2 * shape.layers * shape.kv_width * layer_tokens * act_bytes
+    prefill = answers * prompt * (4 * shape.hidden + 3 * shape.intermediate) * act_bytes
+    return layer_tokens, head_tokens, kv_cache + prefill
+
+
+def fitting_change(config: TrainConfig, model_config: dict[str, Any], device: str,
+                   free: int, prompt_tokens: int | None = None) -> str | None:
+    """The smallest change of one setting (or, failing that, of the first two) that brings the
+    estimate under ``free``: "lower batch_size from 8 to 2 (about 3.10 GB)"; None when no
+    such change fits."""
+    from dataclasses import replace
+
+    def total(candidate: TrainConfig) -> int:
+        return estimate_memory(candidate, model_config, device, prompt_tokens).total
+
+    def fits(candidate: TrainConfig) -> bool:
+        return total(candidate) <= free
+
+    steps = _shrink_steps(config)
+    for name, values in steps:
+        for value in values:
+            changes: dict[str, Any] = {name: value}
+            smaller = replace(config, **changes)
+            if fits(smaller):
+                return f"lower {name} from {getattr(config, name)} to {value}" \
+                       f" (about {total(smaller) / GB:.2f} GB)"
+    if len(steps) >= 2:  # the first setting at its floor, then the second
+        (first, floor), (second, values) = (steps[0][0], steps[0][1][-1]), steps[1]
+        for value in values:
+            both: dict[str, Any] = {first: floor, second: value}
+            smaller = replace(config, **both)
+            if fits(smaller):
+                return (f"lower {first} from {getattr(config, first)} to {floor} and {second}"
+                        f" from {getattr(config, second)} to {value} (about"
+                        f" {total(smaller) / GB:.2f} GB)")
+    return None
+
+
+def _shrink_steps(config: TrainConfig) -> list[tuple[str, list[int]]]:
+    """Each setting that shrinks the activations, with its smaller values, largest first."""
+    def down(value: int, floor: int, halve: bool = False) -> list[int]:
+        if halve:
+            out, v = [], value // 2
+            while v >= floor:
+                out.append(v)
+                v //= 2
+            return out
+        return list(range(value - 1, floor - 1, -1))
+
+    min_batch = 4 if config.method == "kto" else 1
+    steps = [("batch_size", down(config.batch_size, min_batch))]
+    if config.method == "grpo":
+        steps += [("num_generations", down(config.num_generations, 2)),
+                  ("max_completion_length", down(config.max_completion_length, 16, True))]
+    else:
+        steps.append(("max_length", down(config.max_length, 64, True)))
+    return [(name, values) for name, values in steps if values]
 
 
 def free_memory(preference: str = "auto") -> tuple[str, int]:

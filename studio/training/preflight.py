@@ -7,16 +7,27 @@ the model's ``config.json`` and ``tokenizer.json``, and the snapshot's JSON line
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from studio.registry.locate import resolve_model_dir
 from studio.system.hardware import Hardware, detect
+from studio.system.install_plan import CUDA_EXTRAS
 from studio.training.checks import Check, PreflightError
 from studio.training.config import DATA_KIND, TrainConfig
-from studio.training.memory import estimate_memory, free_memory
+from studio.training.memory import (
+    MemoryEstimate,
+    estimate_memory,
+    fitting_change,
+    free_memory,
+)
 
+# The installers and ``make run`` add the CUDA extras on a machine with an NVIDIA GPU.
+CUDA_EXTRAS_HINT = (f"pip install {' '.join(CUDA_EXTRAS)}, or re-run the installer on this"
+                    " machine")
 # Below these a run is not worth launching; above them see datasets.RECOMMENDED.
 MIN_TRAIN = {"sft": 4, "dpo": 4, "kto": 4, "grpo": 2}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -63,6 +74,21 @@ def check_device(device: str, hardware: Hardware) -> list[Check]:
     return [Check("error", "device", f"device '{device}' needs an NVIDIA GPU, and {why} on"
                   f" this machine ({hardware.describe()}). Pick auto or"
                   f" {hardware.accelerator}.")]
+
+
+def check_qlora(hardware: Hardware, has_package: Any = None) -> list[Check]:
+    """QLoRA loads the base in 4 bits through bitsandbytes on a CUDA GPU: without either, the
+    run used to fail after the imports and the model load, with a bare ImportError."""
+    found = has_package or (lambda name: importlib.util.find_spec(name) is not None)
+    checks = []
+    if hardware.accelerator != "cuda":
+        checks.append(Check("error", "adapter", f"adapter qlora needs an NVIDIA GPU (CUDA);"
+                            f" this is {hardware.describe()}. Use adapter lora."))
+    if not found("bitsandbytes"):
+        checks.append(Check("error", "adapter", "adapter qlora needs the bitsandbytes package,"
+                            f" which is not installed for {sys.executable}. Install the CUDA"
+                            f" extras ({CUDA_EXTRAS_HINT}), or use adapter lora."))
+    return checks
 
 
 def read_split(path: Path) -> tuple[list[dict[str, Any]], list[Check]]:
@@ -182,7 +208,10 @@ def preflight(config: TrainConfig, snapshot_dir: Path | str | None = None,
     if checks and any(name in {"method", "adapter"} for name, _ in config.problems()):
         return checks
     if config.device not in ("auto", "cpu"):
-        checks += check_device(config.device, hardware or detect())
+        hardware = hardware or detect()
+        checks += check_device(config.device, hardware)
+    if config.adapter == "qlora":
+        checks += check_qlora(hardware or detect())
     model_checks, model_config, model_dir = check_model(config.model)
     checks += model_checks
     snapshot = Path(snapshot_dir or config.snapshot_dir)
@@ -190,14 +219,35 @@ def preflight(config: TrainConfig, snapshot_dir: Path | str | None = None,
     checks += data_checks
     prompt_tokens = None
     if rows and config.method == "grpo":  # GRPO cuts nothing at max_length: it samples
-        prompt_tokens = max(example_lengths("grpo", rows, token_counter(model_dir)[0]))
+        prompt_tokens = longest_prompt(rows, model_dir)
     elif rows:
         checks += check_lengths(config, rows, model_dir)
     if model_config is not None and memory:
         device, free = free_bytes or free_memory(config.device)
-        checks.append(estimate_memory(config, model_config, device, prompt_tokens)
-                      .check(free, device))
+        estimate = estimate_memory(config, model_config, device, prompt_tokens)
+        fix = fitting_change(config, model_config, device, free, prompt_tokens) \
+            if estimate.total > free else None
+        checks.append(estimate.check(free, device, fix))
     return checks
+
+
+def longest_prompt(rows: list[dict[str, Any]], model_dir: Path | None) -> int:
+    """Tokens of the longest GRPO prompt: TRL pads a batch's prompts to it, uncut."""
+    return max(example_lengths("grpo", rows, token_counter(model_dir)[0]))
+
+
+def run_estimate(config: TrainConfig, snapshot_dir: Path, device: str) -> MemoryEstimate:
+    """The estimate pre-flight makes of ``config`` on this snapshot (benchmarks compare it with
+    measured peaks)."""
+    folder = resolve_model_dir(config.model)
+    if folder is None:
+        raise PreflightError([Check("error", "model", f"model '{config.model}' not found")])
+    model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    prompt_tokens = None
+    if config.method == "grpo":
+        rows, _ = read_split(Path(snapshot_dir) / "train.jsonl")
+        prompt_tokens = longest_prompt(rows, folder) if rows else None
+    return estimate_memory(config, model_config, device, prompt_tokens)
 
 
 def require_ok(checks: list[Check]) -> None:
