@@ -94,6 +94,8 @@ class Ops(QObject):
         self._db_path = Path(db_path)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
+        self._released = threading.Event()  # cleared by hold(): queued work waits
+        self._released.set()
         self.finished.connect(self._deliver)
         self._thread = threading.Thread(target=self._work, name="store-worker")
         self._thread.start()
@@ -127,8 +129,20 @@ class Ops(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
+    def hold(self) -> None:
+        """Let queued work wait until :meth:`release` (the worker still opens the store).
+
+        At start-up the window is built and shown before any store work runs: on two cores
+        the worker's queries would otherwise compete with building the window for the CPU.
+        """
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     def shutdown(self) -> None:
         """Finish queued work, close the connection and stop the thread (idempotent)."""
+        self.release()
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
@@ -187,6 +201,7 @@ class Ops(QObject):
                 continue
             if job is None:
                 return
+            self._released.wait()
             self._execute(store, job)
 
     def _execute(self, store: Store, job: _Job) -> None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
-
 from studio.errors import StudioError
 
 MAGIC = b"GGUF"
@@ -111,6 +109,10 @@ def _tensor(handle: IO[bytes]) -> tuple[str, int, int]:
     (n_dims,) = _unpack(handle, "<I")
     dims = _unpack(handle, f"<{n_dims}Q")
     kind, offset = _unpack(handle, "<IQ")
+    # Imported here: the gguf package imports numpy (0.2-0.4 s), which the GUI's start-up
+    # does not need; this module is imported by the model registry the Label page uses.
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
     elements = 1
     for dim in dims:
         elements *= dim
@@ -162,6 +164,8 @@ def _unpack(handle: IO[bytes], fmt: str) -> tuple[Any, ...]:
 
 
 def _quant_name(meta: dict[str, Any]) -> str:
+    from gguf.constants import LlamaFileType
+
     file_type = meta.get("general.file_type")
     if isinstance(file_type, int):
         try:

@@ -8,8 +8,6 @@ import string
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from studio.evaluation.graders.base import Grade, Grader
 
 _PUNCT = str.maketrans("", "", string.punctuation)
@@ -108,6 +106,8 @@ class JsonGrader(Grader):
     def __init__(self, schema: dict[str, Any] | None = None, schema_path: Path | None = None):
         self.schema = schema
         if schema is not None:
+            import jsonschema  # here: 0.1 s of imports that only JSON-schema graders need
+
             jsonschema.Draft202012Validator.check_schema(schema)
         self.name = f"json-schema:{schema_path}" if schema_path else "json"
 
@@ -117,6 +117,8 @@ class JsonGrader(Grader):
             return Grade(0.0, problem)
         if self.schema is None:
             return Grade(1.0, "valid JSON")
+        import jsonschema
+
         errors = list(jsonschema.Draft202012Validator(self.schema).iter_errors(value))
         if errors:
             where = "/".join(str(p) for p in errors[0].absolute_path) or "the top level"
