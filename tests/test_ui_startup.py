@@ -100,8 +100,7 @@ def test_store_work_waits_for_the_first_paint(data_paths: DataPaths, store: Stor
 
 def test_a_held_worker_still_shuts_down(data_paths: DataPaths, store: Store,
                                         tmp_path: Path, qtbot: QtBot) -> None:
-    context = AppContext(data_paths, tmp_path / "s.ini")
-    context.ops.hold()
+    context = AppContext(data_paths, tmp_path / "s.ini", hold_store_work=True)
     ran = threading.Event()
     context.ops.run(lambda _store: ran.set())
     context.close()  # releases: queued work finishes, the thread ends

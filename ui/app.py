@@ -23,16 +23,16 @@ RELEASE_LATEST_MS = 3000
 
 
 class StoreWorkAfterPaint(QObject):
-    """Holds the store worker's queue until the window has painted once.
+    """Releases a held store worker once the window has painted for the first time.
 
     Building the window queues the first page's queries; run while the window is still being
-    built, they would share two cores with it. Held, the window paints first, then they run.
+    built, they (and opening the store) would share two cores with it. Held, the window
+    paints first, then they run.
     """
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.ops = window.context.ops
-        self.ops.hold()
         window.installEventFilter(self)
         QTimer.singleShot(RELEASE_LATEST_MS, self, self.ops.release)
 
@@ -47,9 +47,8 @@ def build_window(data_dir: str | None = None, settings_path: str | None = None,
                  defer_store_work: bool = False) -> MainWindow:
     """The window over a data folder (an existing QApplication is required). With
     ``defer_store_work``, store queries wait until the window has painted once."""
-    context = AppContext(DataPaths.at(data_dir), settings_path)
-    if defer_store_work:
-        context.ops.hold()  # before the pages queue their first queries
+    context = AppContext(DataPaths.at(data_dir), settings_path,
+                         hold_store_work=defer_store_work)
     window = MainWindow(context)
     if defer_store_work:
         StoreWorkAfterPaint(window)

@@ -89,13 +89,18 @@ class Ops(QObject):
     external_write = Signal()  # another connection committed to the database
     changed = Signal(object)  # Changes declared by an operation that succeeded
 
-    def __init__(self, db_path: Path | str, parent: QObject | None = None):
+    def __init__(self, db_path: Path | str, parent: QObject | None = None, held: bool = False):
+        """``held``: the worker opens the store and runs queued work only after
+        :meth:`release`. At start-up the window is built and painted first: on two cores the
+        worker (opening the store loads sqlite-utils' plugins; then the first page's queries)
+        would otherwise compete with building the window for the CPU and the GIL."""
         super().__init__(parent)
         self._db_path = Path(db_path)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
-        self._released = threading.Event()  # cleared by hold(): queued work waits
-        self._released.set()
+        self._released = threading.Event()
+        if not held:
+            self._released.set()
         self.finished.connect(self._deliver)
         self._thread = threading.Thread(target=self._work, name="store-worker")
         self._thread.start()
@@ -129,15 +134,8 @@ class Ops(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
-    def hold(self) -> None:
-        """Let queued work wait until :meth:`release` (the worker still opens the store).
-
-        At start-up the window is built and shown before any store work runs: on two cores
-        the worker's queries would otherwise compete with building the window for the CPU.
-        """
-        self._released.clear()
-
     def release(self) -> None:
+        """Let a worker made ``held`` open the store and run what was queued (idempotent)."""
         self._released.set()
 
     def shutdown(self) -> None:
@@ -172,6 +170,7 @@ class Ops(QObject):
         return Store.open(self._db_path)
 
     def _work(self) -> None:
+        self._released.wait()
         try:
             store = self._open()
         except (sqlite3.Error, OSError) as error:
@@ -201,7 +200,6 @@ class Ops(QObject):
                 continue
             if job is None:
                 return
-            self._released.wait()
             self._execute(store, job)
 
     def _execute(self, store: Store, job: _Job) -> None:
