@@ -49,6 +49,7 @@ test-fast: setup
 bench: setup
 	$(BIN)/python bench/bench_import_export.py
 	$(BIN)/python bench/bench_label.py
+	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/make_inputs.py bench/out
 	$(BIN)/python bench/bench_chat.py bench/out/export/merged bench/out/export/model-F16.gguf \
 		bench/out/export/model-Q8_0.gguf bench/out/export/model-Q4_K_M.gguf

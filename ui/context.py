@@ -41,12 +41,14 @@ class AppContext(QObject):
     settings_changed = Signal()  # annotator, re-label share...
 
     def __init__(self, paths: DataPaths, settings_path: Path | str | None = None,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, hold_store_work: bool = False):
+        """``hold_store_work``: no store work (not even opening it) until
+        ``self.ops.release()``; see :class:`ui.ops.Ops`."""
         super().__init__(parent)
         self.paths = paths
         path = Path(settings_path) if settings_path is not None else default_settings_path()
         self.settings = QSettings(str(path), QSettings.Format.IniFormat)
-        self.ops = Ops(paths.db, parent=self)
+        self.ops = Ops(paths.db, parent=self, held=hold_store_work)
         self.io = IoPool(parent=self)  # disk work (run and model folders), not the database
         self.ops.changed.connect(self.announce)
         # Writes by other connections (a training run registering its adapter, the CLI, a

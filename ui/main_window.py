@@ -1,10 +1,14 @@
 """The main window: a navigation sidebar, the pages, and a status bar.
 
-Pages are built lazily, the first time they are shown, as ``PageClass(context)``. To plug in
-a page, change its line in ``PAGES``.
+Pages are built lazily, the first time they are shown, as ``PageClass(context)``, and their
+modules are imported only then: the window shows before the pages it does not show (and
+pyqtgraph, numpy and the rest they need) are loaded. To plug in a page, change its line in
+``PAGES`` ("module.Class"). :meth:`MainWindow.page` gives a page, building it if need be.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -22,20 +26,24 @@ from PySide6.QtWidgets import (
 
 from studio.labels.store import Store
 from ui.context import AppContext, Changes
-from ui.pages.compare_page import ComparePage
-from ui.pages.data_page import DataPage
-from ui.pages.label_page import LabelPage
-from ui.pages.models_page import ModelsPage
-from ui.pages.train_page import TrainPage
 from ui.quit_guard import QuitGuard
 
-PAGES: dict[str, type[QWidget]] = {
-    "Data": DataPage,
-    "Label": LabelPage,
-    "Train": TrainPage,
-    "Models": ModelsPage,
-    "Compare": ComparePage,
+# The sidebar's order, which is also Alt+1..5. Imported when first opened (see page_class).
+PAGES: dict[str, str] = {
+    "Data": "ui.pages.data_page.DataPage",
+    "Label": "ui.pages.label_page.LabelPage",
+    "Train": "ui.pages.train_page.TrainPage",
+    "Models": "ui.pages.models_page.ModelsPage",
+    "Compare": "ui.pages.compare_page.ComparePage",
 }
+FIRST_PAGE = "Label"
+
+
+def page_class(name: str) -> type[QWidget]:
+    """The class of the page called ``name``, importing its module now."""
+    module, _, cls = PAGES[name].rpartition(".")
+    page: type[QWidget] = getattr(importlib.import_module(module), cls)
+    return page
 
 
 class MainWindow(QMainWindow):
@@ -63,13 +71,17 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
 
     # ---- pages -------------------------------------------------------------------------
-    def show_page(self, name: str) -> QWidget:
+    def page(self, name: str) -> QWidget:
+        """The page called ``name``, built (not shown) the first time it is asked for."""
         if name not in self.pages:
-            page = PAGES[name](self.context)
+            page = page_class(name)(self.context)
             page.setObjectName(f"{name}Page")
             self.pages[name] = page
             self.stack.addWidget(page)
-        page = self.pages[name]
+        return self.pages[name]
+
+    def show_page(self, name: str) -> QWidget:
+        page = self.page(name)
         self.stack.setCurrentWidget(page)
         if self.nav.currentItem() is None or self.nav.currentItem().text() != name:
             self.nav.setCurrentRow(list(PAGES).index(name))
@@ -182,8 +194,8 @@ class MainWindow(QMainWindow):
                 self.resize(size)  # restoreGeometry clamps to a screen that may not exist yet
         else:
             self.resize(1280, 820)
-        page = str(self.context.settings.value("window/page", "Label") or "Label")
-        self.show_page(page if page in PAGES else "Label")
+        page = str(self.context.settings.value("window/page", FIRST_PAGE) or FIRST_PAGE)
+        self.show_page(page if page in PAGES else FIRST_PAGE)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.context.settings.setValue("window/geometry", self.saveGeometry())

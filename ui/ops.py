@@ -89,11 +89,18 @@ class Ops(QObject):
     external_write = Signal()  # another connection committed to the database
     changed = Signal(object)  # Changes declared by an operation that succeeded
 
-    def __init__(self, db_path: Path | str, parent: QObject | None = None):
+    def __init__(self, db_path: Path | str, parent: QObject | None = None, held: bool = False):
+        """``held``: the worker opens the store and runs queued work only after
+        :meth:`release`. At start-up the window is built and painted first: on two cores the
+        worker (opening the store loads sqlite-utils' plugins; then the first page's queries)
+        would otherwise compete with building the window for the CPU and the GIL."""
         super().__init__(parent)
         self._db_path = Path(db_path)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
+        self._released = threading.Event()
+        if not held:
+            self._released.set()
         self.finished.connect(self._deliver)
         self._thread = threading.Thread(target=self._work, name="store-worker")
         self._thread.start()
@@ -127,8 +134,13 @@ class Ops(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
+    def release(self) -> None:
+        """Let a worker made ``held`` open the store and run what was queued (idempotent)."""
+        self._released.set()
+
     def shutdown(self) -> None:
         """Finish queued work, close the connection and stop the thread (idempotent)."""
+        self.release()
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
@@ -158,6 +170,7 @@ class Ops(QObject):
         return Store.open(self._db_path)
 
     def _work(self) -> None:
+        self._released.wait()
         try:
             store = self._open()
         except (sqlite3.Error, OSError) as error:

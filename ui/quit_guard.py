@@ -7,12 +7,16 @@ worker are the window's, and its close event shuts them down.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from studio.labels.store import Store
-from studio.training import runs as registry
 from ui.context import AppContext
+
+if TYPE_CHECKING:
+    from studio.training import runs as registry
 
 LIVE = ("running", "queued")
 
@@ -38,8 +42,11 @@ class QuitGuard:
         self.box: QMessageBox | None = None
 
     def request_quit(self) -> None:
+        # Imported on Ctrl+Q: the run registry's imports are not needed to show the window.
+        from studio.training.runs import list_runs
+
         def live(store: Store) -> list[registry.Run]:
-            return [r for r in registry.list_runs(store) if r.status in LIVE]
+            return [r for r in list_runs(store) if r.status in LIVE]
 
         self.context.ops.run(live, on_success=self._ask, owner=self.window)
 

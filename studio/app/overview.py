@@ -4,8 +4,8 @@ Train pages) and what the Label page says when its queue is empty."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from studio.data.snapshots import Readiness, readiness
 from studio.labels.overview import (
     duplicate_prompts,
     pairable_prompts,
@@ -13,6 +13,9 @@ from studio.labels.overview import (
 )
 from studio.labels.queue import LabelQueue, labeled_today
 from studio.labels.store import Store
+
+if TYPE_CHECKING:
+    from studio.data.snapshots import Readiness
 
 
 @dataclass
@@ -34,6 +37,10 @@ class QueueOverview:
 
 def readiness_report(store: Store) -> ReadinessReport:
     """Runs on the store worker: the derivation reads every current label."""
+    # Imported here: snapshots bring in the evaluation and model-registry modules, which the
+    # Label page (shown first, and the only user of queue_overview) never needs.
+    from studio.data.snapshots import readiness
+
     return ReadinessReport(readiness(store), duplicate_prompts(store))
 
 

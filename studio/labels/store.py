@@ -15,8 +15,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from studio.errors import DiskFullError, InvalidLabelError, NotFoundError, StoreBusyError
 from studio.labels.records import (
     PAIR_VALUES,
@@ -31,6 +29,7 @@ from studio.labels.records import (
     text_hash,
 )
 from studio.labels.schema import migrations
+from studio.labels.sqlite_db import Database
 
 HUMAN = "human"
 # SQLite's own busy handler waits this long per attempt; a write then retries BEGIN IMMEDIATE

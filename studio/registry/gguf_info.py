@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gguf.constants import LlamaFileType
-
 from studio.registry.gguf_header import GGUFFileError, read_header
 
 # Arrays we keep (short ones); the vocabulary and merges are only counted.
@@ -83,6 +81,8 @@ def read_gguf_info(path: Path | str) -> GGUFInfo:
 
 
 def _quant_name(meta: dict[str, Any]) -> str:
+    from gguf.constants import LlamaFileType
+
     file_type = meta.get("general.file_type")
     if isinstance(file_type, int):
         try:

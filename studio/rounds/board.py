@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils.db import NotFoundError as RowMissing
-
 from studio.data.snapshots import load_manifest
 from studio.errors import NotFoundError, StudioError
+from studio.labels.sqlite_db import NotFoundError as RowMissing
 from studio.labels.store import Store
 from studio.registry import models
 from studio.rounds import rounds

@@ -7,6 +7,8 @@ filter bar is :class:`LabelFilterWidget` and the item itself is :class:`LabelIte
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -23,7 +25,6 @@ from studio.app.overview import QueueOverview
 from studio.labels.queue import QueueFilter, QueueItem, filter_prompt_ids
 from studio.labels.records import Label
 from ui.context import AppContext, Changes
-from ui.dialogs.generate_dialog import PromptScope
 from ui.pages.label_filters import LabelFilterWidget
 from ui.pages.label_keys import ACTIONS, COMMON, HELP, HINTS, MODE_KEYS, MODE_NAMES
 from ui.pages.label_session import LabelSession
@@ -31,6 +32,9 @@ from ui.pages.label_text import empty_text, recorded_text
 from ui.pages.label_view import LabelItemView
 from ui.widgets.empty_state import EmptyStateWidget
 from ui.widgets.help_overlay import HelpOverlay
+
+if TYPE_CHECKING:
+    from ui.dialogs.generate_dialog import PromptScope
 
 ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 RECORDED_MS = 2500  # how long "👎 recorded · reason saved" stays in the footer
@@ -302,6 +306,10 @@ class LabelPage(QWidget):
 
     # ---- candidates and judge -----------------------------------------------------------
     def prompt_scopes(self) -> list[PromptScope]:
+        # The dialogs' module (and the job runner it brings) loads when a dialog opens, not
+        # before the window first shows.
+        from ui.dialogs.generate_dialog import PromptScope
+
         queue_filter = self.filters.current()
         scopes = [PromptScope("Prompts matching the Label filters",
                               lambda store: filter_prompt_ids(store, queue_filter)),

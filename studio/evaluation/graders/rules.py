@@ -8,8 +8,6 @@ import string
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from studio.evaluation.graders.base import Grade, Grader
 from studio.evaluation.graders.schema import check_schema
 
@@ -129,6 +127,8 @@ class JsonGrader(Grader):
             return Grade(0.0, problem)
         if self.schema is None:
             return Grade(1.0, "valid JSON")
+        import jsonschema  # here: 0.1 s of imports that only JSON-schema graders need
+
         try:
             errors = list(jsonschema.Draft202012Validator(self.schema).iter_errors(value))
         except RecursionError:
