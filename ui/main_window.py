@@ -7,7 +7,7 @@ a page, change its line in ``PAGES``.
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,6 +28,7 @@ from ui.pages.label_page import LabelPage
 from ui.pages.models_page import ModelsPage
 from ui.pages.train_page import TrainPage
 from ui.quit_guard import QuitGuard
+from ui.window_keys import WindowKeys
 
 PAGES: dict[str, type[QWidget]] = {
     "Data": DataPage,
@@ -130,9 +131,9 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         self.quit_guard = QuitGuard(self, self.context)  # Ctrl+Q
-        for index, name in enumerate(PAGES, start=1):
-            shortcut = QShortcut(QKeySequence(f"Alt+{index}"), self)
-            shortcut.activated.connect(lambda n=name: self.show_page(n))
+        # Alt+1 … Alt+5 and ? on every page (ui/window_keys.py).
+        self.keys = WindowKeys(self, list(PAGES), self.nav, self.show_page,
+                               lambda: self.pages[self.current_page_name()])
 
     def _show_annotator(self, name: str) -> None:
         self.annotator_label.setText(f"Annotator: {name}")
