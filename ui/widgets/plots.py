@@ -54,6 +54,10 @@ class MetricsPlotWidget(QWidget):
         self.legends = {name: pg.LegendItem(colCount=2) for name in self.plots}
         self.view.addItem(self.legends["loss"], row=1, col=0)
         self.view.addItem(self.legends["reward"], row=3, col=0)
+        for row, stretch in ((0, 1), (1, 0), (2, 1), (3, 0)):  # the plots take the height
+            self.view.ci.layout.setRowStretchFactor(row, stretch)
+        for name in self.legends:
+            self._fit_legend(name)
         self.runs: dict[str, RunCurves] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,6 +96,7 @@ class MetricsPlotWidget(QWidget):
         for key, item in curves.items.items():
             self.plots[_plot_of(key)].removeItem(item)
             self.legends[_plot_of(key)].removeItem(item)
+            self._fit_legend(_plot_of(key))
 
     def clear(self) -> None:
         for run_id in list(self.runs):
@@ -133,8 +138,16 @@ class MetricsPlotWidget(QWidget):
                 [], [], pen=pen, name=name, symbol=symbol, symbolSize=5,
                 symbolBrush=curves.colour)
             self.legends[_plot_of(key)].addItem(item, name)
+            self._fit_legend(_plot_of(key))
             curves.items[key] = item
         item.setData(xs, ys)
+
+
+    def _fit_legend(self, name: str) -> None:
+        """An empty legend takes no height from its plot (at 700 px every row counts)."""
+        legend = self.legends[name]
+        legend.setVisible(bool(legend.items))
+        legend.setMaximumHeight(1e6 if legend.items else 0)
 
 
 def _plot_of(key: str) -> str:
