@@ -73,3 +73,34 @@ def test_fit_pairs_cuts_the_oldest_turns_first_and_keeps_short_prompts(
     assert cut == [history["prompt"][0], history["prompt"][-1]]  # system + the last question
     assert prompt_length(tokenizer, cut) <= prompt_budget(48, 8)
     assert fit_pairs([history], tokenizer, max_length=None).shortened == 0
+
+
+def test_preflight_names_the_sft_examples_trl_will_drop(demo_model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """Pre-flight said "22 will be truncated" and the run "11 dropped": TRL cuts an SFT
+    example's end and then drops those left with no answer token (the prompt alone fills
+    max_length). Pre-flight now says which, and its count is the run's."""
+    from datasets import Dataset
+
+    from backends import train_setup as setup
+    from studio.training.preflight import check_lengths
+
+    def row(question: str, answer: str) -> dict:
+        return {"messages": [{"role": "user", "content": question},
+                             {"role": "assistant", "content": answer}]}
+
+    rows = ([row(f"{LONG} ({i})", "Sunny.") for i in range(3)]  # the prompt fills it
+            + [row("Weather?", f"{LONG} ({i})") for i in range(2)]  # the answer is cut
+            + [row("Hi?", "Hello.")])
+    config = TrainConfig.for_method("sft", str(demo_model_dir), max_length=48, max_steps=1)
+    hardware = setup.resolve_hardware(config)
+    train = Dataset.from_list(rows)
+    args = setup.common_args(config, hardware, tmp_path, len(train), has_eval=False)
+    trainer, _ = setup.BUILDERS["sft"](config, setup.load_model(config, hardware),
+                                       setup.load_tokenizer(config), train, None, args)
+    counts = setup.trained_counts(trainer, train, None, None)
+    assert (counts["train"], counts["train_dropped"]) == (3, 3)
+    (warning,) = check_lengths(config, rows, demo_model_dir)
+    assert warning.message.startswith("5 of 6 training examples are longer than max_length 48")
+    assert f"{counts['train_dropped']} will be dropped" in warning.message
+    assert "2 trained with their end cut" in warning.message

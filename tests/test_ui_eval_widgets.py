@@ -85,7 +85,7 @@ def test_after_training_eval_reports_before_and_after(
     assert "no significant difference" in text
     scores = latest_scores(store)
     assert set(scores) == {base.id, tuned.id}
-    assert scores_cell(scores[tuned.id]) == "count 100%"
+    assert scores_cell(scores[tuned.id]) == "count 100% (transformers)"  # engine said
     assert "transformers" in scores_tooltip(scores[base.id])  # the adapter's engine
     assert "transformers" in scores_tooltip(scores[tuned.id])
 

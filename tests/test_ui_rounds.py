@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -44,6 +45,15 @@ def _finished_run(store: Store, base_id: str, snapshot_id: str, tmp_path: Path,
     return adapter
 
 
+def _generate(qtbot: QtBot, dialog: Any) -> None:
+    """Generate one short candidate per prompt: the round starts with it."""
+    dialog.n.setValue(1)
+    dialog.max_tokens.setValue(4)
+    with qtbot.waitSignal(dialog.runner.ended, timeout=120_000):
+        with qtbot.waitSignal(dialog.began, timeout=10_000):
+            dialog.start_button.click()
+
+
 @pytest.fixture
 def page(context: AppContext, qtbot: QtBot) -> ModelsPage:
     widget = ModelsPage(context)
@@ -69,12 +79,13 @@ def test_two_rounds_on_the_models_page(page: ModelsPage, context: AppContext, st
     page.tree.select_id(page.tree.roots()[0].id)
     qtbot.waitUntil(view.start_button.isEnabled, timeout=5000)
     view.start_button.click()
-    qtbot.waitUntil(lambda: view.dialog is not None and view.table.rowCount() == 1,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: view.dialog is not None, timeout=5000)
     dialog = view.dialog
     qtbot.waitUntil(lambda: dialog.model_box.count() > 0, timeout=5000)
     assert dialog.model_box.currentText() == "demo · F16"
     assert "Round 1" in dialog.findChild(type(view.hint)).text()
+    _generate(qtbot, dialog)  # the round is created when generating starts
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=5000)
     dialog.close()
     assert view.table.index(0, 4).data() == "not trained yet"
 
@@ -96,14 +107,15 @@ def test_two_rounds_on_the_models_page(page: ModelsPage, context: AppContext, st
     assert view.next_button.isEnabled()
     view.dialog = None
     view.next_button.click()
-    qtbot.waitUntil(lambda: view.dialog is not None and view.table.rowCount() == 2,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: view.dialog is not None, timeout=5000)
+    dialog = view.dialog
+    qtbot.waitUntil(lambda: dialog.model_box.count() > 0, timeout=5000)
+    assert dialog.model_box.currentText() == "round 1 · F16"  # the tuned model, preselected
+    _generate(qtbot, dialog)
+    qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=5000)
     second = rounds.list_rounds(store)[-1]
     assert (second.number, second.parent_round_id) == (2, 1)
     assert models.get_model(store, second.parent_model_id).name == "KTO round 1"
-    dialog = view.dialog
-    qtbot.waitUntil(lambda: dialog.model_box.count() > 0, timeout=5000)
-    assert dialog.model_box.currentText() == "round 1 · F16"
     assert dialog.scopes[0].caption == "Prompts of the previous round's snapshot"
     assert dialog.scopes[0].ids(store) == [prompt]
     SHOTS.mkdir(parents=True, exist_ok=True)

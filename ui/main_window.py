@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.quit_guard import QuitGuard
+from ui.window_keys import WindowKeys
 
 # The sidebar's order, which is also Alt+1..5. Imported when first opened (see page_class).
 PAGES: dict[str, str] = {
@@ -142,9 +143,9 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         self.quit_guard = QuitGuard(self, self.context)  # Ctrl+Q
-        for index, name in enumerate(PAGES, start=1):
-            shortcut = QShortcut(QKeySequence(f"Alt+{index}"), self)
-            shortcut.activated.connect(lambda n=name: self.show_page(n))
+        # Alt+1 … Alt+5 and ? on every page (ui/window_keys.py).
+        self.keys = WindowKeys(self, list(PAGES), self.nav, self.show_page,
+                               lambda: self.pages[self.current_page_name()])
 
     def _show_annotator(self, name: str) -> None:
         self.annotator_label.setText(f"Annotator: {name}")

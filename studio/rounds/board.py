@@ -7,6 +7,7 @@ first completed run that started after it from its parent model, and to that run
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,32 +166,50 @@ NEXT_STEPS = (
 )
 
 
-@dataclass(frozen=True)
-class RoundStart:
-    """What the "generate" step of a new round needs: who generates, and on which prompts."""
+SAMPLE_PROMPTS = 50  # round 1's default scope: enough candidates for an afternoon's labels
 
-    round: Round
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """What starting a round would do, read before anything is created: its number, the
+    model it starts from, who generates (that model's chat targets) and on which prompts."""
+
+    number: int
     parent: models.ModelEntry
     targets: list[str]
-    prompt_ids: list[int]  # the previous snapshot's prompts (empty: use all prompts)
+    prompt_ids: list[int]  # the previous snapshot's prompts (empty: choose from all prompts)
+    model_id: str | None = None  # round 1: start from this model
+    previous_id: int | None = None  # a next round: start after this round
 
     @property
     def note(self) -> str:
         adapter = (f", setting <i>Continue from adapter</i> to {self.parent.path}"
                    if self.parent.kind == "adapter" else "")
-        return NEXT_STEPS.format(number=self.round.number, parent=self.parent.name,
-                                 adapter=adapter)
+        return NEXT_STEPS.format(number=self.number, parent=self.parent.name, adapter=adapter)
+
+    def begin(self, store: Store) -> Round:
+        """Create the round (when the person starts generating, not before)."""
+        if self.previous_id is not None:
+            return rounds.next_round(store, self.previous_id)
+        return rounds.start_round(store, self.parent.id)
 
 
-def begin_round(store: Store, model_id: str | None = None, previous_id: int | None = None
-                ) -> RoundStart:
-    """Start round 1 from ``model_id``, or the round after ``previous_id``."""
+def plan_round(store: Store, model_id: str | None = None, previous_id: int | None = None
+               ) -> RoundPlan:
+    """Round 1 from ``model_id``, or the round after ``previous_id``: nothing is written."""
     if previous_id is not None:
         previous = rounds.get_round(store, previous_id)
-        new = rounds.next_round(store, previous_id)
-        prompt_ids = snapshot_prompts(store, previous.snapshot_id)
-    else:
-        new = rounds.start_round(store, model_id or "")
-        prompt_ids = []
-    parent = models.get_model(store, new.parent_model_id or "")
-    return RoundStart(new, parent, target_names(store, parent.id), prompt_ids)
+        if previous.model_id is None:
+            raise NotFoundError(f"round {previous.number} has no trained model yet")
+        parent = models.get_model(store, previous.model_id)
+        return RoundPlan(previous.number + 1, parent, target_names(store, parent.id),
+                         snapshot_prompts(store, previous.snapshot_id), previous_id=previous_id)
+    parent = models.get_model(store, model_id or "")
+    return RoundPlan(1, parent, target_names(store, parent.id), [], model_id=parent.id)
+
+
+def sample_prompts(ids: list[int], size: int = SAMPLE_PROMPTS, seed: int = 0) -> list[int]:
+    """A fixed random subset of ``ids`` (all of them when there are few), in id order."""
+    if len(ids) <= size:
+        return list(ids)
+    return sorted(random.Random(seed).sample(ids, size))

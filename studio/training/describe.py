@@ -82,7 +82,8 @@ def _started(event: Event) -> str:
     counts = event.get("counts") or {}
     notes = []
     if counts.get("train_dropped"):
-        notes.append(f"{counts['train_dropped']} training examples dropped as too long")
+        notes.append(f"{counts['train_dropped']} training examples dropped: the prompt alone"
+                     " fills max_length, so no answer token was left")
     available = counts.get("eval_available") or 0
     if available > (counts.get("eval") or 0):
         notes.append(f"evaluating a sample of {counts.get('eval')} of {available} held out")

@@ -185,17 +185,34 @@ def token_counter(model_dir: Path | None) -> tuple[Any, bool]:
     return (lambda text: max(1, round(len(text) / 3.5))), False
 
 
+def prompt_lengths(kind: str, rows: list[dict[str, Any]], count: Any) -> list[int]:
+    """Token length of each SFT example's prompt: every message before the answer."""
+    if kind != "sft":
+        return []
+    return [sum(count(text) + TOKENS_PER_MESSAGE for text in _text(row.get("messages", [])[:-1]))
+            for row in rows]
+
+
 def check_lengths(config: TrainConfig, rows: list[dict[str, Any]],
                   model_dir: Path | None) -> list[Check]:
+    """Examples longer than max_length, and which of them TRL will drop: it cuts an SFT
+    example's end and then drops those left with no answer token (the prompt alone fills
+    max_length), so "22 truncated" before the run became "11 dropped" in it. DPO prompts are
+    shortened from the left instead (``backends.train_prompts``): no pair is dropped."""
     count, exact = token_counter(model_dir)
-    lengths = example_lengths(DATA_KIND.get(config.method, config.method), rows, count)
+    kind = DATA_KIND.get(config.method, config.method)
+    lengths = example_lengths(kind, rows, count)
     over = sum(1 for n in lengths if n > config.max_length)
     if not over:
         return []
+    dropped = sum(1 for n in prompt_lengths(kind, rows, count) if n >= config.max_length)
     how = "" if exact else " (estimated without the tokenizer)"
+    fate = (f"{dropped} will be dropped (the prompt alone fills max_length: no answer token is"
+            f" left to learn from) and {over - dropped} trained with their end cut"
+            if dropped else "they will be trained with their end cut")
     return [Check("warning", "length", f"{over} of {len(rows)} training examples are longer"
-                  f" than max_length {config.max_length} tokens{how} and will be truncated;"
-                  f" the longest has {max(lengths)}")]
+                  f" than max_length {config.max_length} tokens{how}: {fate}; the longest has"
+                  f" {max(lengths)}")]
 
 
 def preflight(config: TrainConfig, snapshot_dir: Path | str | None = None,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -79,17 +81,29 @@ def scope_picker(scopes: list[PromptScope], parent: QWidget) -> tuple[QWidget, Q
 
 
 class GenerateDialog(QDialog):
+    began = Signal(object)  # what ``on_start`` returned, once generation was asked for
+
     def __init__(self, context: AppContext, scopes: list[PromptScope],
                  model: str | None = None, note: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 on_start: Callable[[Store], Any] | None = None,
+                 model_required: bool = False) -> None:
+        """``on_start(store)`` runs on the store worker when the person clicks Generate
+        (a round is created then, not when the dialog opens). With ``model_required``, only
+        ``model`` is preselected: when it is not chat-ready, nothing is, and the dialog says
+        so, rather than silently offering another model."""
         super().__init__(parent)
         self.context = context
         self.scopes = scopes
         self.preset_model = model
+        self.on_start = on_start
+        self.model_required = model_required
         self.prompt_ids: list[int] = []
         self.counts: list[int] = []  # prompts per scope
         self.speed: Speed | None = None  # measured by past generate jobs
         self.generated_model: str | None = None  # set once candidates were stored
+        self.stop_box: QMessageBox | None = None  # "Stop generating?" while it is asked
+        self.closing = False  # stopping the job, to close once it has ended
         self.setWindowTitle("Generate candidates")
         self.setMinimumWidth(560)
         # Candidates written before a cancel or a failure are stored too.
@@ -136,6 +150,7 @@ class GenerateDialog(QDialog):
         self.n.valueChanged.connect(self._show_estimate)
         self.scope_group.idToggled.connect(self._show_estimate)
         self.model_box.currentIndexChanged.connect(self._measure)
+        self.model_box.currentIndexChanged.connect(self._update_buttons)
         self._measure()
 
     # ---- the time it will take -----------------------------------------------------------
@@ -201,10 +216,15 @@ class GenerateDialog(QDialog):
         self.model_box.clear()
         for target in targets:
             self.model_box.addItem(target[0], target)
-        if self.preset_model:
-            index = self.model_box.findText(self.preset_model)
-            if index >= 0:
-                self.model_box.setCurrentIndex(index)
+        index = self.model_box.findText(self.preset_model) if self.preset_model else -1
+        if index >= 0:
+            self.model_box.setCurrentIndex(index)
+        elif self.model_required and targets:
+            self.model_box.setCurrentIndex(-1)  # pick one knowingly: not the preset model
+            self.model_box.setPlaceholderText("Choose a model…")
+            self._say("The model this round starts from has no GGUF yet, so it cannot write"
+                      " candidates: export it on the <b>Models</b> page (Export to GGUF…)"
+                      " first, or choose another model here knowingly.")
         if not targets:
             self._say(NO_TARGETS)
         self._update_buttons()
@@ -224,22 +244,27 @@ class GenerateDialog(QDialog):
             return
         scope = self.scopes[max(self.scope_group.checkedId(), 0)]
         make_config, jobs = self.config, self.context.paths.root / "jobs"
-        db = self.context.paths.db
+        db, on_start = self.context.paths.db, self.on_start
         self.start_button.setEnabled(False)
         self._say("")
 
-        def prepare(store: Store) -> tuple[Any, int, list[int]]:
+        def prepare(store: Store) -> tuple[Any, int, list[int], Any]:
             ids = scope.ids(store)
             config = make_config(ids)
             config.validate()
             missing = len(pending_candidates(store, config))
-            return (create_job(jobs, config, db) if missing else None), missing, ids
+            job = create_job(jobs, config, db) if missing else None
+            begun = on_start(store) if on_start is not None else None  # last: nothing failed
+            return job, missing, ids, begun
 
         self.context.ops.run(prepare, on_success=self._launch, on_failure=self._not_started,
                              owner=self)
 
-    def _launch(self, prepared: tuple[Any, int, list[int]]) -> None:
-        job, missing, self.prompt_ids = prepared
+    def _launch(self, prepared: tuple[Any, int, list[int], Any]) -> None:
+        job, missing, self.prompt_ids, begun = prepared
+        if begun is not None:
+            self.on_start = None  # once: a second Generate must not start a second round
+            self.began.emit(begun)
         if job is None:
             self._say("Nothing to do: every candidate with these settings is"
                                  " already stored. Change the seed or N for new ones.")
@@ -284,13 +309,44 @@ class GenerateDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.runner.running
-        self.start_button.setEnabled(not running and self.model_box.count() > 0)
+        self.start_button.setEnabled(not running and self.model_box.currentIndex() >= 0)
 
     def reject(self) -> None:
-        """Closing stops the job after the candidate in progress; finished ones are kept."""
-        if self.runner.running:
-            self.runner.cancel()
-            self.runner.wait(60_000)
+        """Close (or Escape) while a job runs asks first; stopping never blocks the GUI: the
+        dialog closes itself once the job has stopped (finished candidates are kept)."""
+        if not self.runner.running:
+            super().reject()
+            return
+        if self.stop_box is not None or self.closing:
+            return  # already asking, or already stopping
+        self.stop_box = QMessageBox(
+            QMessageBox.Icon.Question, "Stop generating?",
+            "Candidates are still being written. Stop after the one in progress and close?"
+            " The candidates written so far are kept; generating again with the same"
+            " settings writes only the missing ones.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        self.stop_box.button(QMessageBox.StandardButton.Yes).setText("Stop and close")
+        self.stop_box.button(QMessageBox.StandardButton.No).setText("Keep generating")
+        self.stop_box.finished.connect(self._stop_answered)
+        self.stop_box.open()
+
+    def _stop_answered(self, result: int) -> None:
+        self.stop_box = None
+        if result != QMessageBox.StandardButton.Yes:
+            return
+        if not self.runner.running:  # it ended while the question was open
+            super().reject()
+            return
+        self.closing = True
+        self.close_button.setEnabled(False)
+        self.strip.say("Stopping after the candidate in progress…")
+        self.runner.ended.connect(self._close_after_stop)
+        self.runner.cancel()
+
+    def _close_after_stop(self) -> None:
+        self.runner.ended.disconnect(self._close_after_stop)
+        self.closing = False
+        self.close_button.setEnabled(True)
         super().reject()
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -87,35 +87,38 @@ class ComparePage(QWidget):
 
     # ---- layout ------------------------------------------------------------------------
     def _setup_row(self) -> QWidget:
+        # A grid of two lines, not one row: side by side the pickers, the four numbers and
+        # the Blind box made the page 1102 px wide, more than a 1024 px window leaves it.
         box = QGroupBox("Models and sampling")
-        row = QHBoxLayout(box)
+        grid = QGridLayout(box)
         self.pickers = [QComboBox(), QComboBox()]
-        form = QFormLayout()
-        for number, picker in enumerate(self.pickers, 1):
-            picker.setMinimumWidth(220)
-            form.addRow(f"Model {number}", picker)
-        row.addLayout(form)
+        for number, picker in enumerate(self.pickers):
+            picker.setMinimumWidth(160)
+            picker.currentTextChanged.connect(picker.setToolTip)  # the whole name
+            picker.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            grid.addWidget(QLabel(f"Model {number + 1}"), number, 0)
+            grid.addWidget(picker, number, 1)
         self.temperature = _spin(QDoubleSpinBox(), 0.0, 2.0, 0.7,
                                  "Sampling temperature (0: greedy)")
         self.top_p = _spin(QDoubleSpinBox(), 0.05, 1.0, 0.95, "Nucleus sampling probability mass")
         self.max_tokens = _spin(QSpinBox(), 1, 4096, 256, "Longest reply, in tokens")
         self.seed = _spin(QSpinBox(), 0, 2**31 - 1, 0, "Same seed, same reply (for both panes)")
-        sampling = QFormLayout()
-        sampling.addRow("Temperature", self.temperature)
-        sampling.addRow("Top-p", self.top_p)
-        row.addLayout(sampling)
-        more = QFormLayout()
-        more.addRow("Max tokens", self.max_tokens)
-        more.addRow("Seed", self.seed)
-        row.addLayout(more)
-        self.blind = QCheckBox("Blind (random sides, names hidden until the vote)")
+        for index, (caption, spin) in enumerate((("Temperature", self.temperature),
+                                                 ("Top-p", self.top_p),
+                                                 ("Max tokens", self.max_tokens),
+                                                 ("Seed", self.seed))):
+            grid.addWidget(QLabel(caption), index % 2, 2 + (index // 2) * 2)
+            grid.addWidget(spin, index % 2, 3 + (index // 2) * 2)
+        self.blind = QCheckBox("Blind")
+        self.blind.setToolTip("Random sides, and the model names hidden until you vote: the"
+                              " votes then measure the answers, not the names.")
         self.blind.setChecked(True)
         self.start_button = QPushButton("Load && new chat")
         self.start_button.clicked.connect(self.new_chat)
-        side = QVBoxLayout()
-        side.addWidget(self.blind)
-        side.addWidget(self.start_button)
-        row.addLayout(side)
+        grid.addWidget(self.blind, 0, 6)
+        grid.addWidget(self.start_button, 1, 6)
+        grid.setColumnStretch(1, 1)
         return box
 
     def _input_row(self) -> QHBoxLayout:
@@ -345,4 +348,5 @@ def _spin(spin: Any, low: float, high: float, value: float, tip: str) -> Any:
     spin.setRange(low, high)
     spin.setValue(value)
     spin.setToolTip(tip)
+    spin.setMaximumWidth(110)  # the model pickers take the width: their names are long
     return spin

@@ -27,6 +27,7 @@ from ui.context import AppContext, Changes
 from ui.dialogs.eval_set_dialog import EvalSetDialog
 from ui.dialogs.generate_dialog import PromptScope
 from ui.item_models.prompt_table import PromptTableModel
+from ui.widgets.flow_layout import FlowLayout, flow_policy
 from ui.widgets.markdown_view import MarkdownView
 from ui.widgets.prompt_detail import detail_markdown
 from ui.widgets.prompt_table_view import PromptTableView
@@ -43,8 +44,8 @@ class DataPage(QWidget):
         self.selected_id: int | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)
-        layout.addLayout(self._header())
-        layout.addLayout(self._filters())
+        layout.addWidget(self._header())
+        layout.addWidget(self._filters())
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self._table())
         split.addWidget(self._side())
@@ -63,12 +64,14 @@ class DataPage(QWidget):
         self.refresh_readiness()
 
     # ---- layout ------------------------------------------------------------------------
-    def _header(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _header(self) -> QWidget:
+        # A flow, not a row: eight buttons beside the title set a 944 px minimum width, and
+        # the window could not be made 1024 px wide; they wrap onto a second line instead.
+        header = flow_policy(QWidget())
+        row = FlowLayout(header)
         row.addWidget(QLabel("Data", objectName="PageTitle"))
         self.count_label = QLabel(objectName="Muted")
         row.addWidget(self.count_label)
-        row.addStretch()
         for caption, slot, primary in (
             ("Import…", self.open_import, True), ("Starter prompts", self.add_starter, False),
             ("New prompt…", self.new_prompt, False), ("Agreement…", self.open_agreement, False),
@@ -79,14 +82,16 @@ class DataPage(QWidget):
             button.setProperty("primary", primary)
             button.clicked.connect(slot)
             row.addWidget(button)
-        return row
+        return header
 
-    def _filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _filters(self) -> QWidget:
+        filters = flow_policy(QWidget())
+        row = FlowLayout(filters)
         self.search = QLineEdit(placeholderText="Search prompts…")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(240)  # room for the placeholder: "S…" said nothing
         self.search.textChanged.connect(lambda _: self._search_timer.start())
-        row.addWidget(self.search, 2)
+        row.addWidget(self.search)
         self.boxes: dict[str, QComboBox] = {}
         for key, caption, values in (
             ("source", "Source", []), ("tag", "Tag", []),
@@ -97,10 +102,14 @@ class DataPage(QWidget):
             box.addItems([ANY, *values])
             box.setMinimumWidth(110)
             box.currentTextChanged.connect(self.apply_filters)
-            row.addWidget(QLabel(caption, objectName="Muted"))
-            row.addWidget(box, 1)
+            pair = QWidget()
+            line = QHBoxLayout(pair)
+            line.setContentsMargins(0, 0, 0, 0)
+            line.addWidget(QLabel(caption, objectName="Muted"))
+            line.addWidget(box)
+            row.addWidget(pair)
             self.boxes[key] = box
-        return row
+        return filters
 
     def _table(self) -> QTableView:
         self.table = PromptTableView(self.model)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from ui.widgets.help_overlay import WINDOW_SECTION
+
 K = Qt.Key
 MODE_NAMES = {"thumb": "Thumbs", "pair": "Pairwise", "edit": "Edit"}
 MODE_KEYS = {K.Key_1: "thumb", K.Key_2: "pair", K.Key_3: "edit"}
@@ -36,6 +38,7 @@ HELP = [
                     ("Enter", "next item"), ("Ctrl+Z", "undo the last label"),
                     ("Ctrl+Shift+Z", "redo"), ("Space / PgUp / ↑ ↓", "scroll the answers"),
                     ("?", "this help")]),
+    WINDOW_SECTION,
 ]
 
 HINTS = {

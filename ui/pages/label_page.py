@@ -31,6 +31,7 @@ from ui.pages.label_session import LabelSession
 from ui.pages.label_text import empty_text, recorded_text
 from ui.pages.label_view import LabelItemView
 from ui.widgets.empty_state import EmptyStateWidget
+from ui.widgets.flow_layout import FlowLayout, flow_policy
 from ui.widgets.help_overlay import HelpOverlay
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class LabelPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)
         layout.addLayout(self._header())
-        self.progress = QLabel(objectName="Muted")
+        self.progress = QLabel(objectName="Muted", wordWrap=True)
         layout.addLayout(self._progress_row())
         self.body = QStackedWidget()
         self.empty = EmptyStateWidget("", "")
@@ -84,9 +85,11 @@ class LabelPage(QWidget):
 
     # ---- layout ------------------------------------------------------------------------
     def _header(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+        # A flow: the title, modes, filters and ? in one row were 887 px, wider than a
+        # 1024 px window leaves the page; the filters wrap under the modes instead.
+        header = flow_policy(QWidget())
+        row = FlowLayout(header, spacing=8)
         row.addWidget(QLabel("Label", objectName="PageTitle"))
-        row.addSpacing(16)
         self.mode_buttons: dict[str, QToolButton] = {}
         for number, (mode, name) in enumerate(MODE_NAMES.items(), start=1):
             button = QToolButton(text=f"{name}  {number}", checkable=True)
@@ -95,14 +98,15 @@ class LabelPage(QWidget):
             button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
             self.mode_buttons[mode] = button
             row.addWidget(button)
-        row.addStretch()
         row.addWidget(self.filters)
         help_button = QToolButton(text="?")
         help_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         help_button.setToolTip("Keyboard help (?)")
         help_button.clicked.connect(lambda: self.help.open())
-        row.addWidget(help_button)
-        return row
+        line = QHBoxLayout()
+        line.addWidget(header, 1)
+        line.addWidget(help_button, alignment=Qt.AlignmentFlag.AlignTop)
+        return line
 
     def _progress_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -122,8 +126,7 @@ class LabelPage(QWidget):
 
     def _footer(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.reason = QLineEdit(placeholderText="Reason (optional): press R, type, then a label"
-                                                " key")
+        self.reason = QLineEdit(placeholderText="Reason (optional): R, type, a label key")
         self.reason.setMaximumWidth(420)
         self.reason.installEventFilter(self)
         # The reason belongs to the item it was typed on: the target it was typed for.
@@ -131,11 +134,12 @@ class LabelPage(QWidget):
         self.recorded = QLabel(objectName="Muted")
         self._recorded_timer = QTimer(self, singleShot=True, interval=RECORDED_MS)
         self._recorded_timer.timeout.connect(self.recorded.clear)
-        self.hints = QLabel(objectName="KeyHint")
-        row.addWidget(self.reason)
+        self.hints = QLabel(objectName="KeyHint", wordWrap=True)
+        self.hints.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.reason.setMinimumWidth(260)
+        row.addWidget(self.reason, 2)
         row.addWidget(self.recorded)
-        row.addStretch()
-        row.addWidget(self.hints)
+        row.addWidget(self.hints, 3)
         return row
 
     # ---- modes and filters -------------------------------------------------------------
@@ -185,7 +189,7 @@ class LabelPage(QWidget):
             self._draw_empty()
         else:
             self.body.setCurrentIndex(1)
-            self.view.draw(item, self.session.shown_value(item))
+            self.view.draw(item, self.session.shown_value(item), self.session.gold_text(item))
         self.item_drawn.emit(item)
 
     def _draw_empty(self) -> None:

@@ -53,6 +53,7 @@ class LabelSession(QObject):
         self.history: list[QueueItem] = []
         self.position = -1
         self.values: dict[str, str] = {}  # target -> my current value, from this session
+        self.gold_texts: dict[str, str] = {}  # edit target -> the gold answer saved for it
         self.undo_history: LabelHistory[QueueItem] = LabelHistory()
         self.prefetched: QueueItem | None = None
         self.prefetch_ready = False
@@ -68,6 +69,11 @@ class LabelSession(QObject):
     @property
     def current(self) -> QueueItem | None:
         return self.history[self.position] if 0 <= self.position < len(self.history) else None
+
+    def gold_text(self, item: QueueItem) -> str | None:
+        """The gold answer saved for an edit item in this session (shown after a redo or
+        going back), or None when it has none now."""
+        return self.gold_texts.get(item.target) if self.shown_value(item) == "gold" else None
 
     def shown_value(self, item: QueueItem) -> str | None:
         """My value for the item, hidden for blind re-labels not yet answered again."""
@@ -163,8 +169,11 @@ class LabelSession(QObject):
             self._fetch_next()
 
     def poll(self) -> None:
-        """Look for new items when the queue was empty (after an import, say)."""
-        if self.waiting and not self._fetching:
+        """Look for new items when the queue was empty (after an import, say), or when the
+        item fetched ahead said "nothing left" before new candidates came: else the next
+        label key shows "All caught up" while the header counts the new ones."""
+        stale_end = self.prefetch_ready and self.prefetched is None
+        if (self.waiting or stale_end) and not self._fetching:
             self.prefetch_ready = False
             self._fetch_next()
 
@@ -219,6 +228,8 @@ class LabelSession(QObject):
 
         was_new = self.shown_value(item) is None and not item.relabel
         self.values[item.target] = value
+        if text is not None:
+            self.gold_texts[item.target] = text
         self.undo_history.labeling()
         self.context.ops.run(write, on_success=lambda label: self._written(label, item, was_new),
                              on_failure=lambda error: self._write_failed(error, item), owner=self,

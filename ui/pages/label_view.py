@@ -80,12 +80,15 @@ class LabelItemView(QSplitter):
     def show_mode(self, mode: str) -> None:
         self.answers.setCurrentIndex(MODES.index(mode))
 
-    def draw(self, item: QueueItem, value: str | None) -> None:
-        """Show ``item``; ``value`` is the label it already has in this session, if any."""
+    def draw(self, item: QueueItem, value: str | None, gold: str | None = None) -> None:
+        """Show ``item``; ``value`` is the label it already has in this session, if any, and
+        ``gold`` the gold answer saved for an edit item."""
         self.prompt_card.show_text(
             conversation_markdown(item.prompt.messages, item.prompt.system), prompt_meta(item))
-        {"thumb": self._draw_thumb, "pair": self._draw_pair, "edit": self._draw_edit}[
-            item.mode](item, value)
+        if item.mode == "edit":
+            self._draw_edit(item, value, gold)
+        else:
+            {"thumb": self._draw_thumb, "pair": self._draw_pair}[item.mode](item, value)
         text = suggestion_text(item)
         self.suggestion.setText(text)
         self.suggestion.setVisible(bool(text))
@@ -109,8 +112,14 @@ class LabelItemView(QSplitter):
         self.left_card.set_choice(*left_mark)
         self.right_card.set_choice(*right_mark)
 
-    def _draw_edit(self, item: QueueItem, value: str | None) -> None:
+    def _draw_edit(self, item: QueueItem, value: str | None, gold: str | None) -> None:
         start = item.responses[0] if item.responses else None
+        if gold is not None:  # what was saved, not the answer it was edited from
+            self.editor.setPlainText(gold)
+            origin = f" (edited from response #{start.id})" if start else ""
+            self.edit_note.setText(f"Saved as gold{origin}. Press E to change it; Ctrl+Enter"
+                                   " saves the change as a new gold answer.")
+            return
         self.editor.setPlainText(start.text if start else "")
         if start is None:
             note = "No answer yet: press E and write the answer you want (Ctrl+Enter saves)."

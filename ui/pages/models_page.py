@@ -48,6 +48,7 @@ class ModelsPage(QWidget):
                                        changes=Changes(models=True))
         self.export_runner.event.connect(self._on_export_event)
         self.export_runner.failed.connect(lambda message: self._say(f"Export failed: {message}"))
+        self.export_runner.cancelled.connect(self._export_cancelled)
         self.export_runner.ended.connect(self._export_finished)
         self.tree = ModelTreeView()  # a ModelTreeModel of records read on the store worker
         self.tree.current_changed.connect(self._show_details)
@@ -65,7 +66,9 @@ class ModelsPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tree)
         splitter.addWidget(self.details)
-        splitter.setSizes([700, 400])
+        splitter.setStretchFactor(0, 3)  # the tree's names and scores take the extra width
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([700, 300])
         self.rounds = RoundsView(context)
         rows = QSplitter(Qt.Orientation.Vertical)
         rows.addWidget(splitter)
@@ -162,8 +165,10 @@ class ModelsPage(QWidget):
         # Progress (steps, ETA) goes to the strip; the outcome stays written below it.
         if event.event == "finished":
             self._say("Export finished. " + str(event.get("selfcheck_summary", "")))
-        elif event.event == "cancelled":
-            self._say(f"Export cancelled: {event.get('message')}")
+
+    def _export_cancelled(self, _event: Event | None) -> None:
+        # Also when the job was killed after the grace period and wrote no cancelled event.
+        self._say("Export cancelled: nothing was registered.")
 
     def _export_finished(self) -> None:
         self.export_strip.bar.hide()

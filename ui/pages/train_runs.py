@@ -37,6 +37,7 @@ from ui.pages.train_text import status_html
 from ui.runners.process_runner import EventTailer
 from ui.widgets.bundle_button import BundleButton
 from ui.widgets.eval_after import EvalRunSummaryLabel
+from ui.widgets.flow_layout import FlowLayout, flow_policy
 from ui.widgets.grpo_completions import CompletionsTableWidget
 from ui.widgets.plots import MetricsPlotWidget
 from ui.widgets.run_speed import RunSpeed
@@ -68,7 +69,7 @@ class RunPanel(QWidget):
         bar_row.addWidget(self.progress, 1)
         bar_row.addWidget(self.eta)
         column.addLayout(bar_row)
-        column.addLayout(self._buttons())
+        column.addWidget(self._buttons())
         self.plots = MetricsPlotWidget()
         column.addWidget(self.plots, 3)
         self.completions = CompletionsTableWidget()  # GRPO's sampled answers, when any
@@ -78,8 +79,11 @@ class RunPanel(QWidget):
         column.addWidget(self._lower(), 2)
         self._show_buttons()
 
-    def _buttons(self) -> QHBoxLayout:
-        buttons = QHBoxLayout()
+    def _buttons(self) -> QWidget:
+        # A flow: four buttons in a row kept the panel 472 px wide, and at 1024 px the
+        # window cut the run panel; they wrap instead.
+        row = flow_policy(QWidget())
+        buttons = FlowLayout(row)
         self.cancel_button = QPushButton("Cancel")
         self.resume_button = QPushButton("Resume")
         self.folder_button = QPushButton("Open run folder")
@@ -90,8 +94,7 @@ class RunPanel(QWidget):
         for button in (self.cancel_button, self.resume_button, self.folder_button,
                        self.bundle_button):
             buttons.addWidget(button)
-        buttons.addStretch()
-        return buttons
+        return row
 
     def _lower(self) -> QSplitter:
         lower = QSplitter(Qt.Orientation.Horizontal)

@@ -177,6 +177,9 @@ def eta_text(seconds: float | None) -> str:
     return f"about {seconds // 60} min {seconds % 60:02d} s left"
 
 
+TERMINAL_WORDS = {"finished": "Done.", "cancelled": "Cancelled.", "failed": "Failed."}
+
+
 class JobStrip(QWidget):
     """Progress bar, a status line with the ETA, and Cancel for one :class:`JobRunner`."""
 
@@ -205,6 +208,7 @@ class JobStrip(QWidget):
         self.bar.hide()
         self.cancel_button.hide()
         runner.progress.connect(self._on_progress)
+        runner.event.connect(self._on_event)
         runner.ended.connect(lambda: self.cancel_button.setEnabled(False))
 
     def started(self, message: str) -> None:
@@ -226,6 +230,15 @@ class JobStrip(QWidget):
         loading = event.get("stage") == "load"
         eta = eta_text(None if loading else event.get("eta_s", self._estimate(done, total)))
         self.status.setText(" · ".join(p for p in (str(event.get("message") or ""), eta) if p))
+
+    def _on_event(self, event: Event) -> None:
+        """The job wrote its outcome: the last step's "… 25 s left" must not outlive it while
+        the process exits (the owner says the outcome in its own words)."""
+        if event.is_terminal:
+            self.cancel_button.setEnabled(False)
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1 if event.event == "finished" else 0)
+            self.status.setText(TERMINAL_WORDS.get(event.event, ""))
 
     def _estimate(self, done: int, total: int) -> float | None:
         """ETA from the pace since the first item (for backends that send none)."""

@@ -46,12 +46,14 @@ class ChatPaneWidget(QWidget):
         self.stats: dict[str, Any] = {}
         self.clock = QElapsedTimer()  # since send: the overall rate when decode is unmeasurable
         self.runner = ChatRunner(self)
-        self.header = QLabel(objectName="PaneTitle")
-        self.status = QLabel("no model", objectName="Muted")
+        # Both wrap: a long model name ("SmolLM2-135M-Instruct · Q4_1 + … · LoRA F16") was cut
+        # at 1024 px, where each pane is about 400 px wide.
+        self.header = QLabel(objectName="PaneTitle", wordWrap=True)
+        self.status = QLabel("no model", objectName="Muted", wordWrap=True)
         # The Label page's view: Markdown rendered, code shaded, line breaks kept.
         self.view = MarkdownView()
-        self.view.setPlaceholderText("Pick the models above and press Load & new chat, then"
-                                     " write a message below: both answer side by side.")
+        self.view.setPlaceholderText("Pick two models above, Load & new chat,\nthen write a"
+                                     " message below:\nboth answer side by side.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)

@@ -40,6 +40,11 @@ class EvalAfterTrainingWidget(QWidget):
         self.touched = False  # the person set the checkbox: keep their choice
         self.run_id = ""
         self.model_id = ""
+        self.set_in_use = ""  # the eval set of the eval in progress
+        # Runs that completed while another run's eval was going: (run id, eval set), in order.
+        self.waiting: list[tuple[str, str]] = []
+        self.busy = False  # from start until the summary: the chain is not running yet while
+        # its job folders are written on the store worker
         self.check = QCheckBox("Evaluate after training on")
         self.check.setToolTip("When the run completes, score the new model (and its parent,"
                               " for the before/after) on this eval set.")
@@ -92,33 +97,64 @@ class EvalAfterTrainingWidget(QWidget):
                            "Evaluate after training (create an eval set first)")
 
     def start_for_run(self, run_id: str) -> bool:
-        """Start the eval of a completed run's model; False when the option is off."""
+        """Evaluate a completed run's model; False when the option is off. A run that ends
+        while another run's eval is going waits for it (said in the strip), never skipped."""
         set_name = self.set_name
-        if set_name is None or self.chain.running:
+        if set_name is None:
             return False
-        self.run_id = run_id
+        if self.busy or self.chain.running:
+            if run_id != self.run_id and run_id not in (r for r, _ in self.waiting):
+                self.waiting.append((run_id, set_name))
+            self._say_waiting()
+            return True
+        self._start(run_id, set_name)
+        return True
+
+    def _start(self, run_id: str, set_name: str) -> None:
+        self.busy, self.run_id, self.set_in_use = True, run_id, set_name
 
         def prepare(store: Store) -> list[EvalConfig]:
             self.model_id = run_model(store, run_id)
             return plan(store, set_name, self.model_id)
 
         self.strip.started(f"Evaluating run {run_id} on {set_name}…")
+        self._say_waiting()
         self.chain.start(prepare)
-        return True
+
+    def _say_waiting(self) -> None:
+        if self.waiting:
+            names = ", ".join(run_id for run_id, _ in self.waiting)
+            self.strip.setToolTip(f"Waiting to be evaluated next: {names}")
+            self.context.status_message.emit(
+                f"Evaluation of run(s) {names} queued: it starts when the eval of run"
+                f" {self.run_id} ends.")
+        else:
+            self.strip.setToolTip("")
+
+    def _next(self) -> None:
+        self.busy = False
+        if self.waiting:
+            run_id, set_name = self.waiting.pop(0)
+            self._start(run_id, set_name)
 
     def _stopped(self, message: str) -> None:
         self.strip.say("")
         self.summary.emit(self.run_id, f"eval: {message}")
+        self._next()
 
     def _read_result(self) -> None:
         self.strip.say("")
-        set_name, model_id, run_id = self.set_box.currentData(), self.model_id, self.run_id
+        set_name, model_id, run_id = self.set_in_use, self.model_id, self.run_id
+
+        def said(text: str) -> None:
+            self.summary.emit(run_id, text)
+            self._next()
+
         self.context.ops.run(lambda store: before_after(store, set_name, model_id),
-                             owner=self, on_success=lambda found: self.summary.emit(
-                                 run_id, found.summary() if found else
+                             owner=self, on_success=lambda found: said(
+                                 found.summary() if found else
                                  f"eval '{set_name}': no parent score to compare with"),
-                             on_failure=lambda error: self.summary.emit(run_id,
-                                                                        f"eval: {error}"))
+                             on_failure=lambda error: said(f"eval: {error}"))
 
 
 class EvalRunSummaryLabel(QLabel):

@@ -13,6 +13,7 @@ from studio.evaluation.summary import Score
 from studio.labels.store import Store
 from studio.rounds.scores import round_scores
 from ui.context import AppContext, Changes
+from ui.theme import colors, signals
 from ui.widgets.plots import COLOURS
 
 Points = list[tuple[str, Score | None]]
@@ -25,6 +26,7 @@ class EvalScoreChart(QWidget):
         self.points: Points = []
         self.set_box = QComboBox()
         self.set_box.setToolTip("The eval set whose score is charted across rounds.")
+        self.set_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.set_box.currentIndexChanged.connect(self._load_points)
         self.note = QLabel(objectName="Muted")
         self.plot = pg.PlotWidget()
@@ -32,6 +34,8 @@ class EvalScoreChart(QWidget):
         self.plot.setLabel("left", "pass rate")
         self.plot.showGrid(x=False, y=True, alpha=0.2)
         self.plot.setMinimumHeight(160)
+        self.follow_theme()  # pyqtgraph's own black background, in the light theme too
+        signals.changed.connect(self.follow_theme)
         header = QHBoxLayout()
         header.addWidget(QLabel("Eval score across rounds", objectName="CardTitle"))
         header.addWidget(self.set_box)
@@ -42,6 +46,14 @@ class EvalScoreChart(QWidget):
         column.addWidget(self.plot, 1)
         context.changed.connect(self._on_changed)
         self.refresh()
+
+    def follow_theme(self, _name: str = "") -> None:
+        tokens = colors()
+        self.plot.setBackground(tokens["panel"])
+        for side in ("left", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(tokens["muted"])
+            axis.setTextPen(tokens["text"])
 
     def refresh(self) -> None:
         self.context.ops.run(lambda store: [s.name for s in list_eval_sets(store)],
@@ -87,6 +99,7 @@ class EvalScoreChart(QWidget):
         highs = np.array([s.interval.high for _, s in scored])
         lows = np.array([s.interval.low for _, s in scored])
         self.plot.addItem(pg.ErrorBarItem(x=xs, y=rates, top=highs - rates,
-                                          bottom=rates - lows, beam=0.2))
+                                          bottom=rates - lows, beam=0.2,
+                                          pen=pg.mkPen(colors()["muted"])))
         self.plot.plot(xs, rates, pen=pg.mkPen(COLOURS[0], width=2), symbol="o",
                        symbolBrush=COLOURS[0])

@@ -8,7 +8,14 @@ from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 
 from studio.evaluation.summary import Score
 from studio.registry import models
-from ui.item_models.model_tree import COLUMNS, ModelRow, ModelTreeModel, build_rows
+from ui.item_models.model_tree import (
+    CHECK_COLUMN,
+    COLUMNS,
+    EVAL_COLUMN,
+    ModelRow,
+    ModelTreeModel,
+    build_rows,
+)
 
 
 class ModelTreeView(QTreeView):
@@ -20,10 +27,17 @@ class ModelTreeView(QTreeView):
         self.setModel(self.tree_model)
         self.setUniformRowHeights(True)
         header = self.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):  # short values: never cut, no side scrolling
+        # The name is what a person reads here: sized to its text, never squeezed (with the
+        # name stretched, long Eval and Self-check texts left it "Nan" at 1024 px). The
+        # self-check is cut to a fixed width (its tooltip holds the whole text).
+        header.setStretchLastSection(True)
+        for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(CHECK_COLUMN, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(CHECK_COLUMN, 110)
+        # The scores right after the size, before the self-check and the date: at 1024 px
+        # they are in view without scrolling sideways.
+        header.moveSection(header.visualIndex(EVAL_COLUMN), header.visualIndex(CHECK_COLUMN))
         self.selectionModel().currentChanged.connect(lambda *_: self.current_changed.emit())
 
     def show_roots(self, roots: list[models.ModelNode],

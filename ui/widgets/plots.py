@@ -41,15 +41,23 @@ class MetricsPlotWidget(QWidget):
         pg.setConfigOptions(antialias=True)
         self.view = pg.GraphicsLayoutWidget()
         self.loss_plot = self.view.addPlot(row=0, col=0, title="Loss")
-        self.reward_plot = self.view.addPlot(row=1, col=0,
-                                             title="Reward accuracy (DPO/KTO) · reward (GRPO)")
+        self.reward_plot = self.view.addPlot(row=2, col=0,
+                                             title="Reward accuracy / GRPO reward")
         self.reward_plot.setXLink(self.loss_plot)
         self.reward_plot.setYRange(0, 1)
         for plot in (self.loss_plot, self.reward_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setLabel("bottom", "step")
-            plot.addLegend(offset=(-10, 10))
         self.plots = {"loss": self.loss_plot, "reward": self.reward_plot}
+        # Each legend sits in its own row under its plot: drawn inside the plot, it covered
+        # the curves it names (the newest points, top right).
+        self.legends = {name: pg.LegendItem(colCount=2) for name in self.plots}
+        self.view.addItem(self.legends["loss"], row=1, col=0)
+        self.view.addItem(self.legends["reward"], row=3, col=0)
+        for row, stretch in ((0, 1), (1, 0), (2, 1), (3, 0)):  # the plots take the height
+            self.view.ci.layout.setRowStretchFactor(row, stretch)
+        for name in self.legends:
+            self._fit_legend(name)
         self.runs: dict[str, RunCurves] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -67,8 +75,8 @@ class MetricsPlotWidget(QWidget):
                 axis.setPen(tokens["muted"])
                 axis.setTextPen(tokens["text"])
             plot.titleLabel.setText(plot.titleLabel.text, color=tokens["text"])
-            if plot.legend is not None:
-                plot.legend.setLabelTextColor(tokens["text"])
+        for legend in self.legends.values():
+            legend.setLabelTextColor(tokens["text"])
 
     def run_ids(self) -> list[str]:
         return list(self.runs)
@@ -87,6 +95,8 @@ class MetricsPlotWidget(QWidget):
             return
         for key, item in curves.items.items():
             self.plots[_plot_of(key)].removeItem(item)
+            self.legends[_plot_of(key)].removeItem(item)
+            self._fit_legend(_plot_of(key))
 
     def clear(self) -> None:
         for run_id in list(self.runs):
@@ -127,8 +137,17 @@ class MetricsPlotWidget(QWidget):
             item = self.plots[_plot_of(key)].plot(
                 [], [], pen=pen, name=name, symbol=symbol, symbolSize=5,
                 symbolBrush=curves.colour)
+            self.legends[_plot_of(key)].addItem(item, name)
+            self._fit_legend(_plot_of(key))
             curves.items[key] = item
         item.setData(xs, ys)
+
+
+    def _fit_legend(self, name: str) -> None:
+        """An empty legend takes no height from its plot (at 700 px every row counts)."""
+        legend = self.legends[name]
+        legend.setVisible(bool(legend.items))
+        legend.setMaximumHeight(1e6 if legend.items else 0)
 
 
 def _plot_of(key: str) -> str:

@@ -23,6 +23,8 @@ class ReadinessWidget(QFrame):
         for row, kind in enumerate(("sft", "dpo", "kto"), start=1):
             name, bar, note = QLabel(captions[kind]), QProgressBar(), QLabel(objectName="Muted")
             bar.setTextVisible(False)
+            bar.setMinimumWidth(40)
+            note.setWordWrap(True)  # "5 / 500 (5 up · 0 down)" may take two lines when narrow
             bar.setRange(0, RECOMMENDED[kind])
             grid.addWidget(name, row, 0)
             grid.addWidget(bar, row, 1)

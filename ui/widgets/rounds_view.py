@@ -21,8 +21,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.labels.store import Store
 from studio.registry import models
-from studio.rounds.board import COLUMNS, RoundRow, RoundStart, begin_round, round_rows
+from studio.rounds.board import (
+    COLUMNS,
+    SAMPLE_PROMPTS,
+    RoundPlan,
+    RoundRow,
+    plan_round,
+    round_rows,
+    sample_prompts,
+)
 from studio.rounds.rounds import Round
 from ui.context import AppContext, Changes
 from ui.item_models.round_table import RoundTableModel
@@ -36,7 +45,7 @@ class RoundsView(QWidget):
         super().__init__(parent)
         self.context = context
         self.selected_model: models.ModelEntry | None = None  # set by the Models page
-        self.dialog: QWidget | None = None  # the generate dialog of the round just started
+        self.dialog: QWidget | None = None  # the generate dialog of the round to start
         self.table = RoundTableModel(self)
         self.tree = QTreeView()  # a flat list with a header, as the model tree above it
         self.tree.setModel(self.table)
@@ -108,42 +117,51 @@ class RoundsView(QWidget):
         self.start_button.setEnabled(model is not None and model.kind in ("base", "adapter"))
 
     # ---- actions -----------------------------------------------------------------------
+    # The round is created when the person clicks Generate in the dialog, after seeing what
+    # it costs (candidates and time) and choosing the prompts: never by the first click.
     def start_first(self) -> None:
         if self.selected_model is not None:
             model_id = self.selected_model.id
-            self._begin(lambda store: begin_round(store, model_id=model_id))
+            self._plan(lambda store: plan_round(store, model_id=model_id))
 
     def start_next(self) -> None:
         chosen = self.selected_round()
         if chosen is not None and chosen.model_id is not None:
-            self._begin(lambda store: begin_round(store, previous_id=chosen.id))
+            previous_id = chosen.id
+            self._plan(lambda store: plan_round(store, previous_id=previous_id))
 
-    def _begin(self, fn: Any) -> None:
-        self.context.ops.run(fn, on_success=self._begun, owner=self,
+    def _plan(self, fn: Any) -> None:
+        self.context.ops.run(fn, on_success=self.open_generate, owner=self,
                              on_failure=lambda error: self.hint.setText(f"Not started: {error}"))
 
-    def _begun(self, start: RoundStart) -> None:
+    def _begun(self, started: Round) -> None:
         self.refresh()
-        self.context.status_message.emit(f"Round {start.round.number} started.")
-        self.open_generate(start)
+        self.context.status_message.emit(f"Round {started.number} started.")
 
-    def open_generate(self, start: RoundStart) -> Any:
+    def open_generate(self, plan: RoundPlan) -> Any:
         from studio.labels.queue import QueueFilter, filter_prompt_ids
         from ui.dialogs.generate_dialog import GenerateDialog, PromptScope
 
-        scopes = [PromptScope("All prompts", lambda store: filter_prompt_ids(store,
-                                                                             QueueFilter()))]
-        if start.prompt_ids:
-            ids = start.prompt_ids
+        def everything(store: Store) -> list[int]:
+            return filter_prompt_ids(store, QueueFilter())
+
+        scopes = [PromptScope(f"A sample of up to {SAMPLE_PROMPTS} prompts",
+                              lambda store: sample_prompts(everything(store))),
+                  PromptScope("All prompts", everything)]
+        if plan.prompt_ids:
+            ids = plan.prompt_ids
             scopes.insert(0, PromptScope("Prompts of the previous round's snapshot",
                                          lambda _: ids))
-        note = start.note
-        if not start.targets:
-            note += (" <br><b>First export this model to GGUF</b> (Export to GGUF… above):"
-                     " generation needs a chat-ready copy.")
+        note = plan.note
+        if not plan.targets:
+            note += (f" <br><b>First export {plan.parent.name} to GGUF</b> (Export to GGUF…"
+                     " above): generation needs a chat-ready copy.")
+        note += (f"<br>Round {plan.number} is created when you click <b>Generate</b>;"
+                 " Close creates nothing.")
         dialog = GenerateDialog(self.context, scopes,
-                                model=start.targets[0] if start.targets else None, note=note,
-                                parent=self)
+                                model=plan.targets[0] if plan.targets else None, note=note,
+                                parent=self, on_start=plan.begin, model_required=True)
+        dialog.began.connect(self._begun)
         dialog.open()
         self.dialog = dialog
         return dialog
