@@ -90,7 +90,7 @@ def test_no_import_cycles_between_modules(package: str) -> None:
     assert cycle is None, "import loop: " + " -> ".join(cycle or [])
 
 
-@pytest.mark.parametrize("package", ["studio"])
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycles_between_packages(package: str) -> None:
     graph = package_graph(import_graph(package))
     assert len(graph) > 5

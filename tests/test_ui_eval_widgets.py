@@ -16,10 +16,10 @@ from studio.labels.store import Store
 from studio.registry.models import add_adapter, add_base_model, add_gguf
 from studio.rounds.rounds import start_round, update_round
 from ui.context import AppContext
+from ui.item_models.eval_scores import scores_cell, scores_tooltip
+from ui.pages.models_rounds import RoundsView
 from ui.widgets.eval_after import EvalAfterTrainingWidget
 from ui.widgets.eval_chart import EvalScoreChart
-from ui.widgets.eval_scores import scores_cell, scores_tooltip
-from ui.widgets.rounds_view import RoundsView
 
 __all__ = ["context"]
 

@@ -19,9 +19,9 @@ from studio.labels.store import Store
 from studio.registry import models
 from ui.context import AppContext
 from ui.dialogs.generate_dialog import GenerateDialog, PromptScope
+from ui.item_models.eval_scores import scores_cell
 from ui.pages.models_page import ModelsPage
 from ui.runners.job_runner import JobRunner, JobStrip
-from ui.widgets.eval_scores import scores_cell
 
 __all__ = ["context"]
 

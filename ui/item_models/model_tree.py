@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 
 from studio.evaluation.summary import Score
 from studio.registry import models
-from ui.widgets.eval_scores import scores_cell, scores_tooltip
+from ui.item_models.eval_scores import scores_cell, scores_tooltip
 
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created", "Eval")
 CHECK_COLUMN, EVAL_COLUMN = 4, 6

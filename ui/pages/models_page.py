@@ -32,11 +32,11 @@ from ui.context import AppContext, Changes
 from ui.dialogs.add_model_dialog import AddModelDialog
 from ui.dialogs.eval_dialog import EvalDialog
 from ui.dialogs.gguf_export_dialog import GGUFExportDialog
+from ui.pages.models_rounds import RoundsView
 from ui.runners.job_runner import JobRunner, JobStrip
 from ui.widgets.model_details import NO_SELECTION, details_html
 from ui.widgets.model_rename import ModelRenamer
 from ui.widgets.model_tree import ModelTreeView
-from ui.widgets.rounds_view import RoundsView
 
 
 class ModelsPage(QWidget):
