@@ -213,10 +213,14 @@ def train(check: Check) -> dict[str, Any]:
 def liger(check: Check) -> dict[str, Any]:
     if check.smoke:  # its code path is train's; the kernels themselves need CUDA (Triton)
         return {"skipped": "Liger's kernels need CUDA; the smoke run leaves this section out"}
+    import importlib.util
+
     goal_model, _ = roles(check)
     off = job(check, f"{goal_model}/sft/studio-no-liger", "studio", "sft", goal_model,
               disable=["liger_kernel"])
-    return {"runs": run_children(check, "no-liger", [off])}
+    # Without the package both runs are the same: the file says so beside the ratio.
+    return {"liger_kernel_installed": importlib.util.find_spec("liger_kernel") is not None,
+            "runs": run_children(check, "no-liger", [off])}
 
 
 def memory(check: Check) -> dict[str, Any]:

@@ -118,8 +118,10 @@ def summary(results: dict[str, Any], smoke: bool) -> list[str]:
     runs = _by_name(results)
     lines = ["", "# summary" + (" (CPU smoke run: the figures check the path, not speed)"
                                 if smoke else "")]
-    lines += [*train_lines(runs), *variant_lines(runs), *memory_lines(results),
-              *decode_lines(results)]
+    lines += [*train_lines(runs), *variant_lines(runs)]
+    if results.get("liger", {}).get("liger_kernel_installed") is False:
+        lines.append("(liger-kernel is not installed: the no-liger run equals the default one)")
+    lines += [*memory_lines(results), *decode_lines(results)]
     rule = results.get("rule_task")
     if rule:
         lines.append(f"## rule task through the exported Q8_0 GGUF: base {rule['base']},"
