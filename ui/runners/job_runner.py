@@ -24,6 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from studio.durations import duration
 from studio.events import Event
 from studio.jobs.launch import EVENTS, PROJECT_ROOT, job_command, log_tail, request_stop
 from ui.changes import Changes
@@ -170,10 +171,7 @@ class JobRunner(QObject):
 def eta_text(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"about {seconds} s left"
-    return f"about {seconds // 60} min {seconds % 60:02d} s left"
+    return f"about {duration(seconds)} left"
 
 
 class JobStrip(QWidget):
