@@ -121,3 +121,16 @@ def test_the_run_times_a_step_and_keeps_its_plan(tmp_path: Path, demo_model_dir:
     assert steps[-1]["step"] == budget["steps"] == started["max_steps"]
     assert any(e.event == "progress" and e.get("stage") == "budget" for e in events)
     store.close()
+
+
+def test_an_exports_eta_covers_the_whole_export() -> None:
+    """After the 30 s load of a Q8_0 export, about 41 + 55 + 57 + 2 s of work are left."""
+    from backends.export_pipeline import whole_eta
+
+    plan = ["check", "load", "convert", "selfcheck", "quantize", "register"]
+    assert whole_eta(plan, 0, 0.0) is None
+    assert whole_eta(plan, 1, 0.1) is None  # the check alone says nothing of the rest
+    left = whole_eta(plan, 2, 30.5)
+    assert left is not None
+    assert 150 <= left <= 160
+    assert duration(left) == "2 min 35 s"
