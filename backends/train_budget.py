@@ -16,10 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from studio.training.budget import PERIODIC_EVALS, BudgetPlan, budget_seconds, plan
+from studio.training.budget import (
+    PERIODIC_EVALS,
+    PLAN_FILE,
+    BudgetPlan,
+    budget_seconds,
+    plan,
+)
 from studio.training.config import TrainConfig
 
-PLAN_FILE = "budget.json"
 TIMED_STEPS = 2  # the first includes one-off costs (allocations, kernel choice): the second counts
 
 

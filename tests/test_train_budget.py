@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from studio.durations import duration
+from studio.labels.store import Store
+from studio.paths import DataPaths
 from studio.training.budget import (
     EVAL_COST,
     EVAL_SHARE,
@@ -95,7 +97,6 @@ def test_the_run_times_a_step_and_keeps_its_plan(tmp_path: Path, demo_model_dir:
     from backends.train_synthetic import populate
     from studio.data.snapshots import export_snapshot
     from studio.jobs.launch import run_foreground
-    from studio.labels.store import Store
     from studio.training.runs import RunDir
     store = Store.open(tmp_path / "studio.db")
     populate(store, 40)
@@ -134,3 +135,35 @@ def test_an_exports_eta_covers_the_whole_export() -> None:
     assert left is not None
     assert 150 <= left <= 160
     assert duration(left) == "2 min 35 s"
+
+
+def test_pre_flight_warns_from_an_earlier_runs_measured_step(
+        store: Store, data_paths: DataPaths, tmp_path: Path) -> None:
+    """A run of the same model and settings measured 30 s a step: a 10-minute budget on 1,000
+    examples is too short, and pre-flight says so before anything starts."""
+    from backends.train_synthetic import populate
+    from studio.app.train_budget import budget_checks
+    from studio.data.snapshots import export_snapshot
+    from studio.training.budget import PLAN_FILE
+    from studio.training.runs import create_run
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"architectures": ["LlamaForCausalLM"]}')
+    populate(store, 12)
+    snapshot = export_snapshot(store, "sft", tmp_path / "snap")
+    cfg = TrainConfig.for_method("sft", str(model), snapshot_dir=str(snapshot.path),
+                                 time_budget_minutes=10)
+    assert "times one step here" in budget_checks(store, cfg)[0].message  # nothing measured
+    earlier = create_run(store, data_paths, cfg)
+    (earlier.run_dir / PLAN_FILE).write_text(json.dumps({"step_s": 30.0}))
+    manifest = json.loads((snapshot.path / "manifest.json").read_text())
+    manifest["counts"]["train"] = 1000  # as if the labels had grown since
+    (snapshot.path / "manifest.json").write_text(json.dumps(manifest))
+    checks = budget_checks(store, cfg)
+    assert [c.level for c in checks] == ["info", "warning"]
+    assert f"measured by run {earlier.id}" in checks[0].message
+    assert "too few to teach anything" in checks[1].message
+    other = TrainConfig.for_method("sft", str(model), snapshot_dir=str(snapshot.path),
+                                   batch_size=8)  # another step: not measured yet
+    assert "times one step here" in budget_checks(store, other)[0].message

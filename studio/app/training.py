@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from studio.app.train_budget import budget_checks
 from studio.app.train_scope import default_scope, label_scope
 from studio.data.snapshots import export_snapshot, load_manifest
 from studio.jobs.launch import spawn_detached
@@ -49,7 +50,7 @@ def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> Trai
 
 
 def scope_checks(config: TrainConfig) -> list[Check]:
-    """What the run trains on and why, and how its time is fitted: notes under the launch."""
+    """What the run trains on and why: a note under the launch."""
     if config.method == "grpo" or not config.snapshot_dir:
         return []
     manifest = load_manifest(config.snapshot_dir)
@@ -57,15 +58,8 @@ def scope_checks(config: TrainConfig) -> list[Check]:
     selector = str(manifest.get("scope", config.train_from or "all"))
     whose = {"mine": "your own labels (imported ones left out)",
              "all": "all labels, imported ones included"}.get(selector, f"labels on {selector!r}")
-    notes = [Check("info", "scope", f"training on {counts['train']:,} examples from {whose};"
-                   f" {counts['eval']:,} held out to measure the run")]
-    minutes = config.time_budget_minutes
-    if minutes is None or minutes > 0:
-        how = f"about {minutes:g} min" if minutes else "an hour on a CPU (the default)"
-        notes.append(Check("info", "budget", f"time budget {how}: the run times one step here"
-                           " and stops after the steps that fit, evaluating for about a tenth"
-                           " of the time"))
-    return notes
+    return [Check("info", "scope", f"training on {counts['train']:,} examples from {whose};"
+                  f" {counts['eval']:,} held out to measure the run")]
 
 
 def grader_checks(store: Store, config: TrainConfig) -> list[Check]:
@@ -80,7 +74,7 @@ def create_checked_run(store: Store, paths: DataPaths, config: TrainConfig) -> L
     """Preflight the config (it names its snapshot); queue a run only when nothing is an error."""
     checks = preflight(config) + grader_checks(store, config)
     if not any(check.level == "error" for check in checks):
-        checks += scope_checks(config)
+        checks += scope_checks(config) + budget_checks(store, config)
     if any(check.level == "error" for check in checks):
         return Launch(checks, None)
     return Launch(checks, registry.create_run(store, paths, config))

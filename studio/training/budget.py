@@ -22,6 +22,7 @@ from typing import Any
 from studio.durations import duration
 from studio.training.config import DATA_KIND, TrainConfig
 
+PLAN_FILE = "budget.json"  # the plan a run made, in its run folder (a resume keeps it)
 # With no budget set, a CPU run gets an hour: an afternoon then still holds the export, an
 # evaluation before and after, and a second round. A GPU run keeps its preset's epochs.
 AUTO_CPU_MINUTES = 60.0
