@@ -167,3 +167,30 @@ def test_pre_flight_warns_from_an_earlier_runs_measured_step(
     other = TrainConfig.for_method("sft", str(model), snapshot_dir=str(snapshot.path),
                                    batch_size=8)  # another step: not measured yet
     assert "times one step here" in budget_checks(store, other)[0].message
+
+
+def test_a_probe_is_sized_to_its_budget(store: Store, data_paths: DataPaths,
+                                        demo_model_dir: Path) -> None:
+    """GRPO's probe gets a tenth of the run's budget; once spent it stops after two prompts
+    (on a CPU, 6 prompts x 8 answers once took 16 minutes before a run)."""
+    from backends.train_synthetic import populate
+    from studio.app.training import create_probe
+    from studio.jobs.launch import run_foreground
+    from studio.training.grpo_probe import PROBE_MODULE, GrpoProbeConfig, probe_seconds
+    from tests.test_grpo import grpo_config
+
+    populate(store, 6)
+    config = grpo_config(demo_model_dir, Path(), snapshot_dir="")
+    assert probe_seconds(config) == 360  # a tenth of the default hour
+    assert probe_seconds(grpo_config(demo_model_dir, Path(), time_budget_minutes=20)) == 120
+    probe = create_probe(store, data_paths, config)
+    assert probe.job_dir is not None
+    probed = GrpoProbeConfig.load(probe.job_dir)
+    assert probed.time_limit_s == 360
+    probed.time_limit_s = 0.001  # as if sampling were slow: the budget is spent at once
+    probed.save(probe.job_dir)
+    last = run_foreground(PROBE_MODULE, probe.job_dir, lambda event: None)
+    assert last is not None
+    assert last.event == "finished"
+    assert last["groups"] == 2  # of 6: two prompts still say something of the spread
+    assert last["n"] == 2 * config.num_generations
