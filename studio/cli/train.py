@@ -1,6 +1,7 @@
 """``tuning-studio train`` and ``tuning-studio runs``: headless training and the run list.
 
     tuning-studio train --kind dpo --model ./my-model            # snapshot the labels, train
+    tuning-studio train --method sft --model M --from mine --time-budget 20
     tuning-studio train --config run.json --detach               # start in the background
     tuning-studio train --method sft --model M --snapshot DIR --set max_steps=50
     tuning-studio runs [--json] [--cancel ID | --resume ID]
