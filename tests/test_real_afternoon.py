@@ -61,11 +61,20 @@ def generate(store: Store, paths: DataPaths, prompt_ids: list[int]) -> int:
     (name, model_path, lora_path), *_ = chat_targets(store)
     config = GenerationConfig(model_path=model_path, model_name=name, lora_path=lora_path,
                               prompt_ids=prompt_ids, n=1, max_tokens=48)
-    last = run_foreground("generate", create_job(paths.root / "jobs", config, paths.db),
-                          lambda event: None)
+    for _attempt in range(2):  # a job killed from outside resumes: only what is missing
+        job = create_job(paths.root / "jobs", config, paths.db)
+        last = run_foreground("generate", job, lambda event: None)
+        if last is not None:
+            break
+        log.warning("the generate job stopped without a word: %s", log_tail(job, "generate"))
+        config.prompt_ids = [p for p in prompt_ids if not model_answers(store, p)]
     assert last is not None
     assert last.event == "finished", last.get("message")
-    return int(last.get("stored", 0))
+    return sum(1 for p in prompt_ids if model_answers(store, p))
+
+
+def model_answers(store: Store, prompt_id: int) -> list[int]:
+    return [r.id for r in store.responses_for(prompt_id) if r.origin == "model"]
 
 
 def label_by_rule(store: Store, prompt_ids: list[int], plain: dict[int, str]) -> int:
