@@ -136,7 +136,7 @@ def _fit_budget(trainer: Any, config: TrainConfig, device: str, run: RunDir,
     """Time one step, fit steps and evaluation to the budget, and say what was decided."""
     from backends import train_budget
 
-    if config.method == "grpo":
+    if not train_budget.applies(config):
         return None
     writer.emit("progress", stage="budget", message="timing one training step on this"
                 " machine to fit the run to its time budget")

@@ -71,14 +71,18 @@ def _forget_metrics(trainer: Any, tokens_before: Any) -> None:
         trainer._total_train_tokens = tokens_before
 
 
+def applies(config: TrainConfig) -> bool:
+    """GRPO's steps sample answers (its probe has a budget of its own); a multi-process run
+    (a bundle's torchrun) keeps its preset: every rank must agree on max_steps, and a timed
+    backward pass would wait on the other ranks' gradients."""
+    return config.method != "grpo" and int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1
+
+
 def fit(trainer: Any, config: TrainConfig, device: str, run_dir: Path, train_rows: int,
         eval_rows: int) -> BudgetPlan | None:
-    """The plan for this run (the saved one when resuming), applied to ``trainer``; None for
-    GRPO, whose steps sample answers (its probe has a budget of its own), and for runs over
-    several processes."""
-    if config.method == "grpo" or int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        # A multi-process run (a bundle's torchrun) keeps its preset: every rank must agree
-        # on max_steps, and a timed backward pass would wait on the other ranks' gradients.
+    """The plan for this run (the saved one when resuming), applied to ``trainer``; None
+    where no budget :func:`applies`."""
+    if not applies(config):
         return None
     saved = run_dir / PLAN_FILE
     if saved.is_file():

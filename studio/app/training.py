@@ -54,8 +54,10 @@ def scope_checks(config: TrainConfig) -> list[Check]:
     if config.method == "grpo" or not config.snapshot_dir:
         return []
     manifest = load_manifest(config.snapshot_dir)
+    if "scope" not in manifest:  # a snapshot exported before scopes: it says nothing of one
+        return []
     counts = manifest["counts"]
-    selector = str(manifest.get("scope", config.train_from or "all"))
+    selector = str(manifest["scope"])
     whose = {"mine": "your own labels (imported ones left out)",
              "all": "all labels, imported ones included"}.get(selector, f"labels on {selector!r}")
     return [Check("info", "scope", f"training on {counts['train']:,} examples from {whose};"
