@@ -59,7 +59,8 @@ def test_the_budget_is_a_field_with_its_own_words(page: TrainPage) -> None:
     row, _role = form.getWidgetPosition(editor)
     label = form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
     assert isinstance(label, QLabel)
-    assert label.text() == "Train for about (min)"
+    assert label.text() == "Train for about"
+    assert editor.placeholderText() == "minutes (empty: 60 on a CPU)"  # type: ignore[attr-defined]
     assert "times one real step" in editor.toolTip()
     page.form.editors["time_budget_minutes"].setText("20")  # type: ignore[attr-defined]
     assert page.setup.config().time_budget_minutes == 20.0

@@ -131,7 +131,8 @@ class TrainConfig:
         None, "Train for about this many minutes: the run times one real step on this"
         " machine and stops after the steps that fit (never more than the preset's epochs),"
         " with evaluation kept to about a tenth of the time. Empty: an hour on a CPU, no"
-        " limit on a GPU; 0: no limit.", label="Train for about (min)",
+        " limit on a GPU; 0: no limit.", label="Train for about",
+        placeholder="minutes (empty: 60 on a CPU)",
         methods=("sft", "dpo", "kto", "simpo", "orpo"))
     adapter: str = _f("lora", "lora trains a small adapter; qlora does so on a 4-bit base"
                       " (CUDA + bitsandbytes); full updates every weight (small models only).",

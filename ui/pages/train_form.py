@@ -92,7 +92,7 @@ class ConfigFormWidget(QWidget):
             return combo
         line = QLineEdit()
         if "None" in str(spec.type):
-            line.setPlaceholderText("auto")
+            line.setPlaceholderText(spec.metadata.get("placeholder", "auto"))
         line.textEdited.connect(lambda _text: self.edited.emit())
         return line
 
