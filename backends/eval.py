@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from backends.eval_engines import open_engine
+from backends.eval_engines import BatchedAnswers, open_engine
 from backends.eval_judge import LocalJudge
 from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.evaluation.evalsets import eval_items, get_eval_set
@@ -66,11 +66,13 @@ def grade_all(job_dir: Path, config: EvalConfig, store: Store, events: EventWrit
     version = grader_version(grader)
 
     saved = 0
+    answers = BatchedAnswers(engine, [messages for _, messages, _ in todo])
+    position = {id(item): index for index, item in enumerate(todo)}
 
     def handle(item: Item) -> None:
         nonlocal saved
         prompt_id, messages, reference = item
-        response = engine.answer(messages)
+        response = answers.answer(position[id(item)])
         grade = grader.score(messages[-1]["content"], response, reference)
         save_result(store, run_id, prompt_id, response, grade.score, grade.reason,
                     version, machine_made)

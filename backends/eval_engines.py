@@ -74,8 +74,47 @@ class TransformersEngine:
         return str(tokenizer.decode(out[0, ids["input_ids"].shape[1]:],
                                     skip_special_tokens=True))
 
+    def answer_batch(self, conversations: list[list[dict[str, str]]]) -> list[str]:
+        """Greedy answers to several prompts in one generate call (left-padded): on a CPU a
+        batch of 8 costs little more than one prompt, where one by one costs 8 times."""
+        import torch
+
+        tokenizer = self.tokenizer
+        tokenizer.padding_side = "left"  # generation continues from the right end
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        texts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                               tokenize=False) for messages in conversations]
+        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            out = self.model.generate(**encoded, max_new_tokens=self.config.max_new_tokens,
+                                      do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        width = encoded["input_ids"].shape[1]
+        return [str(text) for text in tokenizer.batch_decode(out[:, width:],
+                                                             skip_special_tokens=True)]
+
     def close(self) -> None:
         self.model = None
+
+
+class BatchedAnswers:
+    """Answers to a job's prompts in order, generated ``size`` at a time when the engine can
+    batch (transformers), one at a time otherwise (llama.cpp): the job still handles, saves
+    and reports each prompt on its own, so progress and resume work as before."""
+
+    def __init__(self, engine: Engine, conversations: list[list[dict[str, str]]],
+                 size: int = 8) -> None:
+        self.engine, self.conversations, self.size = engine, conversations, size
+        self.ready: dict[int, str] = {}
+
+    def answer(self, index: int) -> str:
+        batch = getattr(self.engine, "answer_batch", None)
+        if batch is None or self.size <= 1:
+            return self.engine.answer(self.conversations[index])
+        if index not in self.ready:
+            chunk = self.conversations[index:index + self.size]
+            self.ready = dict(enumerate(batch(chunk), start=index))
+        return self.ready.pop(index)
 
 
 def open_engine(config: EvalConfig) -> Engine:

@@ -45,6 +45,23 @@ DATA_TEXTS = 400  # of the person's prompts and responses, tokenized by both in 
 QUANT_RATIO = {"Q8_0": 0.54, "Q6_K": 0.42, "Q5_K_M": 0.37, "Q4_K_M": 0.32, "Q4_0": 0.29}
 
 
+# Relative cost of each step, from the stage times of SmolLM2's export on 2 CPU cores
+# (bench/results/2026-12-03-real-export-overhead-cpu.txt: load 30 s, convert 41 s, F16
+# self-check 55 s, each quantization with its self-check 55-60 s): the ETA covers the whole
+# export, not the step in progress, so a fast first step does not promise seconds.
+STAGE_WEIGHTS = {"check": 0.5, "merge": 30.0, "load": 30.0, "convert": 41.0, "selfcheck": 55.0,
+                 "quantize": 57.0, "lora": 30.0, "register": 2.0}
+
+
+def whole_eta(plan: list[str], done: int, elapsed_s: float) -> float | None:
+    """Seconds left of the whole export once ``done`` steps of ``plan`` took ``elapsed_s``;
+    None before a step worth timing has finished."""
+    spent = sum(STAGE_WEIGHTS.get(stage, 1.0) for stage in plan[:done])
+    if spent < 1.0 or elapsed_s <= 0:
+        return None
+    return elapsed_s * sum(STAGE_WEIGHTS.get(stage, 1.0) for stage in plan[done:]) / spent
+
+
 class Steps:
     """Counts steps, emits one progress event per step and times each one.
 
@@ -53,10 +70,15 @@ class Steps:
     converter and quantizer).
     """
 
-    def __init__(self, events: EventWriter, total: int, stop: Callable[[], bool]) -> None:
-        self.events, self.total, self.done, self.stop = events, total, 0, stop
+    def __init__(self, events: EventWriter, total: int | list[str],
+                 stop: Callable[[], bool]) -> None:
+        # ``total`` may be the planned stages in order: then events carry the whole ETA.
+        self.plan = total if isinstance(total, list) else []
+        self.total = len(total) if isinstance(total, list) else total
+        self.events, self.done, self.stop = events, 0, stop
         self.seconds: list[dict[str, Any]] = []
         self._current: tuple[str, float] | None = None
+        self._began = time.monotonic()
 
     def poll(self) -> None:
         """Raise when a stop was asked for (between steps, and while the converter runs)."""
@@ -66,8 +88,13 @@ class Steps:
     def start(self, stage: str, message: str, label: str | None = None) -> None:
         self.poll()
         self.close()
+        eta = whole_eta(self.plan, self.done, time.monotonic() - self._began) \
+            if self.plan else None
+        # None says "not known yet": the strip then shows no ETA rather than its own guess
+        # from the pace of a 0.1 s check.
+        extra = {"eta_s": round(eta, 1) if eta is not None else None} if self.plan else {}
         self.events.emit("progress", stage=stage, message=message, done=self.done,
-                         total=self.total, fraction=round(self.done / self.total, 3))
+                         total=self.total, fraction=round(self.done / self.total, 3), **extra)
         self.done += 1
         self._current = (label or stage, time.monotonic())
 
@@ -91,8 +118,10 @@ def _never() -> bool:
 def run_export(config: ExportConfig, events: EventWriter,
                stop: Callable[[], bool] = _never) -> dict[str, Any]:
     out, quants = config.out_path, list(dict.fromkeys(q for q in config.quants if q != "F16"))
-    total = 4 + len(quants) + int(config.lora_gguf) + int(config.db_path is not None)
-    steps = Steps(events, total, stop)
+    plan = ["check", "merge" if config.adapter_path is not None else "load", "convert",
+            "selfcheck", *["quantize"] * len(quants), *["lora"] * int(config.lora_gguf),
+            *["register"] * int(config.db_path is not None)]
+    steps = Steps(events, plan, stop)
     steps.start("check", "checking the model and the converter")
     source = config.model_path or config.base_path or adapter_base_dir(_need(config.adapter_path))
     check_model_folder(source)  # before transformers or the converter touch it

@@ -96,14 +96,16 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     train_speed.apply_to_model(plan, model)
     builder = {**setup.BUILDERS, **PREFERENCE_BUILDERS, **GRPO_BUILDERS}[config.method]
     trainer, extra = builder(config, model, tokenizer, train_set, eval_set, args)
-    resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
-                "eval_steps": args["eval_steps"], "save_steps": args["save_steps"],
-                "gradient_checkpointing": args["activation_checkpointing"], **extra}
     counts = setup.trained_counts(trainer, train_set, eval_set, full_eval)
+    budget = _fit_budget(trainer, config, hardware.device, run, counts, writer)
+    resolved = {**config.to_dict(), "learning_rate": args["learning_rate"],
+                "eval_steps": trainer.args.eval_steps, "save_steps": trainer.args.save_steps,
+                "max_steps": trainer.args.max_steps,
+                "gradient_checkpointing": args["activation_checkpointing"], **extra}
     callback = make_events_callback(writer, stop, {
         "config": resolved, "device": hardware.device, "device_name": hardware.name,
         "precision": hardware.precision, "counts": counts, "pid": os.getpid(),
-        "speed": plan.as_dict()})
+        "speed": plan.as_dict(), "budget": budget.as_dict() if budget else None})
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(callback)
     checkpoint, skipped = resumable_checkpoint(run.checkpoints)
@@ -131,6 +133,24 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
         writer.emit("cancelled", step=trainer.state.global_step, checkpoint=_path(latest))
         return "cancelled"
     return _finish(trainer, tokenizer, run, writer, eval_set, time.monotonic() - started)
+
+
+def _fit_budget(trainer: Any, config: TrainConfig, device: str, run: RunDir,
+                counts: dict[str, int], writer: EventWriter) -> Any:
+    """Time one step, fit steps and evaluation to the budget, and say what was decided."""
+    from backends import train_budget
+
+    if not train_budget.applies(config):
+        return None
+    writer.emit("progress", stage="budget", message="timing one training step on this"
+                " machine to fit the run to its time budget")
+    budget = train_budget.fit(trainer, config, device, run.path, counts["train"],
+                              counts["eval"])
+    if budget is not None:
+        counts["eval"] = len(trainer.eval_dataset) if trainer.eval_dataset is not None else 0
+        writer.emit("progress", stage="budget", message=budget.summary() or
+                    f"one step takes {budget.step_s:.1f} s here", warning=budget.warning)
+    return budget
 
 
 def _finish(trainer: Any, tokenizer: Any, run: RunDir, writer: EventWriter, eval_set: Any,

@@ -26,6 +26,8 @@ from studio.events import EventWriter
 from studio.registry.locate import resolve_model_dir
 from studio.training.grpo_probe import GrpoProbeConfig
 
+MIN_PROMPTS = 2
+
 
 def make_parser() -> argparse.ArgumentParser:
     return make_job_parser(__doc__.splitlines()[0])
@@ -90,10 +92,13 @@ def _probe(config: GrpoProbeConfig, grader: Grader, events: EventWriter, flag: S
     model, tokenizer = load(config)
     check_template(tokenizer, {"train": rows})  # the chat worker's limits, before sampling
     start, passed, n, varied = time.monotonic(), 0, 0, 0
+    sampled = 0
     for done, row in enumerate(rows, start=1):
         if flag.stop:
             events.emit("cancelled", done=done - 1, total=len(rows))
             return
+        if over_time(config, start, done - 1):
+            break
         answers = sample(model, tokenizer, row["prompt"], config)
         question = str(row["prompt"][-1].get("content", ""))
         grades = grader.score_batch([question] * len(answers), answers,
@@ -101,11 +106,19 @@ def _probe(config: GrpoProbeConfig, grader: Grader, events: EventWriter, flag: S
         passed += sum(g.passed for g in grades)
         n += len(grades)
         varied += len({round(g.score, 6) for g in grades}) > 1
+        sampled = done
         events.emit("progress", stage="probe", done=done, total=len(rows),
                     message=f"sampled {done}/{len(rows)} prompts")
     events.emit("finished", pass_rate=round(passed / n, 4) if n else 0.0, n=n,
-                passed=passed, groups=len(rows), groups_with_variance=varied,
+                passed=passed, groups=sampled, groups_with_variance=varied,
                 wall_s=round(time.monotonic() - start, 2))
+
+
+def over_time(config: GrpoProbeConfig, start: float, done: int) -> bool:
+    """The probe's budget is spent (it always samples two prompts: one says nothing of the
+    spread between prompts)."""
+    return bool(config.time_limit_s) and done >= MIN_PROMPTS \
+        and time.monotonic() - start >= config.time_limit_s
 
 
 def main(args: argparse.Namespace) -> int:

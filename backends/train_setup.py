@@ -285,7 +285,10 @@ def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             if "eval_loss" in logs:
-                accuracy = kto_reward_accuracy(self.model, tokenizer, eval_rows,
+                # The budget may have cut the held-out sample (backends.train_budget).
+                held_out: Any = self.eval_dataset
+                shown = len(held_out) if held_out is not None else 0
+                accuracy = kto_reward_accuracy(self.model, tokenizer, eval_rows[:shown],
                                                config.effective_beta, config.max_length)
                 if accuracy is not None:
                     logs = {**logs, ACCURACY_KEY: accuracy}

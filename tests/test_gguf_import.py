@@ -24,7 +24,11 @@ def test_add_model_converts_a_gguf_and_records_where_it_came_from(
     assert "registered base-" in out
     assert "(from GGUF demo-f16.gguf, F16)" in out
     assert main(["--data-dir", root, "models", "--json"]) == 0
-    (entry,) = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)
+    (entry,) = [m for m in listed if m["kind"] == "base"]
+    # The GGUF it came from is its chat-ready copy: no export before Generate (issue 21).
+    (source,) = [m for m in listed if m["kind"] == "gguf"]
+    assert (source["parent_id"], Path(source["path"])) == (entry["id"], demo_gguf.resolve())
     assert entry["name"] == "demo"
     assert entry["origin"] == "from GGUF demo-f16.gguf, F16"
     # transformers rebuilt the SentencePiece tokenizer with a space prefix the GGUF does not

@@ -77,8 +77,10 @@ def _cli(capsys: pytest.CaptureFixture[str], project: Project, *argv: str) -> st
 
 
 def _eval(capsys: pytest.CaptureFixture[str], project: Project, model_id: str) -> dict[str, Any]:
+    # One engine for all: the base's own GGUF would run it on llama.cpp, the unexported
+    # adapters run on transformers, and a before/after compares one engine's answers.
     out = _cli(capsys, project, "eval", "--set", "rule-held-out", "--model", model_id,
-               "--max-new-tokens", "32", "--json")
+               "--max-new-tokens", "32", "--engine", "transformers", "--json")
     return dict(json.loads(out))
 
 

@@ -85,4 +85,6 @@ def test_generate_writes_candidates_from_the_real_model(
     assert all(r["text"].strip() and r["model"] == "SmolLM2" for r in rows)
     assert main(argv) == 0  # nothing left to do
     assert "nothing to do" in capsys.readouterr().out
-    assert [m.id for m in list_models(store)] == [base.id]
+    # No model was registered by generating: the base and its own GGUF (its chat-ready copy).
+    assert [(m.kind, m.parent_id) for m in list_models(store)] == [("base", None),
+                                                                     ("gguf", base.id)]

@@ -38,8 +38,12 @@ def test_real_model_choice_works_offline(data_paths: DataPaths, store: Store, tm
     with qtbot.waitSignal(dialog.starter_job.finished, timeout=240_000):
         pass
     qtbot.waitUntil(lambda: not dialog.starter_job.running, timeout=10_000)
-    (base,) = models.list_models(store)
+    (base,) = models.list_models(store, "base")
     assert base.name == STARTER_NAME
     assert base.meta["gguf"]["file"] == GGUF_NAME
+    # Its GGUF is its chat-ready copy: Generate, Compare and Eval need no export (issue 21).
+    (gguf,) = models.list_models(store, "gguf")
+    assert gguf.parent_id == base.id
+    assert [path for _, path, _ in models.chat_targets(store)] == [gguf.path]
     assert window.current_page_name() == "Label"
     window.close()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from studio.app.train_budget import budget_checks
+from studio.app.train_scope import default_scope, label_scope
 from studio.data.snapshots import export_snapshot, load_manifest
 from studio.jobs.launch import spawn_detached
 from studio.labels.store import Store
@@ -35,13 +37,31 @@ class Launch:
 
 
 def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> TrainConfig:
-    """The config with a fresh snapshot of the labels its method trains on."""
+    """The config with a fresh snapshot of the labels its method trains on, within its scope
+    (``train_from``; empty: :func:`default_scope`, written into the config)."""
     kind = DATA_KIND[config.method]  # SimPO/ORPO train on DPO pairs
     if kind == "grpo":  # GRPO practises on prompts, chosen by tag or source
         snapshot = export_prompt_snapshot(store, config.prompts, paths.snapshots / "grpo-latest")
-    else:
-        snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest")
-    return replace(config, snapshot_dir=str(snapshot.path))
+        return replace(config, snapshot_dir=str(snapshot.path))
+    selector = config.train_from or default_scope(store, config.method)
+    snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest",
+                               scope=label_scope(store, selector))
+    return replace(config, snapshot_dir=str(snapshot.path), train_from=selector)
+
+
+def scope_checks(config: TrainConfig) -> list[Check]:
+    """What the run trains on and why: a note under the launch."""
+    if config.method == "grpo" or not config.snapshot_dir:
+        return []
+    manifest = load_manifest(config.snapshot_dir)
+    if "scope" not in manifest:  # a snapshot exported before scopes: it says nothing of one
+        return []
+    counts = manifest["counts"]
+    selector = str(manifest["scope"])
+    whose = {"mine": "your own labels (imported ones left out)",
+             "all": "all labels, imported ones included"}.get(selector, f"labels on {selector!r}")
+    return [Check("info", "scope", f"training on {counts['train']:,} examples from {whose};"
+                  f" {counts['eval']:,} held out to measure the run")]
 
 
 def grader_checks(store: Store, config: TrainConfig) -> list[Check]:
@@ -55,6 +75,8 @@ def grader_checks(store: Store, config: TrainConfig) -> list[Check]:
 def create_checked_run(store: Store, paths: DataPaths, config: TrainConfig) -> Launch:
     """Preflight the config (it names its snapshot); queue a run only when nothing is an error."""
     checks = preflight(config) + grader_checks(store, config)
+    if not any(check.level == "error" for check in checks):
+        checks += scope_checks(config) + budget_checks(store, config)
     if any(check.level == "error" for check in checks):
         return Launch(checks, None)
     return Launch(checks, registry.create_run(store, paths, config))

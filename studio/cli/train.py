@@ -1,6 +1,7 @@
 """``tuning-studio train`` and ``tuning-studio runs``: headless training and the run list.
 
     tuning-studio train --kind dpo --model ./my-model            # snapshot the labels, train
+    tuning-studio train --method sft --model M --from mine --time-budget 20
     tuning-studio train --config run.json --detach               # start in the background
     tuning-studio train --method sft --model M --snapshot DIR --set max_steps=50
     tuning-studio runs [--json] [--cancel ID | --resume ID]
@@ -20,8 +21,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from studio.app.training import create_checked_run, create_probe, resume_training
-from studio.data.snapshots import KINDS, export_snapshot
+from studio.app.training import (
+    create_checked_run,
+    create_probe,
+    resume_training,
+    snapshot_labels,
+)
+from studio.data.snapshots import KINDS
 from studio.evaluation.auto import evaluate_before_after, run_model
 from studio.evaluation.evalsets import get_eval_set
 from studio.jobs.launch import follow, request_stop, run_foreground, spawn_detached
@@ -60,6 +66,15 @@ def add_train_commands(subparsers: Any) -> None:
                        help="quick, balanced or thorough (default: balanced)")
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="override a config field, e.g. --set max_steps=50 (repeatable)")
+    train.add_argument("--from", dest="train_from", metavar="mine|all|TAG|SOURCE",
+                       help="which labels to train on: mine (made in the app, not imported),"
+                       " all, a tag, a source such as import:file.json, or evalset:NAME"
+                       " (default: mine once you made enough labels for the method, else"
+                       " all); for grpo the same as --prompts")
+    train.add_argument("--time-budget", type=float, metavar="MINUTES", default=None,
+                       help="train for about this many minutes: the run times one step here"
+                       " and fits its steps and evaluation (default: 60 on a CPU, no limit"
+                       " on a GPU; 0: no limit)")
     train.add_argument("--grader", action="append", default=[], metavar="SPEC",
                        help="grpo: a grader spec scoring each sampled answer (repeatable;"
                        " weights with --set reward_weights=[1,0.5])")
@@ -125,11 +140,15 @@ def build_config(args: argparse.Namespace, store: Store, paths: DataPaths) -> Tr
         if not sep or name not in known:
             raise ConfigError(f"--set {item}: expected FIELD=VALUE with a TrainConfig field")
         data[name] = _parse_value(raw)
+    if args.time_budget is not None:
+        data["time_budget_minutes"] = args.time_budget
     if data["method"] == "grpo" and not args.config:
-        data.update(grpo_snapshot_fields(store, paths, args.grader, args.prompts))
-    elif args.kind:
-        data["snapshot_dir"] = str(export_snapshot(store, args.kind,
-                                                   paths.snapshots / f"{args.kind}-latest").path)
+        data.update(grpo_snapshot_fields(store, paths, args.grader,
+                                         args.prompts or args.train_from))
+    elif args.kind or (args.train_from and not args.snapshot):
+        config = TrainConfig.from_dict({**data, "train_from": args.train_from
+                                        or data.get("train_from", "")}, "train")
+        data.update(snapshot_labels(store, paths, config).to_dict())
     elif args.snapshot:
         data["snapshot_dir"] = str(args.snapshot)
     if not data.get("snapshot_dir"):

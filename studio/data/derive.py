@@ -77,8 +77,10 @@ def resolve(labels: list[Label]) -> tuple[list[Outcome], int]:
     return outcomes, conflicts
 
 
-def derive(store: Store, include_thumbs_up_in_sft: bool = True) -> Derivation:
-    outcomes, conflicts = resolve(store.current_labels())
+def derive(store: Store, include_thumbs_up_in_sft: bool = True,
+           labels: list[Label] | None = None) -> Derivation:
+    """The training examples of ``labels`` (default: every label that counts)."""
+    outcomes, conflicts = resolve(store.current_labels() if labels is None else labels)
     result = Derivation(conflicts=conflicts)
     thumbs = [o for o in outcomes if o.kind == "thumb"]
     golds = [o for o in outcomes if o.kind == "gold"]

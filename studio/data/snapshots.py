@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.derive import Derivation, derive
+from studio.data.scope import ALL, LabelScope, resolve_scope, scoped_labels
 from studio.errors import DiskFullError, EmptyDatasetError, NotFoundError
 from studio.evaluation.evalsets import eval_prompt_ids
 from studio.labels.records import Prompt, now_iso
@@ -107,17 +108,22 @@ def _ensure_eval(rows: list[tuple[str, Prompt, dict, dict]], eval_fraction: floa
 
 
 def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction: float = 0.1,
-                    seed: int = 0) -> Snapshot:
-    """Write a snapshot of the current labels into ``out_dir`` and register it."""
+                    seed: int = 0, scope: LabelScope | str = ALL) -> Snapshot:
+    """Write a snapshot of the current labels into ``out_dir`` and register it; ``scope``
+    (:mod:`studio.data.scope`: mine, all, a tag or a source) picks the labels it derives from."""
     if kind not in KINDS:
         raise NotFoundError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-    derivation = derive(store)
+    scope = resolve_scope(store, scope) if isinstance(scope, str) else scope
+    derivation = derive(store, labels=None if scope.selector == ALL
+                        else scoped_labels(store, scope))
     # Eval-set prompts stay out of training data, or the eval measures memorisation.
     held_out = eval_prompt_ids(store)
     all_records = _records(store, kind, derivation)
     records = [r for r in all_records if r[0].id not in held_out]
     if not records:
-        raise EmptyDatasetError(f"there are no {kind.upper()} examples in the labels yet")
+        within = "" if scope.selector == ALL else f" within scope {scope.selector!r}"
+        raise EmptyDatasetError(f"there are no {kind.upper()} examples in the labels"
+                                f"{within} yet")
     rows = [(_split(p, eval_fraction, seed), p, r, prov) for p, r, prov in records]
     _ensure_eval(rows, eval_fraction)
     out = Path(out_dir)
@@ -132,6 +138,7 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
             "created_at": now_iso(), "content_hash": digest, "counts": counts,
             "eval_fraction": eval_fraction, "seed": seed,
             "conflicts_dropped": derivation.conflicts, "label_ids": label_ids,
+            "scope": scope.selector,
             "excluded_eval_prompts": len({r[0].id for r in all_records} & held_out),
             "format": "conversational", "rules": "see studio/derive.py",
         }

@@ -121,8 +121,25 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None,
     existing = _find(store, "base", path)
     if existing is not None:
         return existing
-    return _insert(store, "base", name or _default_name(text), path,
+    base = _insert(store, "base", name or _default_name(text), path,
                    meta={**origin, **(meta or {})})
+    add_source_gguf(store, base)
+    return base
+
+
+def add_source_gguf(store: Store, base: ModelEntry) -> ModelEntry | None:
+    """Register the GGUF a base model was converted from as its chat-ready copy: Generate,
+    Compare and Eval run it without an export (the starter's Q4_1 is one). None when the
+    base came from elsewhere, the file is gone, or it is registered already."""
+    source = base.meta.get("gguf")
+    path = source.get("path") if isinstance(source, dict) else None
+    if not path or not Path(str(path)).is_file():
+        return None
+    file = str(Path(str(path)).resolve())
+    if any(child.path == file for child in children(store, base.id)):
+        return None
+    quant = str(source.get("quant") or "GGUF") if isinstance(source, dict) else "GGUF"
+    return add_gguf(store, file, base.id, quant, meta={"origin": "source"})
 
 
 def add_adapter(

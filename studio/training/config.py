@@ -124,6 +124,17 @@ class TrainConfig:
                            " eval.jsonl, manifest.json); the run folder keeps its own copy.")
     preset: str = _f("balanced", "Starting point for epochs, adapter rank and length:"
                      " quick, balanced or thorough.", choices=tuple(PRESETS))
+    train_from: str = _f("", "Which labels to train on: mine (the labels you made in the app,"
+                         " not imported ones), all, a tag, a source such as import:file.json,"
+                         " or evalset:NAME. Empty: mine once you have made enough labels for"
+                         " the method, else all. GRPO reads prompts instead.")
+    time_budget_minutes: float | None = _f(
+        None, "Train for about this many minutes: the run times one real step on this"
+        " machine and stops after the steps that fit (never more than the preset's epochs),"
+        " with evaluation kept to about a tenth of the time. Empty: an hour on a CPU, no"
+        " limit on a GPU; 0: no limit.", label="Train for about",
+        placeholder="minutes (empty: 60 on a CPU)",
+        methods=("sft", "dpo", "kto", "simpo", "orpo"))
     adapter: str = _f("lora", "lora trains a small adapter; qlora does so on a 4-bit base"
                       " (CUDA + bitsandbytes); full updates every weight (small models only).",
                       choices=ADAPTERS)
@@ -301,6 +312,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 out.append((name, "must be above 0"))
+        if self.time_budget_minutes is not None and self.time_budget_minutes < 0:
+            out.append(("time_budget_minutes", "must be 0 (no limit) or more minutes"))
         if self.eval_sample < 0:
             out.append(("eval_sample", "must be >= 0 (0 evaluates on every held-out example)"))
         if self.eval_steps < 0 or self.save_steps < 0:

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from studio.data.scope import tagged_or_sourced
 from studio.data.snapshots import MANIFEST_VERSION, Snapshot, _move_into_place, _register
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import eval_prompt_ids
@@ -66,11 +67,7 @@ def select_prompts(store: Store, selector: str) -> tuple[list[Prompt], int]:
     elif selector.startswith(EVALSET):
         ids = counterpart_ids(store, selector.removeprefix(EVALSET))
     else:
-        rows = store.db.execute(
-            "SELECT id FROM prompts WHERE source = ? OR EXISTS (SELECT 1 FROM"
-            " json_each(prompts.tags) WHERE value = ?) ORDER BY id", [selector, selector]
-        ).fetchall()
-        ids = [int(row[0]) for row in rows]
+        ids = tagged_or_sourced(store, selector)
     # Eval-set prompts stay out of training data, or the eval measures memorisation.
     held_out = eval_prompt_ids(store)
     kept = [pid for pid in ids if pid not in held_out]

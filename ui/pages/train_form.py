@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 from studio.training.config import ConfigError, TrainConfig
 
 # graders, reward_weights and prompts: the GRPO picker (ui/widgets/grpo_setup.py) sets them.
+# train_from: the page's "Train on" (ui/widgets/train_scope.py), with its count.
 PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir", "graders",
-                         "reward_weights", "prompts"})
+                         "reward_weights", "prompts", "train_from"})
 TRISTATE = ("auto", "on", "off")
 
 
@@ -60,7 +61,7 @@ class ConfigFormWidget(QWidget):
             editor.setObjectName(f"field_{spec.name}")
             self.editors[spec.name], self.specs[spec.name] = editor, spec
             target = advanced if spec.metadata.get("advanced") else main
-            target.addRow(_label(spec.name), editor)
+            target.addRow(spec.metadata.get("label") or _label(spec.name), editor)
             self.forms[spec.name] = target
         self.advanced_box = QGroupBox("Advanced")
         self.advanced_box.setCheckable(True)
@@ -91,7 +92,7 @@ class ConfigFormWidget(QWidget):
             return combo
         line = QLineEdit()
         if "None" in str(spec.type):
-            line.setPlaceholderText("auto")
+            line.setPlaceholderText(spec.metadata.get("placeholder", "auto"))
         line.textEdited.connect(lambda _text: self.edited.emit())
         return line
 

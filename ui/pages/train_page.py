@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from studio.app.overview import ReadinessReport, readiness_report
 from studio.app.training import Launch, advance_queue, launch_training
+from studio.data.scope import MINE
 from studio.errors import StudioError
 from studio.labels.store import Store
 from studio.registry.models import list_models
@@ -147,6 +148,7 @@ class TrainPage(QWidget):
             self.setup.show_models(state.models)
         if state.prompt_choices is not None:
             self.setup.grpo.show_choices(state.prompt_choices)
+            self.setup.scope.show_choices([MINE, *state.prompt_choices])
         before = {run_id: run.status for run_id, run in self.runs.runs_by_id.items()}
         self.runs.fill_history([RunRow(run, run.id in state.resume) for run in state.runs],
                                select)

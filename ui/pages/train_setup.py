@@ -39,6 +39,7 @@ from ui.widgets.grpo_probe import GrpoProbeWidget
 from ui.widgets.grpo_setup import GrpoSetupWidget
 from ui.widgets.model_download import ModelDownloadWidget
 from ui.widgets.readiness import ReadinessWidget
+from ui.widgets.train_scope import TrainScopeWidget
 
 CHECK_COLOURS = {
     "light": {"error": "#b91c1c", "warning": "#a16207", "info": "#4b5563"},
@@ -143,6 +144,8 @@ class TrainSetupPanel(QScrollArea):
         self.download.downloaded.connect(self.model.setCurrentText)
         form.addRow("", self.download)
         form.addRow("Preset", self.preset)
+        self.scope = TrainScopeWidget(self.context)  # which labels, how many, and why
+        form.addRow("Train on", self.scope)
         align_labels(form)
         return form
 
@@ -152,6 +155,7 @@ class TrainSetupPanel(QScrollArea):
 
     def reset_form(self) -> None:
         self.method_help.setText(METHOD_HELP[self.method_name])
+        self.scope.set_method(self.method_name)
         self.grpo.setVisible(self.method_name == "grpo")
         self.probe.setVisible(self.method_name == "grpo" or self.probe.busy)
         preset = str(self.preset.currentData())
@@ -161,6 +165,8 @@ class TrainSetupPanel(QScrollArea):
         self.form.set_config(shown)
         if last is not None and last.method == "grpo":
             self.grpo.set_values(last.graders, last.reward_weights, last.prompts)
+        if last is not None and last.method != "grpo":
+            self.scope.set_selector(last.train_from)
         if last is not None and not self.model.currentText():
             self.model.setCurrentText(last.model)
         self._forget_stale_probe()  # another method or preset: other settings
@@ -175,7 +181,8 @@ class TrainSetupPanel(QScrollArea):
         if self.method_name == "grpo":
             values.update(self.grpo.values())
         config = TrainConfig(method=self.method_name, model=self.model.currentText().strip(),
-                             preset=str(self.preset.currentData()), **values)
+                             preset=str(self.preset.currentData()),
+                             train_from=self.scope.selector(), **values)
         config.check("settings")
         return config
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from studio.durations import duration
 from studio.events import Event
 from studio.jobs.launch import EVENTS, PROJECT_ROOT, crash_report, job_command, request_stop
 from ui.changes import Changes
@@ -171,10 +172,7 @@ class JobRunner(QObject):
 def eta_text(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"about {seconds} s left"
-    return f"about {seconds // 60} min {seconds % 60:02d} s left"
+    return f"about {duration(seconds)} left"
 
 
 TERMINAL_WORDS = {"finished": "Done.", "cancelled": "Cancelled.", "failed": "Failed."}

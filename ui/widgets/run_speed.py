@@ -8,6 +8,7 @@ ended the ETA is gone: the line says how it ended instead.
 
 from __future__ import annotations
 
+from studio.durations import duration
 from studio.events import Event
 
 TERMINAL_WORDS = {"cancelled": "cancelled", "failed": "failed"}
@@ -63,8 +64,7 @@ class RunSpeed:
             parts.append(f"{rate:,.0f} tokens/s")
         eta = self.eta_s()
         if eta is not None:
-            minutes, seconds = divmod(round(eta), 60)
-            parts.append(f"ETA {minutes}:{seconds:02d}" if eta > 0 else "last step")
+            parts.append(f"ETA {duration(eta)}" if eta > 0 else "last step")
         return " · ".join(parts)
 
 
