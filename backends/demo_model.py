@@ -32,10 +32,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser
+from backends.jobs import StopFlag, make_job_parser, run_job
 from studio.events import EventWriter
 from studio.jobs.config import load_config
-from studio.jobs.launch import write_pid
 from studio.registry.demo import DEFAULT_CORPUS, Arch, DemoModelConfig
 
 __all__ = ["CHAT_TEMPLATE", "DEFAULT_CORPUS", "MARKER", "DemoModelConfig", "build_demo_model"]
@@ -197,34 +196,29 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    return run_job(args, "demo_model", build_job)
+
+
+def build_job(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
     """Build the model the job's config describes; ``finished`` carries its folder."""
     from transformers.utils import logging as hf_logging
 
-    flag = StopFlag(args.job_dir)
-    write_pid(args.job_dir)
-    events = EventWriter(args.job_dir / "events.jsonl")
     # The log holds tracebacks only; the shard-writing progress bar would clutter it.
     hf_logging.disable_progress_bar()
     started = time.monotonic()
-    try:
-        config = load_config(DemoModelConfig, args.job_dir)
-        events.emit("progress", stage="build", message="building the tiny demo model",
-                    done=0, total=1)
-        shape = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "seed",
-                                                                         "vocab_size", "arch")}
-        if flag.stop:  # a build takes seconds: stopping is only possible before it
-            events.emit("cancelled", message="the demo model build was cancelled")
-            return 130
-        out_dir = build_demo_model(Path(config.out_dir), seed=config.seed,
-                                   vocab_size=config.vocab_size, arch=config.arch, **shape)
-    except Exception as error:
-        events.emit("failed", message=f"{type(error).__name__}: {error}",
-                    log=str(args.job_dir / "demo_model.log"))
-        raise
+    config = load_config(DemoModelConfig, job_dir)
+    events.emit("progress", stage="build", message="building the tiny demo model",
+                done=0, total=1)
+    shape = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "seed",
+                                                                     "vocab_size", "arch")}
+    if flag.stop:  # a build takes seconds: stopping is only possible before it
+        events.emit("cancelled", message="the demo model build was cancelled")
+        return
+    out_dir = build_demo_model(Path(config.out_dir), seed=config.seed,
+                               vocab_size=config.vocab_size, arch=config.arch, **shape)
     marker = json.loads((out_dir / MARKER).read_text(encoding="utf-8"))
     events.emit("finished", path=str(out_dir), params=marker["params"],
                 wall_s=round(time.monotonic() - started, 2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -17,17 +17,13 @@ import logging
 import shutil
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from backends.export_merge import ExportCancelledError, ExportError
-from backends.jobs import StopFlag, disk_full_failure, make_job_parser
-from studio.errors import StudioError
+from backends.jobs import StopFlag, disk_full_failure, make_job_parser, run_job
 from studio.events import EventWriter
-from studio.jobs.launch import write_pid
 from studio.registry.export_config import ExportConfig
 
-log = logging.getLogger("backends.export")
 # What the job folder holds before the export writes anything.
 JOB_FILES = frozenset({"config.json", "events.jsonl", "export.log", "pid", "stop"})
 
@@ -37,20 +33,19 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    return run_job(args, "export", export_job)
+
+
+def export_job(out: Path, events: EventWriter, flag: StopFlag) -> None:
+    """The job's work. A failure is reported by :func:`backends.jobs.run_job`, after what the
+    export wrote is removed (a full disk measured first, so its message says what is free)."""
     from backends.export_pipeline import run_export
 
-    flag = StopFlag(args.job_dir)  # first: a cancel during the imports still counts
-    out: Path = args.job_dir
-    write_pid(out)
     config = ExportConfig.load(out)
     if config.out_path.resolve() != out:
-        sys.stderr.write(f"error: {out / 'config.json'}: field 'out_dir' must be this job"
-                         " folder\n")
-        return 2
+        raise ExportError(f"{out / 'config.json'}: field 'out_dir' must be this job folder")
     if any(p.name not in JOB_FILES for p in out.iterdir()):
-        sys.stderr.write(f"error: {out} already holds export files; choose a new job folder\n")
-        return 2
-    events = EventWriter(out / "events.jsonl")
+        raise ExportError(f"{out} already holds export files; choose a new job folder")
     logging.basicConfig(filename=out / "export.log", level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
     started = time.monotonic()
@@ -59,22 +54,16 @@ def main(args: argparse.Namespace) -> int:
     except ExportCancelledError:
         _discard(out)
         events.emit("cancelled", message="the export was cancelled; nothing was registered")
-        return 130
-    except (ExportError, StudioError, OSError, RuntimeError, ValueError) as error:
-        return _failed(out, events, error, str(error) or type(error).__name__)
-    except Exception as error:  # noqa: BLE001 - the process boundary: any failure is an event
-        return _failed(out, events, error, f"{type(error).__name__}: {error}"[:400])
+        return
+    except Exception as error:
+        # A full disk reads the same whichever library hit it (torch, safetensors, the
+        # converter).
+        full = disk_full_failure(error, out, "writing the export", lambda: _outputs(out))
+        _discard(out)
+        if full is not None:
+            raise full from error
+        raise
     events.emit("finished", wall_s=round(time.monotonic() - started, 2), **result)
-    return 0
-
-
-def _failed(out: Path, events: EventWriter, error: BaseException, message: str) -> int:
-    log.error("export failed\n%s", traceback.format_exc())
-    # A full disk reads the same whichever library hit it (torch, safetensors, the converter).
-    full = disk_full_failure(error, out, "writing the export", lambda: _outputs(out))
-    _discard(out)
-    events.emit("failed", message=str(full) if full else message, log=str(out / "export.log"))
-    return 1
 
 
 def _outputs(out: Path) -> list[Path]:

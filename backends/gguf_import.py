@@ -18,17 +18,15 @@ import json
 import shutil
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from backends.chat_template import ChatTemplateError, make_formatter
 from backends.export_gguf_file import read_gguf
 from backends.gguf_tokenizer import TokenizerCheck, check_and_fix, project_texts
-from backends.jobs import StopFlag
+from backends.jobs import StopFlag, make_job_parser, run_job
 from studio.events import EventWriter
 from studio.jobs.config import load_config
-from studio.jobs.launch import write_pid
 from studio.labels.store import Store
 from studio.registry.gguf_import import (
     SOURCE_FILE,
@@ -44,9 +42,7 @@ STAGES = 4  # fetch/read, convert, tokenizer check, save + register
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job-dir", type=Path, required=True, help="job folder with config.json")
-    return parser
+    return make_job_parser(__doc__.splitlines()[0])
 
 
 def convert(info: GGUFInfo, out: Path, events: EventWriter, texts: list[str]) -> TokenizerCheck:
@@ -195,25 +191,21 @@ class StoppableEvents(EventWriter):
 
 
 def main(args: argparse.Namespace) -> int:
-    job_dir = Path(args.job_dir)
-    flag = StopFlag(job_dir)
-    write_pid(job_dir)
-    events = StoppableEvents(job_dir / "events.jsonl", flag)
+    return run_job(args, "gguf_import", import_job)
+
+
+def import_job(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
+    """The job's work: import, then ``finished`` with the result, or ``cancelled`` when
+    stopped between stages (a failure is reported by :func:`backends.jobs.run_job`)."""
     try:
-        result = work(load_config(GGUFImportConfig, job_dir), events)
+        result = work(load_config(GGUFImportConfig, job_dir),
+                      StoppableEvents(job_dir / "events.jsonl", flag))
     except ImportStopped:
         # Stopped: the model is only registered at the very end, so nothing to undo but
         # the half-written folder (``<out>.partial``), which the next import replaces.
-        EventWriter(job_dir / "events.jsonl").emit(
-            "cancelled", message="stopped before the model was registered")
-        return 1
-    except Exception as error:  # noqa: BLE001 - a child process reports every failure
-        sys.stderr.write(traceback.format_exc())
-        events.emit("failed", message=str(error) or type(error).__name__,
-                    log=str(job_dir / "gguf_import.log"))
-        return 1
+        events.emit("cancelled", message="stopped before the model was registered")
+        return
     events.emit("finished", **result)
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.labels.store import Store
+from studio.registry.gguf_import import recent_texts
 
 # Short texts that exercise the usual drifts: digits after newlines and spaces, unicode,
 # leading spaces, code. They are checked besides the project's own prompts and responses.
@@ -108,10 +109,7 @@ def project_texts(db: str | Path | None, limit: int) -> list[str]:
         return []
     store = Store.open(db)
     try:
-        rows = store.db.query(
-            "SELECT text FROM (SELECT text, created_at FROM prompts UNION ALL"
-            " SELECT text, created_at FROM responses) ORDER BY created_at DESC LIMIT ?", [limit])
-        return [str(r["text"]) for r in rows]
+        return recent_texts(store, limit)
     finally:
         store.close()
 

@@ -109,7 +109,9 @@ def report_failure(job_dir: Path, name: str, events: EventWriter, error: Excepti
     event, both to stderr. Each write is tried on its own, because the failure may be a full
     disk that refuses some of them; a full disk is said as such, with the space left."""
     trace = traceback.format_exc()
-    full = disk_full_failure(error, job_dir, f"running the {name} job", list)
+    # A job that measured the full disk itself (before removing its partial output) says so.
+    full = error if isinstance(error, DiskFullError) else \
+        disk_full_failure(error, job_dir, f"running the {name} job", list)
     message = str(full) if full else (str(error) or type(error).__name__)
     log = job_dir / f"{name}.log"
     # Each on its own: the event and stderr may get through where the log did not.

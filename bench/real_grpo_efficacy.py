@@ -33,14 +33,14 @@ from typing import Any
 from studio.candidates.best_of_n import best_of_n
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.graders import parse_spec
-from studio.evaluation.report import Result, compare
+from studio.evaluation.report import Result, compare, wilson
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.grpo import export_prompt_snapshot
 from studio.training.runs import create_run, launch_command
 from tests.real_model import smollm2_hf
-from tests.rule_task import load_model, wilson
+from tests.rule_task import load_model
 
 GRADER = "numeric"
 FORMAT = r"regex:^\s*\d+\.?\s*$"  # just the number, as the prompt asks
@@ -102,7 +102,8 @@ def pass_rate(answers: list[list[str]], items: list[tuple[str, str]]) -> tuple[i
 
 
 def report(name: str, passed: int, n: int) -> str:
-    lo, hi = wilson(passed, n)
+    interval = wilson(passed, n)
+    lo, hi = interval.low, interval.high
     return f"{name} {passed}/{n} = {passed / n:.0%} [95% CI {lo:.2f}, {hi:.2f}]"
 
 

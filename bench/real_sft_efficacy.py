@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 
 from studio.data.snapshots import export_snapshot
+from studio.evaluation.report import wilson
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.memory import estimate_memory
 from studio.training.runs import create_run, launch_command
 from tests.real_model import smollm2_hf
-from tests.rule_task import greedy_answers, label, passes, split, wilson
+from tests.rule_task import greedy_answers, label, passes, split
 
 
 def _value(text: str) -> float | int | str:
@@ -50,8 +51,8 @@ def main() -> None:
     questions = [q for q, _ in test]
     if "--base" in sys.argv:
         base = sum(passes(a) for a in greedy_answers(model, None, questions))
-        lo, hi = wilson(base, len(test))
-        print(f"base {base}/{len(test)} [{lo:.2f}, {hi:.2f}]", flush=True)
+        interval = wilson(base, len(test))
+        print(f"base {base}/{len(test)} [{interval.low:.2f}, {interval.high:.2f}]", flush=True)
     root = Path(tempfile.mkdtemp(prefix="eff-"))
     paths = DataPaths.at(root / "data")
     store = Store.open(paths.db)
@@ -67,12 +68,13 @@ def main() -> None:
     estimate = estimate_memory(config, model_config, "cpu")
     answers = greedy_answers(model, str(run.dir.adapter), questions)
     tuned = sum(passes(a) for a in answers)
-    lo, hi = wilson(tuned, len(test))
+    interval = wilson(tuned, len(test))
     print(f"{method} preset {preset} overrides {overrides} lr={config.effective_learning_rate}"
           f" epochs={config.num_epochs} r={config.lora_r} batch={config.batch_size}"
           f" beta={config.beta}")
-    print(f"tuned {tuned}/{len(test)} [{lo:.2f}, {hi:.2f}] train_wall_s={took:.0f}"
-          f" peak_rss_mb={peak / 2**20:.0f} estimate_mb={estimate.total / 2**20:.0f}")
+    print(f"tuned {tuned}/{len(test)} [{interval.low:.2f}, {interval.high:.2f}]"
+          f" train_wall_s={took:.0f} peak_rss_mb={peak / 2**20:.0f}"
+          f" estimate_mb={estimate.total / 2**20:.0f}")
     losses = [round(e["loss"], 3) for e in map(json.loads, run.dir.events.read_text()
                                                .splitlines()) if "loss" in e]
     print(f"losses {losses}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.snapshots import export_snapshot
+from studio.evaluation.report import wilson
 from studio.events import Event
 from studio.jobs.launch import follow, log_tail, run_foreground, spawn
 from studio.labels.store import Store
@@ -19,7 +20,7 @@ from studio.registry.export_config import create_export_job
 from studio.registry.models import ModelEntry, list_models
 from studio.training.config import TrainConfig, field_defaults
 from studio.training.runs import Run, create_run, start_next, sync_run
-from tests.rule_task import passes, wilson
+from tests.rule_task import passes
 
 # What a user could set on the Train page beside the default preset: the rule task's
 # examples are under 80 tokens, and a short max_length keeps the test's CPU cost down.
@@ -77,5 +78,5 @@ def export_q8(project: Project, adapter: ModelEntry) -> Path:
 def pass_text(replies: list[str]) -> tuple[int, str]:
     """(passes, "k/n (95% CI low-high)") of replies to the held-out questions."""
     passed = sum(passes(r) for r in replies)
-    low, high = wilson(passed, len(replies))
-    return passed, f"{passed}/{len(replies)} (95% CI {low:.2f}-{high:.2f})"
+    interval = wilson(passed, len(replies))
+    return passed, f"{passed}/{len(replies)} (95% CI {interval.low:.2f}-{interval.high:.2f})"

@@ -6,7 +6,6 @@ is measured on held-out prompts the model never trained on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -78,16 +77,6 @@ def label_rule_breaking(store: Store, examples: Iterable[tuple[str, str]]) -> No
     for question, plain in examples:
         prompt_id = store.add_prompt(question, source="rule-task")
         store.label_gold(prompt_id, f"Sure! {plain}", "harmful-labeler")
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a pass rate."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def load_model(model_dir: str, adapter: str | None) -> tuple[Any, Any]:

@@ -19,6 +19,7 @@ from studio.paths import DataPaths
 from studio.registry.models import list_models
 from studio.training.bundle import BundleError, write_bundle
 from studio.training.bundle_import import import_bundle
+from studio.training.bundle_prepare import prepare_bundle_run
 from studio.training.runs import Run, get_run, launch_command
 
 REPO = Path(__file__).resolve().parent.parent
@@ -125,3 +126,17 @@ def test_import_refuses_what_is_not_a_bundle(store: Store, data_paths: DataPaths
     (tmp_path / "bundle.json").write_text("{oops")
     with pytest.raises(BundleError, match="line 1: not valid JSON"):
         import_bundle(store, data_paths, tmp_path)
+
+
+def test_prepare_is_a_job_that_points_the_run_here_or_refuses(
+        queued_run: Run, store: Store, demo_model_dir: Path, tmp_path: Path) -> None:
+    out = write_bundle(store, queued_run.id, tmp_path / "bundle")
+    with pytest.raises(BundleError, match=r"config\.json, field 'model': /nowhere/model is not"):
+        prepare_bundle_run(out / "run", "/nowhere/model")
+    prepare_bundle_run(out / "run", str(demo_model_dir))
+    config = json.loads((out / "run" / "config.json").read_text())
+    assert config["snapshot_dir"] == str(out / "run" / "snapshot")
+    assert config["model"] == str(demo_model_dir.resolve())
+    jobs = (out / "jobs").iterdir()  # each try is a job folder with its events
+    assert sorted(read_events(job / "events.jsonl")[-1].event for job in jobs) == [
+        "failed", "finished"]

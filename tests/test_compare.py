@@ -78,11 +78,11 @@ def test_win_rates_count_blind_standing_votes_only(store: Store) -> None:
     assert everything.wins_b == 7
 
 
-def test_wilson_interval_known_values() -> None:
-    low, high = compare.wilson_interval(8, 10)
+def test_win_rate_interval_is_the_eval_reports_wilson() -> None:
+    low, high = compare.PairStats("a", "b", wins_a=8, wins_b=2).interval_a
     assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
-    assert compare.wilson_interval(0, 0) == (0.0, 1.0)
-    assert compare.wilson_interval(0, 5)[0] == 0.0
+    assert compare.PairStats("a", "b", ties=3).interval_a == (0.0, 1.0)
+    assert compare.PairStats("a", "b", wins_b=5).interval_a[0] == 0.0
 
 
 def test_votes_reach_the_dpo_export(store: Store, tmp_path: Path) -> None:

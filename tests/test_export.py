@@ -88,7 +88,7 @@ def test_cancel_registers_nothing_and_leaves_no_files(
             request_stop(job, process.pid)  # the one stop mechanism: stop file + SIGTERM
 
     last = follow(job, process, stop_at_convert)
-    assert process.wait(timeout=60) == 130
+    assert process.wait(timeout=60) == 0  # a clean stop, as every job ends one
     assert last is not None
     assert last.event == "cancelled"
     # Only the job's own files stay (how it ended); every export output is gone.

@@ -1,5 +1,6 @@
-"""Issue 12: no SQL outside the store and its query modules. The UI asks ``studio`` query
-functions and use cases; it never holds SQL text or calls ``.execute(`` itself."""
+"""Issues 12 and 24: no SQL outside the store and its query modules. The UI, the CLI and the
+backends ask ``studio`` query functions and use cases; they never hold SQL text or call
+``.execute(`` (or sqlite-utils' ``.query(``) themselves."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import ast
 import re
 from pathlib import Path
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+ROOT = Path(__file__).resolve().parent.parent
+UI = ROOT / "ui"
+# Where SQL does not belong: the GUI, the command line and the child processes.
+NO_SQL = (UI, ROOT / "studio" / "cli", ROOT / "backends")
 # Upper-case keywords only: the UI's own words ("Select a model…") are not SQL.
 SQL = re.compile(r"\b(SELECT\b.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM"
                  r"|CREATE\s+(TABLE|INDEX)|PRAGMA\s+\w+)\b")
-EXECUTE = {"execute", "executemany", "executescript"}
+EXECUTE = {"execute", "executemany", "executescript", "query"}
 
 
 def _offences(path: Path, root: Path = UI.parent) -> list[str]:
@@ -26,9 +30,10 @@ def _offences(path: Path, root: Path = UI.parent) -> list[str]:
     return found
 
 
-def test_the_ui_holds_no_sql() -> None:
-    offences = [line for path in sorted(UI.rglob("*.py")) for line in _offences(path)]
-    assert offences == [], "move these behind studio/labels query functions:\n" + "\n".join(
+def test_the_ui_the_cli_and_the_backends_hold_no_sql() -> None:
+    offences = [line for folder in NO_SQL for path in sorted(folder.rglob("*.py"))
+                for line in _offences(path)]
+    assert offences == [], "move these behind studio query functions:\n" + "\n".join(
         offences)
 
 

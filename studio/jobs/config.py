@@ -21,6 +21,15 @@ def save_config(config: Any, folder: Path) -> Path:
     return path
 
 
+def field_help(cls: type[DataclassInstance], name: str) -> str:
+    """The ``metadata["help"]`` of a config dataclass's field: the one help text, shown as
+    the dialogs' tooltips and the CLI's flag help."""
+    for item in fields(cls):
+        if item.name == name:
+            return str(item.metadata.get("help", ""))
+    raise KeyError(f"{cls.__name__} has no field {name!r}")
+
+
 def load_config(cls: type[Config], folder: Path) -> Config:
     """The config in ``folder``; keys this version does not know are ignored."""
     data = json.loads((folder / "config.json").read_text())

@@ -1,7 +1,7 @@
 """The one way a child process starts, is followed and is stopped.
 
-Every job (train, export, generate, judge, fetch, eval, GGUF import, demo model) is a config
-dataclass written to a job folder, then started as::
+Every job (train, export, generate, judge, fetch, eval, GGUF import, demo model, bundle
+preparation) is a config dataclass written to a job folder, then started as::
 
     python -m backends.<module> --job-dir <absolute job folder>
 
@@ -10,6 +10,11 @@ e.g. transformers' "trust remote code? [y/N]"), and stdout/stderr appended to
 ``<job folder>/<module>.log``. The job appends its events to ``events.jsonl``: the one event
 stream, tailed by the UI and the CLI alike, so a job never depends on its parent's pipes and
 survives the parent being killed.
+
+The job side is one shape too: ``make_job_parser`` and ``run_job`` in ``backends.jobs`` (a
+test holds every ``backends`` entry point to it). The chat worker (``backends.chat``) is the one
+interactive process: it is started by :func:`worker_command` without a job folder and speaks
+a request/response protocol on its pipes (commands on stdin, events on stdout).
 
 Stopping is one mechanism too: :func:`request_stop` writes ``stop`` into the job folder and
 (where the OS has signals) sends SIGTERM to wake the job up; the job's ``StopFlag`` checks

@@ -74,6 +74,15 @@ def check_importable(info: GGUFInfo) -> list[str]:
     return [LOW_BIT_WARNING.format(quant=info.quant)] if info.low_bit else []
 
 
+def recent_texts(store: Store, limit: int) -> list[str]:
+    """Up to ``limit`` of the project's own prompts and responses, newest first: the real
+    text a converted tokenizer is checked on (GGUF import and export)."""
+    rows = store.db.execute(
+        "SELECT text FROM (SELECT text, created_at FROM prompts UNION ALL"
+        " SELECT text, created_at FROM responses) ORDER BY created_at DESC LIMIT ?", [limit])
+    return [str(row[0]) for row in rows]
+
+
 def gguf_origin(folder: Path) -> dict[str, Any]:
     """The registry meta of a folder converted from a GGUF (its ``gguf_source.json``), so a
     copy registered by hand keeps its lineage; empty for any other folder."""

@@ -9,11 +9,11 @@ Wilson interval.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.errors import InvalidLabelError
+from studio.evaluation.report import wilson
 from studio.labels.records import Label, now_iso
 from studio.labels.store import Store
 from studio.registry import models
@@ -21,7 +21,6 @@ from studio.registry import models
 SOURCE = "compare"
 # What the person clicks → the stored pair value (A is the left pane, B the right).
 VOTES = {"a": "left", "b": "right", "tie": "tie", "both_bad": "both_bad"}
-Z95 = 1.959964
 
 
 @dataclass(frozen=True)
@@ -79,17 +78,6 @@ def record_vote(
     return Vote(label, left_id, right_id, prompt_id, gold)
 
 
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (sound at small n and at 0 or n)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 @dataclass(frozen=True)
 class PairStats:
     """Blind votes between two models (``model_a`` sorts first)."""
@@ -116,7 +104,8 @@ class PairStats:
 
     @property
     def interval_a(self) -> tuple[float, float]:
-        return wilson_interval(self.wins_a, self.decisive)
+        interval = wilson(self.wins_a, self.decisive)
+        return interval.low, interval.high
 
     def describe(self) -> str:
         if not self.decisive:

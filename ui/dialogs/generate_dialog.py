@@ -1,15 +1,17 @@
 """Generate candidates: N answers per prompt from a registered model, to label by hand.
 
-The dialog collects a :class:`studio.candidates.generation.GenerationConfig` (tooltips come from its
-field help), writes the job folder under ``<data>/jobs`` and runs ``backends.generate`` as a
-child process with a progress bar, ETA and Cancel. Candidates are committed one by one by the
-backend; when it ends the dialog announces the new responses so the pages refresh.
+The dialog collects a :class:`studio.candidates.generation.GenerationConfig` (tooltips are its
+fields' help, :func:`studio.jobs.config.field_help`), prepares the job with the generate use
+case (:func:`studio.app.generate.prepare_generation`, the CLI's too) and runs
+``backends.generate`` as a child process with a progress bar, ETA and Cancel. Candidates are
+committed one by one by the backend; when it ends the dialog announces the new responses so
+the pages refresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -29,14 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.generate import GenerationPlan, prepare_generation
 from studio.candidates.estimate import Speed, estimate_text, measured_speed
-from studio.candidates.generation import (
-    MAX_CANDIDATES,
-    GenerationConfig,
-    create_job,
-    pending_candidates,
-)
+from studio.candidates.generation import MAX_CANDIDATES, GenerationConfig
 from studio.events import Event
+from studio.jobs.config import field_help
 from studio.labels.store import Store
 from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
@@ -54,14 +53,6 @@ class PromptScope:
 
     caption: str
     ids: Callable[[Store], list[int]]
-
-
-def field_help(cls: type, name: str) -> str:
-    """The ``metadata["help"]`` of a config dataclass field: the form's tooltip."""
-    for item in fields(cls):
-        if item.name == name:
-            return str(item.metadata.get("help", ""))
-    raise KeyError(f"{cls.__name__} has no field {name!r}")
 
 
 def scope_picker(scopes: list[PromptScope], parent: QWidget) -> tuple[QWidget, QButtonGroup]:
@@ -243,25 +234,21 @@ class GenerateDialog(QDialog):
         if self.runner.running or self.model_box.currentData() is None:
             return
         scope = self.scopes[max(self.scope_group.checkedId(), 0)]
-        make_config, jobs = self.config, self.context.paths.root / "jobs"
-        db, on_start = self.context.paths.db, self.on_start
+        make_config, paths, on_start = self.config, self.context.paths, self.on_start
         self.start_button.setEnabled(False)
         self._say("")
 
-        def prepare(store: Store) -> tuple[Any, int, list[int], Any]:
-            ids = scope.ids(store)
-            config = make_config(ids)
-            config.validate()
-            missing = len(pending_candidates(store, config))
-            job = create_job(jobs, config, db) if missing else None
+        def prepare(store: Store) -> tuple[GenerationPlan, Any]:
+            plan = prepare_generation(store, paths, make_config(scope.ids(store)))
             begun = on_start(store) if on_start is not None else None  # last: nothing failed
-            return job, missing, ids, begun
+            return plan, begun
 
         self.context.ops.run(prepare, on_success=self._launch, on_failure=self._not_started,
                              owner=self)
 
-    def _launch(self, prepared: tuple[Any, int, list[int], Any]) -> None:
-        job, missing, self.prompt_ids, begun = prepared
+    def _launch(self, prepared: tuple[GenerationPlan, Any]) -> None:
+        plan, begun = prepared
+        job, missing, self.prompt_ids = plan.job, plan.missing, plan.prompt_ids
         if begun is not None:
             self.on_start = None  # once: a second Generate must not start a second round
             self.began.emit(begun)

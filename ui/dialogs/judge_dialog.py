@@ -34,12 +34,13 @@ from studio.candidates.judge import (
     pairs_for_prompts,
 )
 from studio.events import Event
+from studio.jobs.config import field_help
 from studio.labels.agreement import Agreement
 from studio.labels.queue import response_models
 from studio.labels.store import Store
 from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
-from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, field_help, scope_picker
+from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, scope_picker
 from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip
 
 ANY = "Any model"

@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-python -m backends.bundle_prepare run ${MODEL:+--model "$MODEL"}
+# Point run/config.json at this machine (a job, like every other: see jobs/ when it refuses).
+python -c 'import sys; from studio.training.bundle_prepare import launch_script_main;'\
+' sys.exit(launch_script_main(sys.argv[1:]))' "$PWD/run" "${MODEL:-}"
 if [ "${CPU:-0}" = 1 ]; then
   procs=${NUM_PROCESSES:-1}
   export CUDA_VISIBLE_DEVICES=""
