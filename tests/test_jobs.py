@@ -31,7 +31,10 @@ SOURCES = ("studio", "backends", "ui")
 PROCESS_MODULES = {"studio/jobs/launch.py", "ui/runners/job_runner.py",
                    "ui/runners/chat_runner.py", "ui/runners/process_runner.py",
                    "backends/export_gguf.py", "studio/system/doctor.py",
-                   "studio/registry/starter.py"}
+                   "studio/registry/starter.py",
+                   # the grader worker: a request/response child with a per-answer time limit,
+                   # killed with its process group at the limit or on a stop (not a job)
+                   "studio/evaluation/graders/sandbox.py"}
 TRAIN_SETTINGS = ("--set", "max_steps=6", "--set", "max_length=64", "--set", "eval_steps=3",
                   "--set", "lora_r=8", "--set", "lora_alpha=16")
 
