@@ -27,6 +27,7 @@ from studio.app.training import (
     resume_training,
     snapshot_labels,
 )
+from studio.cli.config_flags import add_config_flags, config_overrides
 from studio.data.snapshots import KINDS
 from studio.evaluation.auto import evaluate_before_after, run_model
 from studio.evaluation.evalsets import get_eval_set
@@ -90,6 +91,11 @@ def add_train_commands(subparsers: Any) -> None:
     train.add_argument("--eval-set", metavar="NAME", default=None,
                        help="after training, evaluate the new model and its parent on this"
                        " eval set and print the before/after")
+    # Fields a flag above already sets keep that flag (--model, --from, --grader, ...).
+    add_config_flags(train, TrainConfig, "training settings (each also works as --set"
+                     " FIELD=VALUE; the Train page shows the same help)",
+                     skip=frozenset({"method", "model", "preset", "snapshot_dir", "train_from",
+                                     "time_budget_minutes", "graders", "prompts"}))
     runs = subparsers.add_parser("runs", help="list training runs; cancel or resume one")
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     action = runs.add_mutually_exclusive_group()
@@ -135,7 +141,7 @@ def build_config(args: argparse.Namespace, store: Store, paths: DataPaths) -> Tr
     data["model"] = args.model or data["model"]
     data["preset"] = args.preset or data["preset"]
     known = {f.name for f in fields(TrainConfig)}
-    for item in args.set:
+    for item in [*args.set, *config_overrides(args)]:
         name, sep, raw = item.partition("=")
         if not sep or name not in known:
             raise ConfigError(f"--set {item}: expected FIELD=VALUE with a TrainConfig field")

@@ -385,11 +385,6 @@ def _python_type(annotation: Any) -> type | None:
     return None
 
 
-def field_help() -> dict[str, str]:
-    """Help text of every field, for tooltips and flag help."""
-    return {spec.name: spec.metadata["help"] for spec in fields(TrainConfig)}
-
-
 def field_defaults() -> dict[str, Any]:
     return {spec.name: spec.default for spec in fields(TrainConfig)
             if spec.default is not MISSING}
