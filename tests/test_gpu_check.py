@@ -7,19 +7,26 @@ the date and command, one JSON line per section, then the summary with the ancho
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ["environment", "models", "train", "liger", "memory", "decode", "rule_task"]
 
 
+@pytest.mark.heavy  # trains three methods on tiny shapes: about a minute and a half
 def test_the_cpu_smoke_run_writes_every_section(tmp_path: Path) -> None:
     out = tmp_path / "gpu-check.txt"
     started = time.monotonic()
     done = subprocess.run([str(REPO / "bench" / "gpu_check.sh"), "--cpu-smoke", "--out",
                            str(out), "--work", str(tmp_path / "work")], cwd=REPO,
+                          # this interpreter: a worktree or CI may hold the venv elsewhere
+                          env={**os.environ, "TS_PYTHON": sys.executable},
                           capture_output=True, text=True, timeout=400, check=False)
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
