@@ -227,3 +227,11 @@ def m007_eval_run_engine_and_liveness(db: Database) -> None:
     results = db.table("eval_results")
     results.add_column("grader", str)
     results.add_column("machine_made", int)
+
+
+@migrations()
+def m008_summaries(db: Database) -> None:
+    # Counts and indexes for a million prompts (issue 25): see studio/labels/summaries.py.
+    from studio.labels.summaries import add_summaries
+
+    add_summaries(db)

@@ -280,8 +280,12 @@ class Store:
         self, kind: str | None = None, include_unaccepted_judge: bool = False,
         prompt_ids: Iterable[int] | None = None,
     ) -> list[Label]:
-        """The labels that count: the latest per (annotator, target), minus retractions."""
-        where: list[str] = ["value != 'retracted'"]
+        """The labels that count: the latest per (annotator, target), minus retractions.
+
+        ``superseded`` marks every event with a later one on its target by the same annotator
+        (a trigger keeps it: studio/labels/summaries.py), so no window over the table is needed.
+        """
+        where: list[str] = ["superseded = 0", "value != 'retracted'"]
         params: list[str | int] = []
         if kind:
             where.append("kind = ?")
@@ -292,11 +296,7 @@ class Store:
             ids = list(prompt_ids)
             where.append(f"prompt_id IN ({','.join('?' * len(ids))})")
             params.extend(ids)
-        sql = (
-            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY target, annotator"
-            " ORDER BY id DESC) AS rank FROM labels) WHERE rank = 1 AND " + " AND ".join(where)
-            + " ORDER BY id"
-        )
+        sql = "SELECT * FROM labels WHERE " + " AND ".join(where) + " ORDER BY id"
         return [Label.from_row(row) for row in self.db.query(sql, params)]
 
     def history(self, target: str) -> list[Label]:
