@@ -41,6 +41,7 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
     writer = _Batches(store, f"import:{parsed.path.name}", now_iso())
     done = 0
     with store.atomic(), bulk_writes(store.db):
+        report(0, parsed.example_count)  # the write starts: rates count from here
         for batch in _batches(parsed):
             if cancelled():
                 raise ImportCancelledError("import cancelled; nothing was stored")
