@@ -181,3 +181,24 @@ def test_readiness_after_one_label_derives_only_that_prompt(store: Store) -> Non
     assert store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0] == 0
     assert _kept(store)["readiness"] == _recount(store)["readiness"]
     assert before.sft == _recount(store)["readiness"][0]  # type: ignore[index]
+
+
+def test_readiness_never_waits_for_another_writer(store: Store, data_paths: object) -> None:
+    """While another connection holds the write lock (an import), readiness is derived in
+    memory from the stale prompts on top of the stored sums: the same answer, no wait."""
+    _random_work(store, random.Random(11), 150)
+    expected = _recount(store)["readiness"]
+    other = Store.open(store.db.execute("PRAGMA database_list").fetchone()[2])
+    try:
+        with other.atomic():
+            other.db.execute("INSERT INTO imports (path, rows) VALUES ('held', 0)")
+            stale = store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0]
+            found = totals(store)
+            assert (found.sft, found.dpo, found.kto_up, found.kto_down,
+                    found.conflicts) == expected
+            assert store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0] \
+                == stale > 0  # nothing was written: the lock was not free
+    finally:
+        other.close()
+    totals(store)
+    assert store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0] == 0

@@ -16,8 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from studio.data.derive import derive_from
+from studio.errors import StoreBusyError
 from studio.labels.records import Label
-from studio.labels.store import Store
+from studio.labels.store import WRITE_PATIENCE_S, Store
 
 CHUNK = 400  # prompts per refresh transaction: a few tens of ms of write lock
 FIELDS = ("sft", "dpo", "kto_up", "kto_down", "conflicts")
@@ -33,13 +34,14 @@ class Totals:
     duplicates: int
 
 
-def refresh(store: Store, chunk: int = CHUNK) -> int:
-    """Derive the stale prompts again; returns how many were refreshed."""
+def refresh(store: Store, chunk: int = CHUNK, patience: float = WRITE_PATIENCE_S) -> int:
+    """Derive the stale prompts again and store the result; returns how many were refreshed.
+    Raises StoreBusyError when another writer holds the lock for longer than ``patience``."""
     done = 0
     while True:
         # Read and write under the write lock: a label committed between reading the stale
         # prompts' labels and clearing their marks would otherwise be lost from the totals.
-        with store.atomic():
+        with store.atomic(patience):
             ids = [row[0] for row in store.db.execute(
                 "SELECT prompt_id FROM readiness_dirty LIMIT ?", [chunk])]
             if not ids:
@@ -49,11 +51,22 @@ def refresh(store: Store, chunk: int = CHUNK) -> int:
 
 
 def totals(store: Store) -> Totals:
-    """The current sums, after refreshing what is stale."""
-    refresh(store)
-    row = store.db.execute(
-        "SELECT sft, dpo, kto_up, kto_down, conflicts, duplicates FROM store_totals").fetchone()
-    return Totals(*row) if row else Totals(0, 0, 0, 0, 0, 0)
+    """The current sums. Stale prompts are derived again and stored when the write lock is
+    free; while another writer holds it (a long import), they are derived in memory on top
+    of the stored sums, so a read never waits for a write."""
+    try:
+        refresh(store, patience=0.05)
+    except StoreBusyError:
+        pass  # the stale prompts left are added below, without writing
+    with store.read_snapshot():
+        row = store.db.execute("SELECT sft, dpo, kto_up, kto_down, conflicts, duplicates"
+                               " FROM store_totals").fetchone()
+        stored = list(row) if row else [0] * (len(FIELDS) + 1)
+        stale = [r[0] for r in store.db.execute("SELECT prompt_id FROM readiness_dirty")]
+        for start in range(0, len(stale), CHUNK):
+            for index, change in enumerate(_changes(store, stale[start:start + CHUNK])):
+                stored[index] += change
+    return Totals(*stored)
 
 
 def contributions(labels: list[Label]) -> dict[int, tuple[int, ...]]:
@@ -70,17 +83,27 @@ def contributions(labels: list[Label]) -> dict[int, tuple[int, ...]]:
     return out
 
 
-def _refresh_prompts(store: Store, ids: list[int]) -> None:
-    marks = ",".join("?" * len(ids))
-    new = contributions(store.current_labels(prompt_ids=ids))
+def _changes(store: Store, ids: list[int], new: dict[int, tuple[int, ...]] | None = None
+             ) -> list[int]:
+    """How the sums move when these prompts' stored contributions are replaced by ``new``
+    (derived from their labels now when not given)."""
+    if new is None:
+        new = contributions(store.current_labels(prompt_ids=ids))
     old = {row[0]: tuple(row[1:]) for row in store.db.execute(
         f"SELECT prompt_id, {', '.join(FIELDS)} FROM readiness_prompt WHERE prompt_id IN"
-        f" ({marks})", ids)}
+        f" ({','.join('?' * len(ids))})", ids)}
     delta = [0] * len(FIELDS)
     for prompt_id in ids:
         before, after = old.get(prompt_id), new.get(prompt_id)
         for index in range(len(FIELDS)):
             delta[index] += (after[index] if after else 0) - (before[index] if before else 0)
+    return delta
+
+
+def _refresh_prompts(store: Store, ids: list[int]) -> None:
+    marks = ",".join("?" * len(ids))
+    new = contributions(store.current_labels(prompt_ids=ids))
+    delta = _changes(store, ids, new)
     conn = store.db.conn
     conn.execute(f"DELETE FROM readiness_prompt WHERE prompt_id IN ({marks})", ids)
     conn.executemany(
