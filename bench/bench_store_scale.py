@@ -187,6 +187,35 @@ def data_page_queries(db_path: Path, prompts: int, slow_repeat: int) -> list[tup
     return rows
 
 
+def query_plans(db_path: Path) -> None:
+    """EXPLAIN QUERY PLAN of each Data-page query shape: a SCAN of prompts or labels (not a
+    covering index walk that stops at a page) is what made them slow."""
+    from studio.labels.browse import SORT_COLUMNS, BrowseQuery
+    from studio.labels.store import Store
+
+    store = Store.open(db_path)
+
+    def show(name: str, sql: str, params: list[Any]) -> None:
+        steps = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        print(f"  {name}: {' | '.join(steps)}")
+
+    q = BrowseQuery
+    for name, query in (("no filter", q()), ("search", q(search="poem")),
+                        ("source", q(source="evol")), ("tag", q(tag="safety")),
+                        ("labeled", q(labeled="labeled")), ("unlabeled", q(labeled="unlabeled")),
+                        ("kind", q(kind="pair")), ("annotator", q(annotator="bob"))):
+        where, params = query.where()
+        show(f"count, {name}", f"SELECT count(*) FROM prompts p WHERE {where}", params)
+        show(f"page, {name}", f"SELECT p.id FROM prompts p WHERE {where} ORDER BY p.id"
+             " LIMIT 200", params)
+    for sort, column in SORT_COLUMNS.items():
+        show(f"page sorted by {sort}", f"SELECT p.id FROM prompts p ORDER BY {column} DESC,"
+             " p.id DESC LIMIT 200", [])
+    show("row click (labels of one prompt)", "SELECT * FROM labels WHERE superseded = 0 AND"
+         " value != 'retracted' AND prompt_id IN (?) ORDER BY id", [1])
+    store.close()
+
+
 def label_commits(db_path: Path, commits: int) -> dict[str, float]:
     """Label commits through the UI's store worker while the Data page's refreshes run."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -264,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--skip", nargs="*", default=[], choices=["queries", "commits",
                                                                    "import"])
+    parser.add_argument("--plans", action="store_true", help="print each query's plan")
     args = parser.parse_args(argv)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-store-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -284,6 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     Store.open(db_path).close()  # any pending migration runs here, once
     print(f"open (migrations) {time.perf_counter() - started:.1f} s", flush=True)
+    if args.plans:
+        print("Query plans:", flush=True)
+        query_plans(db_path)
     if "queries" not in args.skip:
         print("Data page (best of 3, warm):", flush=True)
         data_page_queries(db_path, args.prompts, args.slow_repeat)
