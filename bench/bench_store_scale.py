@@ -178,6 +178,8 @@ def data_page_queries(db_path: Path, prompts: int, slow_repeat: int) -> list[tup
     for at in (1, prompts // 2, prompts):
         add(f"row click (prompt_detail #{at})",
             lambda pid=at: detail_with_suggestions(store, pid))
+    victims = iter(range(prompts // 3, prompts))
+    add("delete a prompt (Data page action)", lambda: store.delete_prompt(next(victims)))
     add("readiness report, first (derives every stale prompt)",
         lambda: readiness_report(store), repeat=1)
     add("readiness report", lambda: readiness_report(store), repeat=slow_repeat)

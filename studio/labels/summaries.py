@@ -46,6 +46,13 @@ CREATE INDEX labels_current_kind ON labels (kind, prompt_id)
 CREATE INDEX labels_current_annotator ON labels (annotator, prompt_id)
     WHERE superseded = 0 AND value != 'retracted';
 CREATE INDEX labels_annotator_kind ON labels (annotator, kind, id);
+-- Foreign-key children: deleting a prompt's responses checks that no label or edited response
+-- still points at them, which without these reads every label and response.
+CREATE INDEX labels_response ON labels (response_id) WHERE response_id IS NOT NULL;
+CREATE INDEX labels_left ON labels (left_id) WHERE left_id IS NOT NULL;
+CREATE INDEX labels_right ON labels (right_id) WHERE right_id IS NOT NULL;
+CREATE INDEX labels_parent ON labels (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX responses_parent ON responses (parent_id) WHERE parent_id IS NOT NULL;
 """
 
 BACKFILL = f"""
