@@ -100,6 +100,9 @@ class Ops(QObject):
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._reads: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
+        # The reader opens after the writer: the first open may migrate a big store for
+        # minutes, and the reader must not give up waiting for that lock.
+        self._writer_opened = threading.Event()
         self.finished.connect(self._deliver)
         self._thread = threading.Thread(target=self._work, name="store-worker")
         self._thread.start()
@@ -175,8 +178,10 @@ class Ops(QObject):
         return Store.open(self._db_path)
 
     def _work(self) -> None:
-        store = self._open_or_refuse(self._queue)
+        store, error = self._open_or_error()
+        self._writer_opened.set()
         if store is None:
+            self._refuse(self._queue, error)
             return
         try:
             self._serve(store)
@@ -184,8 +189,10 @@ class Ops(QObject):
             store.close()
 
     def _read_work(self) -> None:
-        store = self._open_or_refuse(self._reads)
+        self._writer_opened.wait()
+        store, error = self._open_or_error()
         if store is None:
+            self._refuse(self._reads, error)
             return
         try:
             while (job := self._reads.get()) is not None:
@@ -193,17 +200,19 @@ class Ops(QObject):
         finally:
             store.close()
 
-    def _open_or_refuse(self, jobs: queue.Queue[_Job | None]) -> Store | None:
+    def _open_or_error(self) -> tuple[Store | None, BaseException | None]:
         try:
-            return self._open()
-        except (sqlite3.Error, OSError) as error:
-            # Every queued operation fails with the reason, so the UI can say it.
-            while (job := jobs.get()) is not None:
-                job.error = StudioError(f"cannot open the database {self._db_path}: {error}")
-                job.done.set()
-                if job.queued:
-                    self.finished.emit(job)
-            return None
+            return self._open(), None
+        except (sqlite3.Error, OSError, StudioError) as error:
+            return None, error
+
+    def _refuse(self, jobs: queue.Queue[_Job | None], error: BaseException | None) -> None:
+        """Every queued operation fails with the reason, so the UI can say it."""
+        while (job := jobs.get()) is not None:
+            job.error = StudioError(f"cannot open the database {self._db_path}: {error}")
+            job.done.set()
+            if job.queued:
+                self.finished.emit(job)
 
     def _serve(self, store: Store) -> None:
         """Run jobs in order; between jobs, watch for commits by other connections."""
