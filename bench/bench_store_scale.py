@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -253,6 +254,44 @@ def label_commits(db_path: Path, commits: int) -> dict[str, float]:
             "p95_ms": waits[max(0, int(len(waits) * 0.95) - 1)], "max_ms": waits[-1]}
 
 
+def label_commits_during_rebuild(db_path: Path) -> dict[str, float]:
+    """The worst case: every labeled prompt's readiness is stale (a store just upgraded, or a
+    huge import), and the reader derives them all while labels are committed every 20 ms."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication
+
+    from studio.app.overview import readiness_report
+    from studio.labels.store import Store
+    from ui.ops import Ops
+
+    store = Store.open(db_path)
+    with store.atomic():
+        store.db.execute("INSERT OR IGNORE INTO readiness_dirty (prompt_id)"
+                         " SELECT id FROM prompts WHERE label_count > 0")
+    stale = store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0]
+    store.close()
+    app = QCoreApplication.instance() or QCoreApplication([])
+    ops = Ops(db_path)
+    finished = threading.Event()
+    started = time.perf_counter()
+    ops.read(lambda s: (readiness_report(s), finished.set()))
+    waits = []
+    try:
+        while not finished.is_set():
+            response = 2 * (len(waits) % 1000) + 3
+            begun = time.perf_counter()
+            ops.call(lambda s, r=response: s.label_thumb(r, "up", "erin"), timeout=3600)
+            waits.append((time.perf_counter() - begun) * 1000)
+            app.processEvents()
+            time.sleep(0.02)
+    finally:
+        ops.shutdown()
+    waits.sort()
+    return {"stale": stale, "rebuild_s": time.perf_counter() - started, "n": len(waits),
+            "p50_ms": statistics.median(waits),
+            "p95_ms": waits[max(0, int(len(waits) * 0.95) - 1)], "max_ms": waits[-1]}
+
+
 def write_import_file(path: Path, rows: int, seed: int) -> int:
     rng = random.Random(seed + 1)
     with path.open("w", encoding="utf-8") as out:
@@ -294,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="keep the store here and reuse it when it exists")
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--skip", nargs="*", default=[], choices=["queries", "commits",
-                                                                   "import"])
+                                                                   "rebuild", "import"])
     parser.add_argument("--plans", action="store_true", help="print each query's plan")
     args = parser.parse_args(argv)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-store-"))
@@ -327,6 +366,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"label commit while readiness + sort refresh: n={result['n']:.0f}"
               f" p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms,"
               f" max {result['max_ms']:.1f} ms", flush=True)
+    if "rebuild" not in args.skip and hasattr(__import__("ui.ops").ops.Ops, "read"):
+        result = label_commits_during_rebuild(db_path)
+        print(f"label commit while readiness derives all {result['stale']:,.0f} labeled prompts"
+              f" ({result['rebuild_s']:.1f} s): n={result['n']:.0f} p50 {result['p50_ms']:.1f}"
+              f" ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms", flush=True)
     if "import" not in args.skip:
         rows = args.import_rows or args.prompts
         scratch = Path(tempfile.mkdtemp(prefix="bench-import-", dir=folder))
