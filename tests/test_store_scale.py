@@ -202,3 +202,14 @@ def test_readiness_never_waits_for_another_writer(store: Store, data_paths: obje
         other.close()
     totals(store)
     assert store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0] == 0
+
+
+def test_counts_read_from_one_index_match_the_full_query(store: Store) -> None:
+    _random_work(store, random.Random(9), 200)
+    for query in (BrowseQuery(tag="a"), BrowseQuery(tag="zzz"), BrowseQuery(kind="pair"),
+                  BrowseQuery(annotator="bob", labeled="unlabeled"),
+                  BrowseQuery(kind="thumb", annotator="alice"), BrowseQuery(tag="b", kind="gold")):
+        assert query.count_shortcut() is not None or (query.tag and query.kind)
+        where, params = query.where()
+        full = store.db.execute(f"SELECT count(*) FROM prompts p WHERE {where}", params)
+        assert browse.count(store, query) == full.fetchone()[0], query

@@ -75,17 +75,22 @@ class BrowseQuery:
             return "NOT " + matching, params
         return matching, params
 
-    def labels_only(self) -> tuple[str, list[Any]] | None:
-        """With only a label kind or annotator filter: the counting labels' condition, so a
-        count reads the labels' partial index instead of probing every prompt."""
-        if self.search.strip() or self.source or self.tag or not (self.kind or self.annotator):
+    def count_shortcut(self) -> tuple[str, list[Any]] | None:
+        """With only a tag, or only a label kind/annotator filter: a count of matching prompts
+        read from that table's index alone, instead of a lookup of every matching prompt."""
+        if self.search.strip() or self.source:
+            return None
+        if self.tag and not (self.kind or self.annotator) and self.labeled == "any":
+            return "SELECT count(*) FROM prompt_tags WHERE tag = ?", [self.tag]
+        if self.tag or not (self.kind or self.annotator):
             return None
         conditions, params = [_COUNTING], []
         for column, value in (("kind", self.kind), ("annotator", self.annotator)):
             if value:
                 conditions.append(f"l.{column} = ?")
                 params.append(value)
-        return " AND ".join(conditions), params
+        return (f"SELECT count(DISTINCT l.prompt_id) FROM labels l WHERE"
+                f" {' AND '.join(conditions)}"), params
 
 
 @dataclass(frozen=True)
@@ -101,15 +106,12 @@ class PromptRow:
 
 
 def count(store: Store, query: BrowseQuery) -> int:
-    labels_only = query.labels_only()
-    if labels_only is not None:
-        condition, values = labels_only
-        matching = int(store.db.execute(
-            f"SELECT count(DISTINCT l.prompt_id) FROM labels l WHERE {condition}",
-            values).fetchone()[0])
+    shortcut = query.count_shortcut()
+    if shortcut is not None:
+        matching = int(store.db.execute(*shortcut).fetchone()[0])
         if query.labeled != "unlabeled":
             return matching
-        return count(store, BrowseQuery()) - matching
+        return count(store, BrowseQuery()) - matching  # unlabeled: every prompt but those
     where, params = query.where()
     return int(store.db.execute(f"SELECT count(*) FROM prompts p WHERE {where}",
                                 params).fetchone()[0])
