@@ -23,6 +23,7 @@ from studio.data.importing.shapes import (
     detect_shape,
     to_example,
 )
+from studio.data.importing.writer import write_parsed
 from studio.errors import ImportFormatError, RowProblem
 from studio.labels.store import Store
 from studio.registry.locate import is_hub_id
@@ -189,8 +190,6 @@ def import_path(
 
     ``progress(rows_done, rows_total)`` is called after each batch; ``should_cancel()`` is
     asked before each batch, and True rolls everything back (ImportCancelledError)."""
-    from studio.data.importing.writer import write_parsed  # the write half of the import
-
     parsed = parse_path(spec, shape)
     if not parsed.ok:
         raise parsed.error()
