@@ -11,6 +11,11 @@ changed all the same.
 ``fn`` must never touch a widget. Operations run one at a time, in the order they were
 submitted, so a label written by one op is visible to the next. Long operations use
 :meth:`Ops.run_task`, whose ``fn(store, task)`` may report progress and check cancellation.
+
+Reads that may take long on a big store (the Data page's pages, counts, detail and readiness)
+go through :meth:`Ops.read`: a second worker with its own connection (WAL lets it read while
+the first one writes), so a label commit never waits behind them. A read submitted after a
+write's announcement sees that write.
 """
 
 from __future__ import annotations
@@ -97,13 +102,19 @@ class Ops(QObject):
         super().__init__(parent)
         self._db_path = Path(db_path)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._reads: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
+        # The reader opens after the writer: the first open may migrate a big store for
+        # minutes, and the reader must not give up waiting for that lock.
+        self._writer_opened = threading.Event()
         self._released = threading.Event()
         if not held:
             self._released.set()
         self.finished.connect(self._deliver)
         self._thread = threading.Thread(target=self._work, name="store-worker")
         self._thread.start()
+        self._reader = threading.Thread(target=self._read_work, name="store-reader")
+        self._reader.start()
 
     # ---- public ------------------------------------------------------------------------
     def run(self, fn: Callable[[Store], Any], on_success: Success | None = None,
@@ -111,6 +122,14 @@ class Ops(QObject):
             changes: Declared = None) -> None:
         """Queue ``fn(store)``. Callbacks are skipped if ``owner`` was deleted meanwhile."""
         self._submit(_Job(fn, on_success, on_failure, owner, changes=changes))
+
+    def read(self, fn: Callable[[Store], Any], on_success: Success | None = None,
+             on_failure: Failure | None = None, owner: QObject | None = None) -> None:
+        """Queue a read on the reader worker: it never delays the writes of :meth:`run`.
+
+        ``fn`` may still write a little (readiness brings its stale counts up to date in short
+        transactions of its own), but it declares no changes."""
+        self._submit(_Job(fn, on_success, on_failure, owner), self._reads)
 
     def run_task(self, title: str, fn: Callable[[Store, Task], Any],
                  on_success: Success | None = None, on_failure: Failure | None = None,
@@ -139,15 +158,16 @@ class Ops(QObject):
         self._released.set()
 
     def shutdown(self) -> None:
-        """Finish queued work, close the connection and stop the thread (idempotent)."""
+        """Finish queued work, close the connections and stop the threads (idempotent)."""
         self.release()
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        for thread, jobs in ((self._reader, self._reads), (self._thread, self._queue)):
+            if thread.is_alive():
+                jobs.put(None)
+                thread.join()
 
     # ---- internals ---------------------------------------------------------------------
-    def _submit(self, job: _Job) -> None:
-        if not self._thread.is_alive():
+    def _submit(self, job: _Job, jobs: queue.Queue[_Job | None] | None = None) -> None:
+        if not self._thread.is_alive() or not self._reader.is_alive():
             # The window closed: a debounce timer or a late answer may still ask for work,
             # and nobody would see its result (the I/O pool drops such calls too).
             log.debug("store worker stopped; %r not run", job.fn)
@@ -155,7 +175,7 @@ class Ops(QObject):
         self._pending += 1
         if self._pending == 1:
             self.busy_changed.emit(True)
-        self._queue.put(job)
+        (self._queue if jobs is None else jobs).put(job)
 
     def _open(self) -> Store:
         # Switching a new database to WAL needs a moment of exclusive access; another
@@ -171,20 +191,41 @@ class Ops(QObject):
 
     def _work(self) -> None:
         self._released.wait()
-        try:
-            store = self._open()
-        except (sqlite3.Error, OSError) as error:
-            # Every queued operation fails with the reason, so the UI can say it.
-            while (job := self._queue.get()) is not None:
-                job.error = StudioError(f"cannot open the database {self._db_path}: {error}")
-                job.done.set()
-                if job.queued:
-                    self.finished.emit(job)
+        store, error = self._open_or_error()
+        self._writer_opened.set()
+        if store is None:
+            self._refuse(self._queue, error)
             return
         try:
             self._serve(store)
         finally:
             store.close()
+
+    def _read_work(self) -> None:
+        self._writer_opened.wait()
+        store, error = self._open_or_error()
+        if store is None:
+            self._refuse(self._reads, error)
+            return
+        try:
+            while (job := self._reads.get()) is not None:
+                self._execute(store, job)
+        finally:
+            store.close()
+
+    def _open_or_error(self) -> tuple[Store | None, BaseException | None]:
+        try:
+            return self._open(), None
+        except (sqlite3.Error, OSError, StudioError) as error:
+            return None, error
+
+    def _refuse(self, jobs: queue.Queue[_Job | None], error: BaseException | None) -> None:
+        """Every queued operation fails with the reason, so the UI can say it."""
+        while (job := jobs.get()) is not None:
+            job.error = StudioError(f"cannot open the database {self._db_path}: {error}")
+            job.done.set()
+            if job.queued:
+                self.finished.emit(job)
 
     def _serve(self, store: Store) -> None:
         """Run jobs in order; between jobs, watch for commits by other connections."""
@@ -232,7 +273,7 @@ class Ops(QObject):
             self.failed.emit(str(job.error))
 
     def _announce(self, job: _Job) -> None:
-        if not self._thread.is_alive():
+        if not self._thread.is_alive() or not self._reader.is_alive():
             return  # shut down (the window closed): no view may re-read any more
         changes = job.changes(job.result) if callable(job.changes) else job.changes
         if changes is not None:

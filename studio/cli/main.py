@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from studio.cli.evals import add_eval_commands, run_eval_command
 from studio.cli.generate import add_generate_command, run_generate_command
 from studio.cli.models import add_model_commands, run_model_command
 from studio.cli.train import add_train_commands, run_train_command
-from studio.data.importing import import_path
+from studio.data.importing import ImportReport, import_path
+from studio.data.importing.progress import ImportRate
 from studio.data.importing.shapes import SHAPE_NAMES
 from studio.data.snapshots import KINDS, export_snapshot, readiness
 from studio.errors import StudioError
@@ -29,6 +31,8 @@ from studio.jobs.launch import log_tail, run_foreground
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.demo import create_demo_job
+
+PROGRESS_EVERY_S = 1.0
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -126,7 +130,7 @@ def _demo_model(args: argparse.Namespace, paths: DataPaths) -> int:
 
 def _run(args: argparse.Namespace, store: Store) -> int:
     if args.command == "import":
-        report = import_path(store, args.path, args.format)
+        report = _import_with_progress(store, args.path, args.format)
         print(f"imported {report.rows} rows ({report.shape}) from {report.path.name}:"
               f" {report.prompts_added} new prompts, {report.responses_added} new responses,"
               f" {report.labels_added} new labels")
@@ -137,6 +141,25 @@ def _run(args: argparse.Namespace, store: Store) -> int:
     elif args.command == "stats":
         print(json.dumps({**store.counts(), **readiness(store).as_dict()}, indent=2))
     return 0
+
+
+def _import_with_progress(store: Store, path: str, shape: str) -> ImportReport:
+    """The import, printing rows, rows/s and time left about once a second. Ctrl+C rolls
+    it back: nothing of it is stored."""
+    rate, last = ImportRate(), [0.0]
+
+    def progress(done: int, total: int) -> None:
+        rate.update(done, total)
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or done == total:
+            last[0] = now
+            print(f"  {rate.describe()}", flush=True)
+
+    print(f"checking {path}…", flush=True)
+    try:
+        return import_path(store, path, shape, progress=progress)
+    except KeyboardInterrupt:
+        raise StudioError("import cancelled; nothing was stored") from None
 
 
 if __name__ == "__main__":

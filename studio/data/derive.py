@@ -80,7 +80,14 @@ def resolve(labels: list[Label]) -> tuple[list[Outcome], int]:
 def derive(store: Store, include_thumbs_up_in_sft: bool = True,
            labels: list[Label] | None = None) -> Derivation:
     """The training examples of ``labels`` (default: every label that counts)."""
-    outcomes, conflicts = resolve(store.current_labels() if labels is None else labels)
+    return derive_from(store.current_labels() if labels is None else labels,
+                       include_thumbs_up_in_sft)
+
+
+def derive_from(labels: list[Label], include_thumbs_up_in_sft: bool = True) -> Derivation:
+    """The examples these labels give. Every rule stays within one prompt, so the examples of
+    a set of prompts are the union of each prompt's (readiness relies on that)."""
+    outcomes, conflicts = resolve(labels)
     result = Derivation(conflicts=conflicts)
     thumbs = [o for o in outcomes if o.kind == "thumb"]
     golds = [o for o in outcomes if o.kind == "gold"]

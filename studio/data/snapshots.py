@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.derive import Derivation, derive
+from studio.data.readiness import totals as readiness_totals
 from studio.data.scope import ALL, LabelScope, resolve_scope, scoped_labels
 from studio.errors import DiskFullError, EmptyDatasetError, NotFoundError
 from studio.evaluation.evalsets import eval_prompt_ids
@@ -231,21 +232,22 @@ class Readiness:
 
 
 def readiness(store: Store) -> Readiness:
-    derivation = derive(store)
-    up = sum(1 for item in derivation.kto if item[2])
-    down = len(derivation.kto) - up
+    """From counts kept per prompt (studio/data/readiness.py): after a label only that
+    prompt is derived again, not every label in the store."""
+    found = readiness_totals(store)
+    sft, dpo, up, down = found.sft, found.dpo, found.kto_up, found.kto_down
     ratio = max(up, down) / min(up, down) if up and down else None
     share = {
-        "dpo": len(derivation.dpo) / RECOMMENDED["dpo"],
+        "dpo": dpo / RECOMMENDED["dpo"],
         # Unbalanced thumbs are left out: recommending KTO next to a 127:1 warning misled.
         "kto": (up + down) / RECOMMENDED["kto"] if ratio and ratio <= KTO_MAX_RATIO else 0.0,
-        "sft": len(derivation.sft) / RECOMMENDED["sft"],
+        "sft": sft / RECOMMENDED["sft"],
     }
-    counts = {"sft": len(derivation.sft), "dpo": len(derivation.dpo), "kto": up + down}
+    counts = {"sft": sft, "dpo": dpo, "kto": up + down}
     usable = [kind for kind in share if share[kind] > 0 and counts[kind] >= USABLE[kind]]
     recommended = max(usable, key=lambda kind: share[kind]) if usable else None
-    return Readiness(len(derivation.sft), len(derivation.dpo), up, down, derivation.conflicts,
-                     recommended, _why(recommended, share, ratio, any(counts.values())))
+    return Readiness(sft, dpo, up, down, found.conflicts, recommended,
+                     _why(recommended, share, ratio, any(counts.values())))
 
 
 def _why(recommended: str | None, share: dict[str, float], ratio: float | None,

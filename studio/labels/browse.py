@@ -12,18 +12,19 @@ from typing import Any
 
 from studio.labels.store import Store
 
+# Each sort key has an index (m009, studio/labels/summaries.py), so a page in any order reads
+# only its own rows; the prompt column sorts by its first 64 characters, as far as its index
+# reaches (ties beyond that go by id).
 SORT_COLUMNS = {
-    "id": "p.id", "prompt": "p.text", "source": "p.source", "created": "p.created_at",
-    "responses": "responses", "labels": "labels",
+    "id": "p.id", "prompt": "substr(p.text, 1, 64)", "source": "p.source",
+    "created": "p.created_at", "responses": "p.response_count", "labels": "p.label_count",
 }
 LABELED = ("any", "labeled", "unlabeled")
 EXCERPT = 240
 
-# A label event counts when no later retraction by the same annotator undid it.
-_COUNTING = (
-    "l.value != 'retracted' AND NOT EXISTS (SELECT 1 FROM labels u WHERE u.target = l.target"
-    " AND u.annotator = l.annotator AND u.id > l.id)"
-)
+# A label event counts when it is its annotator's latest on the target and not an undo
+# (``superseded`` is kept by a trigger; partial indexes cover exactly these rows).
+_COUNTING = "l.superseded = 0 AND l.value != 'retracted'"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class BrowseQuery:
             parts.append("p.source = ?")
             params.append(self.source)
         if self.tag:
-            parts.append("EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = ?)")
+            parts.append("p.id IN (SELECT prompt_id FROM prompt_tags WHERE tag = ?)")
             params.append(self.tag)
         label_filter, label_params = self._label_filter()
         if label_filter:
@@ -56,6 +57,10 @@ class BrowseQuery:
         return " AND ".join(parts), params
 
     def _label_filter(self) -> tuple[str, list[Any]]:
+        if not (self.kind or self.annotator):
+            # label_count is the number of counting labels, kept by a trigger and indexed.
+            return {"labeled": ("p.label_count > 0", []),
+                    "unlabeled": ("p.label_count = 0", [])}.get(self.labeled, ("", []))
         conditions, params = [_COUNTING], []
         if self.kind:
             conditions.append("l.kind = ?")
@@ -63,13 +68,29 @@ class BrowseQuery:
         if self.annotator:
             conditions.append("l.annotator = ?")
             params.append(self.annotator)
-        exists = f"EXISTS (SELECT 1 FROM labels l WHERE l.prompt_id = p.id AND" \
-                 f" {' AND '.join(conditions)})"
+        # EXISTS: a page walks prompts in its order and stops at a full page.
+        matching = f"EXISTS (SELECT 1 FROM labels l WHERE l.prompt_id = p.id AND" \
+                   f" {' AND '.join(conditions)})"
         if self.labeled == "unlabeled":
-            return "NOT " + exists, params
-        if self.labeled == "labeled" or self.kind or self.annotator:
-            return exists, params
-        return "", []
+            return "NOT " + matching, params
+        return matching, params
+
+    def count_shortcut(self) -> tuple[str, list[Any]] | None:
+        """With only a tag, or only a label kind/annotator filter: a count of matching prompts
+        read from that table's index alone, instead of a lookup of every matching prompt."""
+        if self.search.strip() or self.source:
+            return None
+        if self.tag and not (self.kind or self.annotator) and self.labeled == "any":
+            return "SELECT count(*) FROM prompt_tags WHERE tag = ?", [self.tag]
+        if self.tag or not (self.kind or self.annotator):
+            return None
+        conditions, params = [_COUNTING], []
+        for column, value in (("kind", self.kind), ("annotator", self.annotator)):
+            if value:
+                conditions.append(f"l.{column} = ?")
+                params.append(value)
+        return (f"SELECT count(DISTINCT l.prompt_id) FROM labels l WHERE"
+                f" {' AND '.join(conditions)}"), params
 
 
 @dataclass(frozen=True)
@@ -85,38 +106,61 @@ class PromptRow:
 
 
 def count(store: Store, query: BrowseQuery) -> int:
+    shortcut = query.count_shortcut()
+    if shortcut is not None:
+        matching = int(store.db.execute(*shortcut).fetchone()[0])
+        if query.labeled != "unlabeled":
+            return matching
+        return count(store, BrowseQuery()) - matching  # unlabeled: every prompt but those
     where, params = query.where()
     return int(store.db.execute(f"SELECT count(*) FROM prompts p WHERE {where}",
                                 params).fetchone()[0])
 
 
 def page(store: Store, query: BrowseQuery, offset: int, limit: int) -> list[PromptRow]:
-    """Rows ``offset`` .. ``offset + limit`` in the query's order."""
+    """Rows ``offset`` .. ``offset + limit`` in the query's order.
+
+    The ids come first (an index walk in the query's order), then the rows of just those ids:
+    a sort never computes the display columns of rows it does not show."""
     where, params = query.where()
-    order = SORT_COLUMNS.get(query.sort, "p.id") + (" DESC" if query.descending else "")
-    sql = (
-        f"SELECT p.id, substr(p.text, 1, {EXCERPT}) AS excerpt, p.source, p.tags,"
-        " json_array_length(p.messages) AS turns,"
-        " (SELECT count(*) FROM responses r WHERE r.prompt_id = p.id) AS responses,"
-        f" (SELECT count(*) FROM labels l WHERE l.prompt_id = p.id AND {_COUNTING}) AS labels,"
-        f" p.created_at FROM prompts p WHERE {where} ORDER BY {order}, p.id LIMIT ? OFFSET ?"
-    )
-    rows = store.db.execute(sql, [*params, limit, offset]).fetchall()
+    # Ties go by id in the same direction, so one index serves both directions.
+    direction = " DESC" if query.descending else ""
+    order = f"{SORT_COLUMNS.get(query.sort, 'p.id')}{direction}, p.id{direction}"
+    ids = [row[0] for row in store.db.execute(
+        f"SELECT p.id FROM prompts p WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, limit, offset])]
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), 500):  # SQLite's limit on bound variables
+        chunk = ids[start:start + 500]
+        found.update((r[0], r) for r in store.db.execute(
+            f"SELECT p.id, substr(p.text, 1, {EXCERPT}) AS excerpt, p.source, p.tags,"
+            " json_array_length(p.messages) AS turns, p.response_count, p.label_count,"
+            f" p.created_at FROM prompts p WHERE p.id IN ({','.join('?' * len(chunk))})",
+            chunk))
+    rows = [found[i] for i in ids if i in found]
     return [PromptRow(r[0], " ".join(r[1].split()), r[2] or "", _tags(r[3]), r[4], r[5], r[6],
                       r[7] or "") for r in rows]
 
 
 def sources_and_tags(store: Store) -> tuple[list[str], list[str]]:
-    """The distinct prompt sources and tags, for filter menus."""
-    sources = [r[0] for r in store.db.execute(
-        "SELECT DISTINCT source FROM prompts WHERE source IS NOT NULL ORDER BY source")]
-    tags = [r[0] for r in store.db.execute(
-        "SELECT DISTINCT j.value FROM prompts p, json_each(p.tags) j ORDER BY j.value")]
-    return sources, tags
+    """The distinct prompt sources and tags, for filter menus (a skip along each index)."""
+    return (_distinct(store, "prompts", "source"),
+            _distinct(store, "prompt_tags", "tag"))
+
+
+def _distinct(store: Store, table: str, column: str) -> list[str]:
+    """``SELECT DISTINCT column``, jumping from one value to the next along the column's index
+    (a few probes per value) instead of reading every row."""
+    sql = (
+        f"WITH RECURSIVE seen(v) AS (SELECT min({column}) FROM {table} UNION ALL"
+        f" SELECT (SELECT min({column}) FROM {table} WHERE {column} > v) FROM seen"
+        " WHERE v IS NOT NULL) SELECT v FROM seen WHERE v IS NOT NULL"
+    )
+    return [row[0] for row in store.db.execute(sql)]
 
 
 def annotators(store: Store) -> list[str]:
-    return [r[0] for r in store.db.execute("SELECT DISTINCT annotator FROM labels ORDER BY 1")]
+    return _distinct(store, "labels", "annotator")
 
 
 @dataclass(frozen=True)

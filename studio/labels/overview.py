@@ -7,19 +7,16 @@ from studio.labels.store import Store
 
 
 def duplicate_prompts(store: Store) -> int:
-    """Prompts beyond the first with the same text (up to case and outer spaces) and system."""
-    found = store.db.execute(
-        "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM prompts"
-        " GROUP BY lower(trim(text)), coalesce(system, '') HAVING n > 1)").fetchone()[0]
-    return int(found)
+    """Prompts beyond the first with the same text (up to case and outer spaces) and system:
+    a count triggers keep (studio/labels/summaries.py), not a scan."""
+    row = store.db.execute("SELECT duplicates FROM store_totals").fetchone()
+    return int(row[0]) if row else 0
 
 
 def pairable_prompts(store: Store) -> int:
     """Prompts with at least two responses: what pair labeling can show."""
-    found = store.db.execute(
-        "SELECT count(*) FROM (SELECT prompt_id FROM responses GROUP BY prompt_id"
-        " HAVING count(*) > 1)").fetchone()[0]
-    return int(found)
+    found = store.db.execute("SELECT count(*) FROM prompts WHERE response_count > 1")
+    return int(found.fetchone()[0])
 
 
 def prompt_and_response_counts(store: Store) -> tuple[int, int]:

@@ -236,3 +236,11 @@ def m008_prompt_norm_key(db: Database) -> None:
     # a large store and bulk imports need not compute it.
     db.table("prompts").add_column("norm_key", str)
     db.table("prompts").create_index(["norm_key"])
+
+
+@migrations()
+def m009_summaries(db: Database) -> None:
+    # Counts and indexes for a million prompts (issue 25): see studio/labels/summaries.py.
+    from studio.labels.summaries import add_summaries
+
+    add_summaries(db)

@@ -77,7 +77,7 @@ class Store:
         """
         return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
-    def atomic(self) -> AbstractContextManager[Database]:
+    def atomic(self, patience: float = WRITE_PATIENCE_S) -> AbstractContextManager[Database]:
         """One write transaction (a savepoint when nested): all or nothing.
 
         It starts with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes fails at
@@ -85,7 +85,20 @@ class Store:
         busy timeout."""
         if self.db.conn.in_transaction:
             return self.db.atomic()
-        return _immediate(self.db)
+        return _immediate(self.db, patience)
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[Database]:
+        """Several reads that see one state of the database (a deferred transaction that
+        only reads; other connections keep writing meanwhile, WAL keeps this view)."""
+        if self.db.conn.in_transaction:
+            yield self.db
+            return
+        self.db.conn.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            self.db.conn.rollback()
 
     # ---- prompts -----------------------------------------------------------------------
     def add_prompt(
@@ -281,8 +294,12 @@ class Store:
         self, kind: str | None = None, include_unaccepted_judge: bool = False,
         prompt_ids: Iterable[int] | None = None,
     ) -> list[Label]:
-        """The labels that count: the latest per (annotator, target), minus retractions."""
-        where: list[str] = ["value != 'retracted'"]
+        """The labels that count: the latest per (annotator, target), minus retractions.
+
+        ``superseded`` marks every event with a later one on its target by the same annotator
+        (a trigger keeps it: studio/labels/summaries.py), so no window over the table is needed.
+        """
+        where: list[str] = ["superseded = 0", "value != 'retracted'"]
         params: list[str | int] = []
         if kind:
             where.append("kind = ?")
@@ -293,11 +310,7 @@ class Store:
             ids = list(prompt_ids)
             where.append(f"prompt_id IN ({','.join('?' * len(ids))})")
             params.extend(ids)
-        sql = (
-            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY target, annotator"
-            " ORDER BY id DESC) AS rank FROM labels) WHERE rank = 1 AND " + " AND ".join(where)
-            + " ORDER BY id"
-        )
+        sql = "SELECT * FROM labels WHERE " + " AND ".join(where) + " ORDER BY id"
         return [Label.from_row(row) for row in self.db.query(sql, params)]
 
     def history(self, target: str) -> list[Label]:
@@ -344,8 +357,8 @@ class Store:
 
 
 @contextmanager
-def _immediate(db: Database) -> Iterator[Database]:
-    _begin_immediate(db)
+def _immediate(db: Database, patience: float = WRITE_PATIENCE_S) -> Iterator[Database]:
+    _begin_immediate(db, patience)
     try:
         yield db
         _retry_locked(db.conn.commit)
@@ -359,14 +372,14 @@ def _immediate(db: Database) -> Iterator[Database]:
         raise
 
 
-def _begin_immediate(db: Database) -> None:
+def _begin_immediate(db: Database, patience: float = WRITE_PATIENCE_S) -> None:
     """Take the write lock, polling every few ms. SQLite's own busy handler sleeps up to 100 ms
     at a time and keeps missing the short gaps between an import's batches, so a label could
     wait for the whole import; polling gets in at the next gap."""
     conn = db.conn
     conn.execute("PRAGMA busy_timeout = 0")
     try:
-        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), pause=0.002)
+        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), pause=0.002, patience=patience)
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
@@ -376,9 +389,9 @@ def _db_folder(db: Database) -> Path:
     return Path(row[2]).parent if row and row[2] else Path.cwd()
 
 
-def _retry_locked(action: Any, pause: float = 0.05) -> None:
+def _retry_locked(action: Any, pause: float = 0.05, patience: float = WRITE_PATIENCE_S) -> None:
     """Run ``action``, retrying while another process holds the write lock."""
-    deadline = time.monotonic() + WRITE_PATIENCE_S
+    deadline = time.monotonic() + patience
     while True:
         try:
             action()
@@ -388,7 +401,7 @@ def _retry_locked(action: Any, pause: float = 0.05) -> None:
                 raise
             if time.monotonic() > deadline:
                 raise StoreBusyError(
-                    f"the database stayed locked by another process for {WRITE_PATIENCE_S:.0f}"
+                    f"the database stayed locked by another process for {patience:.0f}"
                     " s; close the other Tuning Studio window or job and try again"
                 ) from error
             time.sleep(pause)

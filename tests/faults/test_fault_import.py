@@ -160,3 +160,34 @@ def test_llamafactory_chosen_and_rejected_messages(store: Store, tmp_path: Path)
     assert (report.shape, report.prompts_added, report.labels_added) == (
         "preference_messages", 4, 4)
     assert {label.kind for label in store.current_labels()} == {"pair"}
+
+
+@pytest.mark.parametrize("leave_kb", [1536, 3072])
+def test_a_disk_full_half_way_through_an_import_stores_none_of_it(
+        small_disk: Path, tmp_path: Path, lost_writes: Callable[[int], None],
+        leave_kb: int) -> None:
+    """40,000 rows on a disk with room for part of them: the disk fills after some batches
+    are written. The import must leave the database as it was (it used to keep 36,000 rows,
+    because the clean-up DELETE needed disk space too), and work once space is freed."""
+    from small_disk import fill_disk
+
+    from studio.errors import DiskFullError
+
+    store = Store.open(small_disk / "studio.db")
+    kept = store.label_gold(store.add_prompt("before"), "confirmed", "me")
+    source = _jsonl(tmp_path / "big.jsonl", [
+        {"prompt": f"question {i}", "completion": f"answer {i}", "label": i % 2 == 0}
+        for i in range(40_000)])
+    filler = fill_disk(small_disk, leave=leave_kb * 1024)
+    with pytest.raises(DiskFullError, match="the disk is full"):
+        import_path(store, source)
+    counts = store.counts()
+    lost_writes(0 if store.label(kept.id).value == "gold" else 1)
+    assert counts == {"prompts": 1, "responses": 1, "labels": 1}
+    assert store.db.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+    filler.unlink()
+    report = import_path(store, _jsonl(tmp_path / "small.jsonl", [
+        {"prompt": f"question {i}", "completion": f"answer {i}", "label": True}
+        for i in range(50)]))
+    assert (report.prompts_added, report.labels_added) == (50, 50)
+    store.close()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from studio.data.importing import SHAPES, Example, ParsedFile, import_path, parse_path
 from studio.data.importing.importer import ImportReport
+from studio.data.importing.progress import ImportRate
 from studio.errors import ImportCancelledError, StudioError
 from studio.labels.store import Store
 from ui.context import AppContext, Changes
@@ -35,12 +36,14 @@ PREVIEW_ROWS = 50
 class ImportDialog(QDialog):
     parsed = Signal(object)  # ParsedFile or an error message (tests wait on it)
     finished_import = Signal(object)  # ImportReport, or the error
+    progressed = Signal(int, int)  # rows written, rows in all (tests wait on it)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context
         self.task: Task | None = None
         self.current: ParsedFile | None = None
+        self.rate = ImportRate()
         self.setWindowTitle("Import a dataset")
         self.resize(900, 600)
         layout = QVBoxLayout(self)
@@ -125,6 +128,8 @@ class ImportDialog(QDialog):
         description = dict((n, d) for n, _, d in SHAPES).get(parsed.shape or "", "unknown")
         text = (f"<b>{parsed.path.name}</b> · {parsed.kind} · format: <b>{description}</b> ·"
                 f" {parsed.rows:,} rows")
+        if parsed.example_count > len(parsed.examples):
+            text += f" (the first {len(parsed.examples):,} shown)"
         self._fill_problems([str(p) for p in parsed.problems], parsed.problem_count)
         if parsed.problem_count:
             text += (f" · <span style='color:#c2412d'>{parsed.problem_count:,} problem(s):"
@@ -172,6 +177,8 @@ class ImportDialog(QDialog):
         self.cancel_button.setText("Cancel import")
         self.bar.setRange(0, 0)
         self.bar.show()
+        self.rate = ImportRate()
+        self.summary.setText(f"Importing {path.name}…")
         self.context.ops.progress.connect(self._progress)
         self.task = self.context.ops.run_task(f"Importing {path.name}", run,
                                               on_success=self._imported,
@@ -183,6 +190,10 @@ class ImportDialog(QDialog):
         if self.task is not None and title == self.task.title:
             self.bar.setRange(0, max(total, 1))
             self.bar.setValue(done)
+            self.rate.update(done, total)
+            if not self.task.cancelled:
+                self.summary.setText(f"Importing: {self.rate.describe()}")
+            self.progressed.emit(done, total)
 
     def _imported(self, report: ImportReport) -> None:
         self._finish()

@@ -82,7 +82,7 @@ class PromptTableModel(QAbstractTableModel):
         """Count again and drop cached pages (after a filter change or a data change)."""
         self._generation += 1
         generation, query = self._generation, self.query
-        self.ops.run(lambda store: browse.count(store, query),
+        self.ops.read(lambda store: browse.count(store, query),
                      on_success=lambda total: self._counted(generation, total), owner=self)
 
     def _counted(self, generation: int, total: int) -> None:
@@ -98,7 +98,7 @@ class PromptTableModel(QAbstractTableModel):
             return
         self._asked.add(number)
         generation, query = self._generation, self.query
-        self.ops.run(lambda store: browse.page(store, query, number * PAGE, PAGE),
+        self.ops.read(lambda store: browse.page(store, query, number * PAGE, PAGE),
                      on_success=lambda rows: self._arrived(generation, number, rows),
                      owner=self)
 

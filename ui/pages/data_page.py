@@ -165,7 +165,7 @@ class DataPage(QWidget):
             sources, tags = browse.sources_and_tags(store)  # type: ignore[arg-type]
             return sources, tags, browse.annotators(store)  # type: ignore[arg-type]
 
-        self.context.ops.run(load, on_success=self._fill_filter_values, owner=self)
+        self.context.ops.read(load, on_success=self._fill_filter_values, owner=self)
 
     def _fill_filter_values(self, found: tuple[list[str], list[str], list[str]]) -> None:
         for key, values in zip(("source", "tag", "annotator"), found, strict=True):
@@ -190,7 +190,7 @@ class DataPage(QWidget):
             self._load_detail(self.selected_id)
 
     def refresh_readiness(self) -> None:
-        self.context.ops.run(readiness_report, on_success=self.readiness.show_report, owner=self)
+        self.context.ops.read(readiness_report, on_success=self.readiness.show_report, owner=self)
 
     # ---- detail ------------------------------------------------------------------------
     def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -206,7 +206,7 @@ class DataPage(QWidget):
             if self.selected_id == prompt_id:
                 self.detail.set_markdown(detail_markdown(*detail))
 
-        self.context.ops.run(lambda store: detail_with_suggestions(store, prompt_id),
+        self.context.ops.read(lambda store: detail_with_suggestions(store, prompt_id),
                              on_success=shown, on_failure=lambda _: self._clear_detail(),
                              owner=self)
 

@@ -135,7 +135,7 @@ class TrainPage(QWidget):
                 state.prompt_choices = prompt_choices(store)
             return state
 
-        self.context.ops.run(load, lambda state: self._show_state(state, select), owner=self)
+        self.context.ops.read(load, lambda state: self._show_state(state, select), owner=self)
 
     def _on_changed(self, changes: Changes) -> None:
         if changes.origin is not self and (changes.labels or changes.models or changes.runs):

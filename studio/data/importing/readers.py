@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ JSON_COLUMNS = {"messages", "conversations", "chosen", "rejected", "prompt", "co
 
 
 BOM = b"\xef\xbb\xbf"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass
@@ -126,7 +128,10 @@ def _read_jsonl(path: Path) -> Iterator[SourceRow]:
         if not text:
             continue
         value = _loads(text, location)
-        yield SourceRow(location, _as_object(value, location))
+        # A lone surrogate in a JSON line can only come from a \uD800-\uDFFF escape: without
+        # one the line needs no second check (the check re-encodes the row: 10% of an import).
+        yield SourceRow(location, _as_object(value, location,
+                                             check=_SURROGATE_ESCAPE.search(text) is not None))
 
 
 def _loads(text: str, location: str) -> Any:
@@ -180,11 +185,13 @@ def _json_items(value: Any) -> list[Any]:
     raise RowError("file", "expected a JSON list of objects")
 
 
-def _as_object(value: Any, location: str) -> dict[str, Any]:
+def _as_object(value: Any, location: str, check: bool = True) -> dict[str, Any]:
     if isinstance(value, str):
         value = {"prompt": value}
     if not isinstance(value, dict):
         raise RowError(location, f"expected a JSON object, got {type(value).__name__}")
+    if not check:
+        return value
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as error:

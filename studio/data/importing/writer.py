@@ -1,0 +1,187 @@
+"""The write half of an import: the checked file read again and written in batches, all in
+one transaction.
+
+Memory holds one batch (its rows, their ids), whatever the file's size. One transaction
+makes the import all-or-nothing at no cost on failure: a cancel, an error or a full disk rolls
+it back, and a rollback writes nothing. The price is that another process's label waits for
+the import's commit (the store's writers retry for WRITE_PATIENCE_S; a million rows take about
+a minute here)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studio.data.importing.readers import RowError, read_rows
+from studio.data.importing.shapes import Example, to_example
+from studio.errors import ImportCancelledError, ImportFormatError, RowProblem
+from studio.labels.records import now_iso, pair_target, prompt_hash, text_hash
+from studio.labels.store import Store
+from studio.labels.summaries import bulk_writes
+
+if TYPE_CHECKING:
+    from studio.data.importing.importer import ParsedFile
+
+IMPORT_ANNOTATOR = "import"
+BATCH = 2000  # rows per batch: the memory bound, and how often progress and cancel are seen
+CHUNK = 500  # ids per lookup query (SQLite's variable limit)
+
+Progress = Callable[[int, int], None]
+
+
+def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = None,
+                 should_cancel: Callable[[], bool] | None = None) -> tuple[int, int, int]:
+    """Write every example of a checked file; returns (prompts, responses, labels) added."""
+    report = progress or (lambda done, total: None)
+    cancelled = should_cancel or (lambda: False)
+    writer = _Batches(store, f"import:{parsed.path.name}", now_iso())
+    done = 0
+    with store.atomic(), bulk_writes(store.db):
+        report(0, parsed.example_count)  # the write starts: rates count from here
+        for batch in _batches(parsed):
+            if cancelled():
+                raise ImportCancelledError("import cancelled; nothing was stored")
+            writer.write(batch)
+            done += len(batch)
+            report(done, parsed.example_count)
+        if done != parsed.example_count:
+            raise ImportFormatError(parsed.path, [RowProblem(
+                "file", None, f"the file changed while it was imported ({done:,} rows now,"
+                f" {parsed.example_count:,} when it was checked); nothing was stored")])
+        store.db.execute(
+            "INSERT INTO imports (path, format, file_hash, rows, prompts_added,"
+            " responses_added, labels_added, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [str(parsed.path), parsed.shape, _file_hash(parsed.path), parsed.rows,
+             *writer.added, now_iso()])
+    return writer.added[0], writer.added[1], writer.added[2]
+
+
+def _batches(parsed: ParsedFile) -> Iterator[list[Example]]:
+    """The file's examples again, BATCH at a time. The check passed, so every row maps to
+    the file's shape; a row that does not now means the file changed: nothing is stored."""
+    batch: list[Example] = []
+    rows = read_rows(parsed.path)
+    shape = parsed.shape or ""
+    try:
+        for row in rows:
+            batch.append(to_example(row.data, shape, row.location))
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    except (RowError, KeyError) as error:
+        location = getattr(error, "location", "file")
+        raise ImportFormatError(parsed.path, [RowProblem(
+            location, None, "the file changed while it was imported; nothing was stored")]
+        ) from error
+    if batch:
+        yield batch
+
+
+class _Batches:
+    """Inserts one batch at a time inside the caller's transaction, counting what it added."""
+
+    def __init__(self, store: Store, source: str, created: str):
+        self.db = store.db
+        self.source = source
+        self.created = created
+        self.added = [0, 0, 0]  # prompts, responses, labels
+
+    def write(self, examples: list[Example]) -> None:
+        prompt_ids = self._prompts(examples)
+        response_ids = self._responses(examples, prompt_ids)
+        self._labels(examples, prompt_ids, response_ids)
+
+    def _insert(self, sql: str, rows: Sequence[tuple[object, ...]], slot: int) -> None:
+        # rowcount counts the statement's own rows, not those its triggers touch.
+        cursor = self.db.conn.executemany(sql, rows)
+        self.added[slot] += max(cursor.rowcount, 0)
+
+    def _prompts(self, examples: list[Example]) -> list[int]:
+        hashes = [prompt_hash(e.messages, e.system) for e in examples]
+        self._insert(
+            "INSERT OR IGNORE INTO prompts (hash, messages, system, text, tags, source,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(h, json.dumps(e.messages, ensure_ascii=False), e.system,
+              e.messages[-1]["content"], json.dumps(e.tags), self.source, self.created)
+             for h, e in zip(hashes, examples, strict=True)], 0)
+        ids = self._lookup("SELECT hash, id FROM prompts WHERE hash IN ({})", sorted(set(hashes)))
+        return [ids[h] for h in hashes]
+
+    def _responses(self, examples: list[Example], prompt_ids: list[int]
+                   ) -> dict[tuple[int, str], int]:
+        texts = list(_response_texts(examples, prompt_ids))
+        self._insert(
+            "INSERT OR IGNORE INTO responses (prompt_id, hash, text, origin, source, created_at)"
+            " VALUES (?, ?, ?, 'imported', ?, ?)",
+            [(pid, text_hash(text), text, self.source, self.created) for pid, text in texts], 1)
+        ids: dict[tuple[int, str], int] = {}
+        unique = sorted(set(prompt_ids))
+        for start in range(0, len(unique), CHUNK):
+            chunk = unique[start:start + CHUNK]
+            for prompt_id, digest, response_id in self.db.execute(
+                    "SELECT prompt_id, hash, id FROM responses WHERE prompt_id IN"
+                    f" ({','.join('?' * len(chunk))})", chunk):
+                ids[(prompt_id, digest)] = response_id
+        return ids
+
+    def _labels(self, examples: list[Example], prompt_ids: list[int],
+                response_ids: dict[tuple[int, str], int]) -> None:
+        rows = []
+        for example, prompt_id in zip(examples, prompt_ids, strict=True):
+            def rid(text: str, pid: int = prompt_id) -> int:
+                return response_ids[(pid, text_hash(text))]
+            for kind, target, value, fields in _labels_of(example, rid):
+                key = hashlib.sha256(f"{IMPORT_ANNOTATOR}|{target}|{value}".encode()).hexdigest()
+                rows.append((kind, target, prompt_id, fields.get("response_id"),
+                             fields.get("left_id"), fields.get("right_id"), value,
+                             IMPORT_ANNOTATOR, "import", self.source, key, self.created))
+        self._insert(
+            "INSERT OR IGNORE INTO labels (kind, target, prompt_id, response_id, left_id,"
+            " right_id, value, annotator, annotator_kind, source, import_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, 2)
+
+    def _lookup(self, sql: str, keys: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start:start + CHUNK]
+            found.update(self.db.execute(sql.format(",".join("?" * len(chunk))), chunk))
+        return found
+
+
+def _response_texts(examples: list[Example], prompt_ids: list[int]
+                    ) -> Iterable[tuple[int, str]]:
+    for example, prompt_id in zip(examples, prompt_ids, strict=True):
+        for text in (example.gold, example.chosen, example.rejected, example.completion):
+            if text is not None:
+                yield prompt_id, text
+
+
+def _labels_of(example: Example, rid: Callable[[str], int]
+               ) -> Iterable[tuple[str, str, str, dict[str, int]]]:
+    """The labels a person would have made to say what the row says."""
+    if example.gold is not None:
+        gold = rid(example.gold)
+        yield "gold", f"gold:{gold}", "gold", {"response_id": gold}
+    if example.chosen is not None and example.rejected is not None:
+        chosen, rejected = rid(example.chosen), rid(example.rejected)
+        if chosen != rejected:  # identical texts say nothing about preference
+            yield "pair", pair_target(chosen, rejected), "left", \
+                {"left_id": chosen, "right_id": rejected}
+    if example.completion is not None and example.label is not None:
+        response = rid(example.completion)
+        yield "thumb", f"thumb:{response}", "up" if example.label else "down", \
+            {"response_id": response}
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as handle:
+            for block in iter(partial(handle.read, 1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,199 @@
+"""Summaries the store keeps up to date as it is written, so the Data page never scans a
+million rows: per-prompt response and label counts, which label events still count, a
+prompt-tag table, the duplicate-prompt count, and which prompts' readiness is stale.
+
+Triggers maintain them, so every writer (the app, the CLI, a backend process, an import)
+keeps them right without knowing about them. ``SCHEMA`` is applied once by migration m009
+(studio/labels/schema.py) after a backfill of the existing rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlite_utils import Database
+
+# The key two prompts are duplicates under (duplicate_prompts in overview.py).
+DUPLICATE_KEY = "lower(trim(text)), coalesce(system, '')"
+_SAME_KEY = ("lower(trim(p.text)) = lower(trim({row}.text)) AND coalesce(p.system, '') ="
+             " coalesce({row}.system, '') AND p.id != {row}.id")
+
+TABLES = """
+CREATE TABLE prompt_tags (tag TEXT NOT NULL, prompt_id INTEGER NOT NULL,
+                          PRIMARY KEY (tag, prompt_id)) WITHOUT ROWID;
+CREATE INDEX prompt_tags_prompt ON prompt_tags (prompt_id);
+-- Prompts whose readiness contribution must be derived again (see studio/data/readiness.py).
+CREATE TABLE readiness_dirty (prompt_id INTEGER PRIMARY KEY);
+CREATE TABLE readiness_prompt (prompt_id INTEGER PRIMARY KEY, sft INTEGER NOT NULL,
+    dpo INTEGER NOT NULL, kto_up INTEGER NOT NULL, kto_down INTEGER NOT NULL,
+    conflicts INTEGER NOT NULL);
+-- One row: the sums of readiness_prompt, and prompts beyond the first with the same key.
+CREATE TABLE store_totals (id INTEGER PRIMARY KEY CHECK (id = 1), sft INTEGER NOT NULL,
+    dpo INTEGER NOT NULL, kto_up INTEGER NOT NULL, kto_down INTEGER NOT NULL,
+    conflicts INTEGER NOT NULL, duplicates INTEGER NOT NULL);
+"""
+
+INDEXES = f"""
+-- The rowid again, as a narrow index: a page far down in id order skips rows along this
+-- (a few bytes an entry) instead of along the table's full rows; count(*) reads it too.
+CREATE INDEX prompts_id ON prompts (id);
+CREATE INDEX prompts_label_count ON prompts (label_count);
+CREATE INDEX prompts_response_count ON prompts (response_count);
+CREATE INDEX prompts_created ON prompts (created_at);
+CREATE INDEX prompts_excerpt ON prompts (substr(text, 1, 64));
+CREATE INDEX prompts_duplicate_key ON prompts ({DUPLICATE_KEY});
+-- The events that count: the latest per (target, annotator), not a retraction.
+CREATE INDEX labels_current_kind ON labels (kind, prompt_id)
+    WHERE superseded = 0 AND value != 'retracted';
+CREATE INDEX labels_current_annotator ON labels (annotator, prompt_id)
+    WHERE superseded = 0 AND value != 'retracted';
+CREATE INDEX labels_annotator_kind ON labels (annotator, kind, id);
+-- Foreign-key children: deleting a prompt's responses checks that no label or edited response
+-- still points at them, which without these reads every label and response.
+CREATE INDEX labels_response ON labels (response_id) WHERE response_id IS NOT NULL;
+CREATE INDEX labels_left ON labels (left_id) WHERE left_id IS NOT NULL;
+CREATE INDEX labels_right ON labels (right_id) WHERE right_id IS NOT NULL;
+CREATE INDEX labels_parent ON labels (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX responses_parent ON responses (parent_id) WHERE parent_id IS NOT NULL;
+"""
+
+BACKFILL = f"""
+UPDATE labels SET superseded = 1 WHERE EXISTS (SELECT 1 FROM labels u
+    WHERE u.target = labels.target AND u.annotator = labels.annotator AND u.id > labels.id);
+UPDATE prompts SET response_count = n FROM (SELECT prompt_id, count(*) AS n FROM responses
+    GROUP BY prompt_id) AS r WHERE prompts.id = r.prompt_id;
+UPDATE prompts SET label_count = n FROM (SELECT prompt_id, count(*) AS n FROM labels
+    WHERE superseded = 0 AND value != 'retracted' GROUP BY prompt_id) AS l
+    WHERE prompts.id = l.prompt_id;
+INSERT OR IGNORE INTO prompt_tags (tag, prompt_id)
+    SELECT j.value, p.id FROM prompts p, json_each(p.tags) j WHERE j.type = 'text';
+INSERT INTO readiness_dirty (prompt_id) SELECT DISTINCT prompt_id FROM labels;
+INSERT INTO store_totals VALUES (1, 0, 0, 0, 0, 0,
+    (SELECT count(*) FROM prompts) - (SELECT count(*) FROM
+        (SELECT 1 FROM prompts GROUP BY {DUPLICATE_KEY})));
+"""
+
+# Each trigger body runs inside the writing statement's transaction: all or nothing with it.
+TRIGGERS = f"""
+CREATE TRIGGER labels_counted AFTER INSERT ON labels BEGIN
+    UPDATE prompts SET label_count = label_count + (NEW.value != 'retracted')
+        - (SELECT count(*) FROM labels WHERE target = NEW.target AND annotator = NEW.annotator
+           AND id < NEW.id AND superseded = 0 AND value != 'retracted')
+        WHERE id = NEW.prompt_id;
+    UPDATE labels SET superseded = 1 WHERE target = NEW.target AND annotator = NEW.annotator
+        AND id < NEW.id AND superseded = 0;
+    INSERT OR IGNORE INTO readiness_dirty (prompt_id) VALUES (NEW.prompt_id);
+END;
+CREATE TRIGGER labels_removed AFTER DELETE ON labels BEGIN
+    UPDATE labels SET superseded = 0 WHERE OLD.superseded = 0 AND id = (SELECT max(id)
+        FROM labels WHERE target = OLD.target AND annotator = OLD.annotator);
+    UPDATE prompts SET label_count = (SELECT count(*) FROM labels
+        WHERE prompt_id = OLD.prompt_id AND superseded = 0 AND value != 'retracted')
+        WHERE id = OLD.prompt_id;
+    INSERT OR IGNORE INTO readiness_dirty (prompt_id) VALUES (OLD.prompt_id);
+END;
+CREATE TRIGGER labels_accepted AFTER UPDATE OF accepted, value, kind ON labels BEGIN
+    INSERT OR IGNORE INTO readiness_dirty (prompt_id) VALUES (NEW.prompt_id);
+END;
+CREATE TRIGGER responses_counted AFTER INSERT ON responses BEGIN
+    UPDATE prompts SET response_count = response_count + 1 WHERE id = NEW.prompt_id;
+END;
+CREATE TRIGGER responses_removed AFTER DELETE ON responses BEGIN
+    UPDATE prompts SET response_count = response_count - 1 WHERE id = OLD.prompt_id;
+END;
+CREATE TRIGGER prompts_added AFTER INSERT ON prompts BEGIN
+    INSERT OR IGNORE INTO prompt_tags (tag, prompt_id)
+        SELECT value, NEW.id FROM json_each(NEW.tags) WHERE type = 'text';
+    UPDATE store_totals SET duplicates = duplicates + 1 WHERE EXISTS
+        (SELECT 1 FROM prompts p WHERE {_SAME_KEY.format(row="NEW")});
+END;
+CREATE TRIGGER prompts_removed AFTER DELETE ON prompts BEGIN
+    DELETE FROM prompt_tags WHERE prompt_id = OLD.id;
+    UPDATE store_totals SET duplicates = duplicates - 1 WHERE EXISTS
+        (SELECT 1 FROM prompts p WHERE {_SAME_KEY.format(row="OLD")});
+END;
+CREATE TRIGGER prompts_retagged AFTER UPDATE OF tags ON prompts BEGIN
+    DELETE FROM prompt_tags WHERE prompt_id = OLD.id;
+    INSERT OR IGNORE INTO prompt_tags (tag, prompt_id)
+        SELECT value, NEW.id FROM json_each(NEW.tags) WHERE type = 'text';
+END;
+CREATE TRIGGER prompts_rekeyed AFTER UPDATE OF text, system ON prompts BEGIN
+    UPDATE store_totals SET duplicates = duplicates
+        - EXISTS (SELECT 1 FROM prompts p WHERE {_SAME_KEY.format(row="OLD")}
+                  AND p.id != NEW.id)
+        + EXISTS (SELECT 1 FROM prompts p WHERE {_SAME_KEY.format(row="NEW")});
+END;
+"""
+
+
+# What the triggers do row by row, done once for every row above the marks (ids only grow:
+# a new row's id is above every id that existed). Used by bulk_writes.
+CATCH_UP = f"""
+UPDATE labels SET superseded = 1 WHERE id IN (SELECT old.id FROM labels new JOIN labels old
+    ON old.target = new.target AND old.annotator = new.annotator AND old.id < new.id
+    WHERE new.id > :labels AND old.superseded = 0);
+UPDATE prompts SET label_count = (SELECT count(*) FROM labels
+    WHERE prompt_id = prompts.id AND superseded = 0 AND value != 'retracted')
+    WHERE id IN (SELECT DISTINCT prompt_id FROM labels WHERE id > :labels);
+INSERT OR IGNORE INTO readiness_dirty (prompt_id)
+    SELECT DISTINCT prompt_id FROM labels WHERE id > :labels;
+UPDATE prompts SET response_count = response_count + n FROM (SELECT prompt_id, count(*) AS n
+    FROM responses WHERE id > :responses GROUP BY prompt_id) AS r WHERE prompts.id = r.prompt_id;
+INSERT OR IGNORE INTO prompt_tags (tag, prompt_id) SELECT j.value, p.id
+    FROM prompts p, json_each(p.tags) j WHERE p.id > :prompts AND j.type = 'text';
+UPDATE store_totals SET duplicates = duplicates + (SELECT count(*) FROM prompts new
+    WHERE new.id > :prompts AND EXISTS (SELECT 1 FROM prompts p
+        WHERE {_SAME_KEY.format(row="new")} AND p.id < new.id));
+"""
+BULK_TRIGGERS = ("labels_counted", "responses_counted", "prompts_added")
+
+
+@contextmanager
+def bulk_writes(db: Database) -> Iterator[None]:
+    """Inserts of many prompts, responses and labels (no updates or deletes) with the
+    per-row triggers off, then the summaries brought up to date in one pass each: several
+    times faster for an import. Must run inside the caller's write transaction, so other
+    connections never see the triggers missing (DDL is transactional in SQLite)."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("bulk_writes needs an open write transaction")
+    marks = {table: db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+             for table in ("prompts", "responses", "labels")}
+    saved = {name: sql for name, sql in db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN"
+        f" ({', '.join('?' * len(BULK_TRIGGERS))})", BULK_TRIGGERS)}
+    for name in saved:
+        db.execute(f"DROP TRIGGER {name}")
+    yield
+    for statement in _statements(CATCH_UP):
+        db.execute(statement, marks)
+    for sql in saved.values():
+        db.execute(sql)
+
+
+def add_summaries(db: Database) -> None:
+    """Migration m009's body: columns, backfill, then indexes and triggers."""
+    db.table("prompts").add_column("response_count", int, not_null_default=0)
+    db.table("prompts").add_column("label_count", int, not_null_default=0)
+    db.table("labels").add_column("superseded", int, not_null_default=0)
+    for script in (TABLES, BACKFILL, INDEXES, TRIGGERS):
+        for statement in _statements(script):
+            db.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script at the ends of statements (a trigger body holds several)."""
+    out, current, depth = [], [], 0
+    for line in script.strip().splitlines():
+        if line.lstrip().startswith("--"):
+            continue
+        current.append(line)
+        stripped = line.strip()
+        if stripped.endswith("BEGIN"):
+            depth += 1
+        if stripped == "END;":
+            depth -= 1
+        if stripped.endswith(";") and depth == 0:
+            out.append("\n".join(current))
+            current = []
+    return out
