@@ -109,8 +109,8 @@ def _tensor(handle: IO[bytes]) -> tuple[str, int, int]:
     (n_dims,) = _unpack(handle, "<I")
     dims = _unpack(handle, f"<{n_dims}Q")
     kind, offset = _unpack(handle, "<IQ")
-    # Imported here: the gguf package imports numpy (0.2-0.4 s), which the GUI's start-up
-    # does not need; this module is imported by the model registry the Label page uses.
+    # Imported here: the gguf package imports numpy (0.2-0.4 s), and the model registry,
+    # which the GUI imports long before it reads any GGUF, imports this module.
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
     elements = 1
