@@ -3,8 +3,8 @@
 When pandas and numpy are installed, ``sqlite_utils.db`` imports both at import time, only to
 map their scalar types to column types when it infers a new table's schema from values. The
 store never does that: its tables come from migrations and its values are plain Python. Here
-pandas is installed (``datasets`` needs it), and that optional import was 0.6 s of the GUI's
-start-up before its window showed. So when neither is imported yet, both are hidden while
+pandas is installed (``datasets`` needs it), and that optional import was about 0.5 s of the
+GUI's start-up before its window showed. So when neither is imported yet, both are hidden while
 sqlite-utils loads; a process that already imported them (a training backend) gets
 sqlite-utils' full support. Import sqlite-utils' names from here.
 """
