@@ -227,3 +227,15 @@ def m007_eval_run_engine_and_liveness(db: Database) -> None:
     results = db.table("eval_results")
     results.add_column("grader", str)
     results.add_column("machine_made", int)
+
+
+@migrations()
+def m008_drift_scores(db: Database) -> None:
+    # How far a tuned model's answers moved from its parent's on prompts it never trained on
+    # (studio/evaluation/drift.py): mean per-token KL on the parent's own greedy answers.
+    db.table("drift_scores").create(
+        {"id": int, "model_id": str, "parent_id": str, "kl": float, "nll_drop": float,
+         "n_prompts": int, "n_tokens": int, "per_prompt": str, "created_at": str},
+        pk="id", not_null={"model_id", "parent_id", "created_at"},
+    )
+    db.table("drift_scores").create_index(["model_id"])
