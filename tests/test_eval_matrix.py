@@ -31,6 +31,7 @@ from studio.evaluation.general import (
 from studio.evaluation.graders import parse_spec
 from studio.evaluation.jobs import save_result, set_status, start_run
 from studio.labels.store import Store
+from studio.paths import DataPaths
 from studio.registry.models import add_adapter, add_base_model, add_gguf
 
 
@@ -179,7 +180,7 @@ def test_cli_matrix_fills_every_cell_and_drift_on_the_tiny_model(
     from transformers import AutoModelForCausalLM
 
     data = tmp_path / "d"
-    store = Store.open(data / "studio.db")
+    store = Store.open(DataPaths.at(data).db)
     _set(store, tmp_path, "small", 3)
     base = add_base_model(store, demo_model_dir, name="demo")
     lora = tmp_path / "lora"
