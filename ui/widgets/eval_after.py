@@ -1,6 +1,8 @@
-"""The Train page's "Evaluate on <eval set> after training" option: on by default when an eval
-set exists; when a run completes it evaluates the new model (and its parent, if that has no
-score on the set yet) and says the before/after in one line for the run's summary.
+"""The Train page's "Evaluate after training" option: on by default when an eval set exists,
+on every set by default (the built-in general set too, cheapest first, one progress bar over
+all jobs); when a run completes it evaluates the new model (and its parent, where that has no
+score on a set yet) and the run's summary lists every set that got significantly worse, then
+each set's before/after.
 
 The use case is ``studio.evaluation.auto``; this widget only offers and presents it."""
 
