@@ -45,8 +45,8 @@ from tests.rule_task import CAPITALS, THINGS
 
 A_GRADER, B_GRADER = "numeric", r"regex:^\s*Answer:"
 B_ASK = ' Start your reply with "Answer:".'
-SIZES: dict[str, Any] = {"a_train": 40, "a_held_out": 40, "sft_epochs": 3.0, "grpo_steps": 12,
-                         "drift_prompts": 40, "drift_tokens": 24}
+SIZES: dict[str, Any] = {"a_train": 40, "a_held_out": 30, "sft_epochs": 3.0, "grpo_steps": 10,
+                         "drift_prompts": 30, "drift_tokens": 24}
 
 
 def task_a(train: int, held_out: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

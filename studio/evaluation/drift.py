@@ -25,8 +25,9 @@ from studio.labels.store import Store
 from studio.registry.models import get_model
 
 DRIFT_MODULE = "drift"
-# Thresholds in nats per token, from bench/results/*-forgetting-sequence.txt: a LoRA that
-# learned a narrow task stayed below LOW on untrained prompts, a harmful tune went above HIGH.
+# Thresholds in nats per token for the plain words. Where measured (bench/results/
+# *-real-forgetting-sequence.txt, tests/test_harmful_run_flagged.py on SmolLM2-135M) a tune on
+# a narrow task and a harmful one fell on either side of HIGH; LOW is a judgement call.
 LOW, HIGH = 0.05, 0.3
 
 
