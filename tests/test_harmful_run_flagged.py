@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ from studio.registry.models import add_base_model
 from studio.training.config import TrainConfig
 from studio.training.runs import create_run, launch_command, sync_run
 
-pytestmark = pytest.mark.slow
+# About 10 min on 2 shared cores: training, two eval runs and the drift job.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def _harmful_labels(store: Store) -> None:
@@ -64,12 +66,15 @@ def test_harmful_run_is_flagged_worse_on_an_untrained_set_and_drifts(
             f" harmful {after.rate:.0%} [{after.low:.2f}, {after.high:.2f}];"
             f" {cell.comparison.verdict}")
     assert cell.mark == "worse", said
+    sys.stderr.write(said + "\n")  # shown with -s: the measured numbers
     assert regression_warning(store, tuned) is not None
     assert base.id == row.model.parent_id
 
     drift = drift_config(store, tuned)
-    drift.prompt_ids = drift.prompt_ids[:20]  # general prompts, none trained on
-    drift.max_new_tokens = 16
+    drift.prompt_ids = drift.prompt_ids[:12]  # general prompts, none trained on
+    drift.max_new_tokens = 12
     found = run_drift(store, jobs, drift, lambda event: None)
-    assert found.kl > HIGH, f"{found.text()} (log-likelihood drop {found.nll_drop:.3f})"
+    said = f"{found.text()} (log-likelihood drop {found.nll_drop:.3f})"
+    assert found.kl > HIGH, said
+    sys.stderr.write(said + "\n")
     assert found.words() == "answers on untrained topics changed a lot"
