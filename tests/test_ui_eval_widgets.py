@@ -18,7 +18,7 @@ from studio.rounds.rounds import start_round, update_round
 from ui.context import AppContext
 from ui.item_models.eval_scores import scores_cell, scores_tooltip
 from ui.pages.models_rounds import RoundsView
-from ui.widgets.eval_after import EvalAfterTrainingWidget
+from ui.widgets.eval_after import ALL_SETS, EvalAfterTrainingWidget
 from ui.widgets.eval_chart import EvalScoreChart
 
 __all__ = ["context"]
@@ -42,16 +42,18 @@ def test_after_training_option_is_on_when_a_set_exists(
         context: AppContext, store: Store, tmp_path: Path, qtbot: QtBot) -> None:
     widget = EvalAfterTrainingWidget(context)
     qtbot.addWidget(widget)
-    qtbot.waitUntil(lambda: "create an eval set first" in widget.check.text(), timeout=5000)
+    # "every eval set" (the built-in general set at least) is offered, but off by default
+    # until the person made a set of their own.
+    qtbot.waitUntil(lambda: widget.set_box.count() == 1, timeout=5000)
     assert not widget.check.isChecked()
     assert widget.set_name is None
     _set(store, tmp_path)
     widget.refresh()
     qtbot.waitUntil(lambda: widget.check.isChecked(), timeout=5000)
-    assert widget.set_name == "count"
+    assert widget.set_name == ALL_SETS  # every set by default, cheapest first
     widget.check.click()  # the person's choice sticks across refreshes
     widget.refresh()
-    qtbot.waitUntil(lambda: widget.set_box.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: widget.set_box.count() == 2, timeout=5000)
     assert not widget.check.isChecked()
     assert not widget.start_for_run("run-x")
 
@@ -76,6 +78,7 @@ def test_after_training_eval_reports_before_and_after(
     widget = EvalAfterTrainingWidget(context)
     qtbot.addWidget(widget)
     qtbot.waitUntil(lambda: widget.check.isChecked(), timeout=5000)
+    widget.set_box.setCurrentIndex(widget.set_box.findData("count"))  # one set: quick
     with qtbot.waitSignal(widget.summary, timeout=180_000) as said:
         assert widget.start_for_run("run-x")
     run_id, text = said.args

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from studio.app.eval_matrix import starting_model_warning
 from studio.app.train_budget import budget_checks
 from studio.app.train_scope import default_scope, label_scope
 from studio.data.snapshots import export_snapshot, load_manifest
@@ -72,9 +73,15 @@ def grader_checks(store: Store, config: TrainConfig) -> list[Check]:
             for name, message in registry_problems(store, config.graders)]
 
 
+def regression_checks(store: Store, config: TrainConfig) -> list[Check]:
+    """A warning when the starting model is flagged worse than its own parent on a set."""
+    warning = starting_model_warning(store, config.model)
+    return [Check("warning", "model", warning)] if warning else []
+
+
 def create_checked_run(store: Store, paths: DataPaths, config: TrainConfig) -> Launch:
     """Preflight the config (it names its snapshot); queue a run only when nothing is an error."""
-    checks = preflight(config) + grader_checks(store, config)
+    checks = preflight(config) + grader_checks(store, config) + regression_checks(store, config)
     if not any(check.level == "error" for check in checks):
         checks += scope_checks(config) + budget_checks(store, config)
     if any(check.level == "error" for check in checks):

@@ -9,8 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from studio.cli.eval_matrix import run_matrix
 from studio.evaluation.auto import eval_config, run_job
-from studio.evaluation.evalsets import create_eval_set, get_eval_set, list_eval_sets
+from studio.evaluation.evalsets import (
+    EvalSetError,
+    create_eval_set,
+    get_eval_set,
+    list_eval_sets,
+)
 from studio.evaluation.summary import run_outcome
 from studio.events import Event
 from studio.labels.store import Store
@@ -32,9 +38,17 @@ def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     create.add_argument("--grader", required=True, metavar="SPEC",
                         help="grader spec (see 'tuning-studio graders')")
     actions.add_parser("list", help="list the eval sets")
-    run = subparsers.add_parser("eval", help="run a registered model over an eval set")
-    run.add_argument("--set", required=True, dest="set_name", help="eval set name")
-    run.add_argument("--model", required=True, help="registered model id")
+    run = subparsers.add_parser("eval", help="run a registered model over an eval set, or"
+                                " every model over every set (--matrix)")
+    run.add_argument("--set", dest="set_name", help="eval set name (without --matrix)")
+    run.add_argument("--model", help="registered model id (without --matrix)")
+    run.add_argument("--matrix", action="store_true",
+                     help="every model x every eval set (the built-in 'general' set too):"
+                     " evaluate the missing cells, measure drift, then print the matrix")
+    run.add_argument("--no-run", action="store_true",
+                     help="with --matrix: print what is stored, evaluate nothing")
+    run.add_argument("--no-drift", action="store_true",
+                     help="with --matrix: do not measure the drift of tuned models")
     run.add_argument("--max-new-tokens", type=int, default=128,
                      help="longest answer per prompt (default 128)")
     run.add_argument("--engine", default="auto", choices=["auto", "llama.cpp", "transformers"],
@@ -59,6 +73,10 @@ def run_eval_command(args: argparse.Namespace, store: Store, paths: DataPaths) -
 
 
 def _eval(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
+    if args.matrix:
+        return run_matrix(args, store, paths)
+    if not args.set_name or not args.model:
+        raise EvalSetError("eval needs --set and --model (or --matrix for every model and set)")
     get_eval_set(store, args.set_name)
     config = eval_config(store, args.set_name, args.model, args.engine, args.max_new_tokens)
 

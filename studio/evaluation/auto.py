@@ -16,9 +16,11 @@ from pathlib import Path
 from studio.errors import StudioError
 from studio.evaluation.engines import model_files
 from studio.evaluation.evalsets import get_eval_set, list_eval_sets
+from studio.evaluation.general import ensure_general_set
 from studio.evaluation.jobs import (
     EVAL_MODULE,
     EvalConfig,
+    done_prompt_ids,
     get_eval_run,
     latest_run,
     parent_run,
@@ -114,6 +116,27 @@ def plan(store: Store, set_name: str, model_id: str, max_new_tokens: int = 128
     return [*configs, mine]
 
 
+def job_cost(store: Store, config: EvalConfig) -> float:
+    """A rough relative cost, to run the cheapest jobs first: prompts left, times the engine
+    (transformers decodes ~3x slower than llama.cpp on a CPU), times an LLM judge's own decode."""
+    eval_set = get_eval_set(store, config.set_name)
+    done = len(done_prompt_ids(store, config.run_id)) if config.run_id is not None else 0
+    engine = 3.0 if config.engine != "llama.cpp" else 1.0
+    judge = 3.0 if "judge:" in eval_set.grader else 1.0
+    return max(eval_set.size - done, 0) * engine * judge
+
+
+def plan_all(store: Store, model_id: str, max_new_tokens: int = 128) -> list[EvalConfig]:
+    """Every eval set (the built-in general set too) on the new model, and on its parent
+    where the parent has no result through the same engine yet; cheapest first."""
+    ensure_general_set(store)
+    configs: dict[tuple[str, str], EvalConfig] = {}
+    for eval_set in list_eval_sets(store):
+        for config in plan(store, eval_set.name, model_id, max_new_tokens):
+            configs.setdefault((config.set_name, config.model_id), config)
+    return sorted(configs.values(), key=lambda c: job_cost(store, c))
+
+
 def before_after(store: Store, set_name: str, model_id: str) -> BeforeAfter | None:
     """The comparison with the parent, once both have a completed run on the set."""
     eval_set = get_eval_set(store, set_name)
@@ -175,5 +198,8 @@ def run_summaries(store: Store, run_id: str) -> list[str]:
                            " 'base') ORDER BY created_at LIMIT 1", [run_id]).fetchone()
     if row is None:
         return []
-    found = (before_after(store, s.name, str(row[0])) for s in list_eval_sets(store))
-    return [f.summary() for f in found if f is not None]
+    found = [f for f in (before_after(store, s.name, str(row[0])) for s in list_eval_sets(store))
+             if f is not None]
+    worse = [f.set_name for f in found if f.comparison.verdict.startswith("significantly worse")]
+    head = [f"Significantly worse than its parent on: {', '.join(worse)}"] if worse else []
+    return head + [f.summary() for f in found]

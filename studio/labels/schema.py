@@ -244,3 +244,15 @@ def m009_summaries(db: Database) -> None:
     from studio.labels.summaries import add_summaries
 
     add_summaries(db)
+
+
+@migrations()
+def m010_drift_scores(db: Database) -> None:
+    # How far a tuned model's answers moved from its parent's on prompts it never trained on
+    # (studio/evaluation/drift.py): mean per-token KL on the parent's own greedy answers.
+    db.table("drift_scores").create(
+        {"id": int, "model_id": str, "parent_id": str, "kl": float, "nll_drop": float,
+         "n_prompts": int, "n_tokens": int, "per_prompt": str, "created_at": str},
+        pk="id", not_null={"model_id", "parent_id", "created_at"},
+    )
+    db.table("drift_scores").create_index(["model_id"])

@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.app.eval_matrix import regression_warning
 from studio.evaluation.summary import Score, latest_scores
 from studio.events import Event
 from studio.registry import models
@@ -34,6 +36,7 @@ from ui.dialogs.eval_dialog import EvalDialog
 from ui.dialogs.gguf_export_dialog import GGUFExportDialog
 from ui.pages.models_rounds import RoundsView
 from ui.runners.job_runner import JobRunner, JobStrip
+from ui.widgets.eval_matrix_view import EvalMatrixWidget
 from ui.widgets.model_details import NO_SELECTION, details_html
 from ui.widgets.model_rename import ModelRenamer
 from ui.widgets.model_tree import ModelTreeView
@@ -70,9 +73,13 @@ class ModelsPage(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([700, 300])
         self.rounds = RoundsView(context)
+        self.matrix = EvalMatrixWidget(context)  # every model x every eval set, and drift
+        self.lower = QTabWidget()
+        self.lower.addTab(self.rounds, "Rounds")
+        self.lower.addTab(self.matrix, "Regression matrix")
         rows = QSplitter(Qt.Orientation.Vertical)
         rows.addWidget(splitter)
-        rows.addWidget(self.rounds)
+        rows.addWidget(self.lower)
         rows.setSizes([420, 220])
         layout.addWidget(rows, 1)
         layout.addWidget(self.export_strip)
@@ -139,12 +146,18 @@ class ModelsPage(QWidget):
     def export(self) -> None:
         model_id = self.selected_id()
         if model_id:
-            self.context.ops.run(lambda store: models.get_model(store, model_id),
-                                 on_success=self._ask_export, owner=self)
+            self.context.ops.run(lambda store: (models.get_model(store, model_id),
+                                                regression_warning(store, model_id)),
+                                 on_success=lambda found: self._ask_export(*found), owner=self)
 
-    def _ask_export(self, entry: models.ModelEntry) -> None:
+    def _ask_export(self, entry: models.ModelEntry, warning: str | None = None) -> None:
         if entry.kind not in ("base", "adapter", "merged"):
             self._say("Pick a base model, an adapter or a merged model to export.")
+            return
+        if warning and QMessageBox.warning(
+                self, "Export a model that got worse?", warning + "\n\nExport it anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
             return
         dialog = GGUFExportDialog(entry, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -218,6 +231,7 @@ class ModelsPage(QWidget):
         self.delete_button.setEnabled(selected and not exporting)
 
     def shutdown(self) -> None:
+        self.matrix.shutdown()
         if self.export_runner.running:
             self.export_runner.cancel()
             if not self.export_runner.wait(10_000):

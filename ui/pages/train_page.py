@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
+from studio.app.eval_matrix import starting_model_warning
 from studio.app.overview import ReadinessReport, readiness_report
 from studio.app.training import Launch, advance_queue, launch_training
 from studio.data.scope import MINE
@@ -22,6 +23,7 @@ from studio.errors import StudioError
 from studio.labels.store import Store
 from studio.registry.models import list_models
 from studio.training import runs as registry
+from studio.training.config import TrainConfig
 from studio.training.grpo import prompt_choices
 from studio.training.preflight import Check
 from ui.context import AppContext, Changes
@@ -94,9 +96,22 @@ class TrainPage(QWidget):
         except StudioError as error:
             self.setup.show_checks([Check("error", "config", str(error))])
             return
-        paths = self.context.paths
         self.launch_button.setEnabled(False)
         self.checks_label.setText("Checking…")
+        # The starting model flagged worse than its own parent on a set: ask first.
+        self.context.ops.run(lambda store: starting_model_warning(store, config.model),
+                             lambda warning: self._confirm_launch(config, warning),
+                             self._launch_failed, owner=self)
+
+    def _confirm_launch(self, config: TrainConfig, warning: str | None) -> None:
+        if warning and QMessageBox.warning(
+                self, "Train from a model that got worse?", warning + "\n\nTrain from it"
+                " anyway?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+            self.launch_button.setEnabled(True)
+            self.checks_label.setText("")
+            return
+        paths = self.context.paths
         self.context.ops.run(lambda store: launch_training(store, paths, config),
                              self._launched, self._launch_failed, owner=self,
                              changes=lambda launch: Changes(runs=True, models=True,

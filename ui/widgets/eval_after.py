@@ -1,6 +1,8 @@
-"""The Train page's "Evaluate on <eval set> after training" option: on by default when an eval
-set exists; when a run completes it evaluates the new model (and its parent, if that has no
-score on the set yet) and says the before/after in one line for the run's summary.
+"""The Train page's "Evaluate after training" option: on by default when an eval set exists,
+on every set by default (the built-in general set too, cheapest first, one progress bar over
+all jobs); when a run completes it evaluates the new model (and its parent, where that has no
+score on a set yet) and the run's summary lists every set that got significantly worse, then
+each set's before/after.
 
 The use case is ``studio.evaluation.auto``; this widget only offers and presents it."""
 
@@ -20,6 +22,7 @@ from studio.evaluation.auto import (
     before_after,
     default_eval_set,
     plan,
+    plan_all,
     run_model,
     run_summaries,
 )
@@ -29,6 +32,8 @@ from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobStrip
 from ui.widgets.eval_jobs import EvalChain
+
+ALL_SETS = "*"  # the combo's "every eval set" entry (the default)
 
 
 class EvalAfterTrainingWidget(QWidget):
@@ -47,7 +52,8 @@ class EvalAfterTrainingWidget(QWidget):
         # its job folders are written on the store worker
         self.check = QCheckBox("Evaluate after training on")
         self.check.setToolTip("When the run completes, score the new model (and its parent,"
-                              " for the before/after) on this eval set.")
+                              " for the before/after) on this eval set, or on every set;"
+                              " the summary lists the sets that got significantly worse.")
         self.check.clicked.connect(self._touch)
         self.set_box = QComboBox()
         self.set_box.setToolTip("The eval set: prompts, references and a grader.")
@@ -58,6 +64,9 @@ class EvalAfterTrainingWidget(QWidget):
         self.chain.done.connect(self._read_result)
         self.chain.stopped.connect(self._stopped)
         self.strip = JobStrip(self.chain.runner)  # the eval's progress and Cancel
+        # One bar over every job of the chain, not one per job.
+        self.chain.runner.progress.disconnect(self.strip._on_progress)
+        self.chain.overall.connect(self._overall)
         self.chain.step.connect(lambda model_id, done, total: self.strip.say(
             f"evaluating {model_id} {done}/{total}"))
         column = QVBoxLayout(self)
@@ -84,17 +93,16 @@ class EvalAfterTrainingWidget(QWidget):
         self.touched = True
 
     def _show_sets(self, found: tuple[list[EvalSet], str | None]) -> None:
-        sets, default = found
-        current = self.set_box.currentData() or default
+        sets, _ = found
+        current = self.set_box.currentData() or ALL_SETS
         self.set_box.clear()
+        # Every set, the built-in general one included (made on first use): always offered.
+        self.set_box.addItem("every eval set (cheapest first)", ALL_SETS)
         for eval_set in sets:
             self.set_box.addItem(f"{eval_set.name} ({eval_set.size} prompts)", eval_set.name)
         self.set_box.setCurrentIndex(max(0, self.set_box.findData(current)))
-        self.setEnabled(bool(sets))
-        if not self.touched:
+        if not self.touched:  # on by default once the person has a set of their own
             self.check.setChecked(bool(sets))
-        self.check.setText("Evaluate after training on" if sets else
-                           "Evaluate after training (create an eval set first)")
 
     def start_for_run(self, run_id: str) -> bool:
         """Evaluate a completed run's model; False when the option is off. A run that ends
@@ -115,9 +123,12 @@ class EvalAfterTrainingWidget(QWidget):
 
         def prepare(store: Store) -> list[EvalConfig]:
             self.model_id = run_model(store, run_id)
+            if set_name == ALL_SETS:
+                return plan_all(store, self.model_id)
             return plan(store, set_name, self.model_id)
 
-        self.strip.started(f"Evaluating run {run_id} on {set_name}…")
+        self.strip.started(f"Evaluating run {run_id} on"
+                           f" {'every eval set' if set_name == ALL_SETS else set_name}…")
         self._say_waiting()
         self.chain.start(prepare)
 
@@ -137,6 +148,10 @@ class EvalAfterTrainingWidget(QWidget):
             run_id, set_name = self.waiting.pop(0)
             self._start(run_id, set_name)
 
+    def _overall(self, done: int, total: int) -> None:
+        self.strip.bar.setRange(0, max(total, 1))
+        self.strip.bar.setValue(done)
+
     def _stopped(self, message: str) -> None:
         self.strip.say("")
         self.summary.emit(self.run_id, f"eval: {message}")
@@ -150,6 +165,13 @@ class EvalAfterTrainingWidget(QWidget):
             self.summary.emit(run_id, text)
             self._next()
 
+        if set_name == ALL_SETS:  # every set's before/after, the ones that got worse first
+            self.context.ops.run(lambda store: run_summaries(store, run_id), owner=self,
+                                 on_success=lambda lines: said(
+                                     "\n".join(lines) or "eval: no parent score to"
+                                     " compare with"),
+                                 on_failure=lambda error: said(f"eval: {error}"))
+            return
         self.context.ops.run(lambda store: before_after(store, set_name, model_id),
                              owner=self, on_success=lambda found: said(
                                  found.summary() if found else

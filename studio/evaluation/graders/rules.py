@@ -78,6 +78,22 @@ class ContainsGrader(Grader):
         return _verdict(not present, "has none of the phrases", f"has {present}")
 
 
+class MentionsGrader(Grader):
+    """The response mentions the reference: one of its ``A|B`` alternatives as whole words,
+    case-blind. For short verifiable answers ("Paris", "56") inside a chatty reply."""
+
+    name = "mentions"
+
+    def _score(self, prompt: str, response: str, reference: str | None) -> Grade:
+        options = [o.strip() for o in (reference or "").split("|") if o.strip()]
+        if not options:
+            return Grade(0.0, "no reference to look for")
+        found = [o for o in options
+                 if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", response, re.IGNORECASE)]
+        return _verdict(bool(found), f"mentions {found[0]!r}" if found else "",
+                        f"mentions none of {options[:4]}")
+
+
 class LengthGrader(Grader):
     """Word count within [low, high]."""
 

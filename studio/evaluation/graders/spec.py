@@ -20,6 +20,7 @@ from studio.evaluation.graders.rules import (
     JsonGrader,
     LengthGrader,
     LowercaseGrader,
+    MentionsGrader,
     NoEmojiGrader,
     NormalizedGrader,
     RegexGrader,
@@ -50,6 +51,7 @@ def _schema(arg: str) -> Grader:
 _PLAIN: dict[str, Callable[[], Grader]] = {
     "numeric": NumericGrader, "exact": ExactGrader, "normalized": NormalizedGrader,
     "json": JsonGrader, "lowercase": LowercaseGrader, "no-emoji": NoEmojiGrader,
+    "mentions": MentionsGrader,
 }
 _WITH_ARG: dict[str, Callable[[str], Grader]] = {
     "regex": RegexGrader,
@@ -69,6 +71,8 @@ SPEC_HELP: dict[str, str] = {
     "normalized": "equal after ignoring case, spaces and punctuation",
     "json": "the response is valid JSON",
     "lowercase": "no uppercase letters",
+    "mentions": "the response mentions the reference (one of its A|B alternatives, whole"
+    " words, case-blind)",
     "no-emoji": "no emoji",
     "regex:PATTERN": "the pattern is found in the response",
     "not-regex:PATTERN": "the pattern is not found",
