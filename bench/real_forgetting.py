@@ -15,7 +15,9 @@ against the previous model: studio.evaluation.report) and the drift score of the
 (backends.drift: mean per-token KL of the new model from the previous one on the previous
 one's greedy answers to the built-in general set's prompts, which no step trained on).
 
-FIELD=VALUE overrides the sizes below (e.g. grpo_steps=10). Run it through ``heavy``.
+FIELD=VALUE overrides the sizes below (e.g. grpo_steps=10). ``grpo_only=1`` measures the GRPO
+branch alone (A by SFT, then B by GRPO against it): no base row and no SFT branch, for a rerun
+of that row when the rest is already measured. Run it through ``heavy``.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ from studio.training.runs import create_run, launch_command
 from tests.real_model import smollm2_hf
 from tests.rule_task import CAPITALS, THINGS
 
+LORA = {"lora_r": 8, "lora_alpha": 16}
 A_GRADER, B_GRADER = "numeric", r"regex:^\s*Answer:"
 B_ASK = ' Start your reply with "Answer:".'
 SIZES: dict[str, Any] = {"a_train": 40, "a_held_out": 30, "sft_epochs": 3.0, "grpo_steps": 10,
-                         "drift_prompts": 30, "drift_tokens": 24}
+                         "drift_prompts": 30, "drift_tokens": 24, "grpo_only": 0}
 
 
 def task_a(train: int, held_out: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -135,6 +138,21 @@ def step(label: str, model: str, adapter: str | None, previous: dict[str, Any] |
     return out
 
 
+def sft_branch(root: Path, model: str, sizes: dict[str, Any], store_b: Store, a_adapter: str,
+               rows: dict[str, Any], a_held: list[tuple[str, str]],
+               b_held: list[tuple[str, str]], drift_store: Store, prompt_ids: list[int]) -> None:
+    """Task B by SFT, continuing A's adapter: its row and its drift from A's model."""
+    snap_b = export_snapshot(store_b, "sft", root / "b" / "snap", eval_fraction=0)
+    config = TrainConfig.for_method("sft", model, "quick", num_epochs=sizes["sft_epochs"],
+                                    learning_rate=1e-3, batch_size=8, max_length=128,
+                                    init_adapter=a_adapter, **LORA)
+    sft_b, took = train(root, "b-sft", config, snap_b.path)
+    rows["B by SFT"] = step("B by SFT", model, sft_b, rows["A by SFT"], a_held, b_held)
+    rows["B by SFT"].update(train_s=round(took), drift=drift(
+        root, drift_store, model, sft_b, a_adapter, prompt_ids, sizes["drift_tokens"]))
+    print(f"  drift {rows['B by SFT']['drift']}", flush=True)
+
+
 def main() -> None:
     sizes = {**SIZES, **{k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[1:])}}
     began, model = time.monotonic(), str(smollm2_hf())
@@ -145,35 +163,27 @@ def main() -> None:
           f" / {len(b_held)}; root {root}", flush=True)
     drift_store = Store.open(DataPaths.at(root / "drift").db)
     prompt_ids = drift_prompt_ids(drift_store, own_limit=0)[:sizes["drift_prompts"]]
-    lora = {"lora_r": 8, "lora_alpha": 16}
-    rows: dict[str, Any] = {"base": step("base", model, None, None, a_held, b_held)}
+    rows: dict[str, Any] = {} if sizes["grpo_only"] else {
+        "base": step("base", model, None, None, a_held, b_held)}
 
     store = labelled_store(root, "a", a_train, "sums")
     snap = export_snapshot(store, "sft", root / "a" / "snap", eval_fraction=0)
     config = TrainConfig.for_method("sft", model, "quick", num_epochs=sizes["sft_epochs"],
-                                    learning_rate=1e-3, batch_size=8, max_length=128, **lora)
+                                    learning_rate=1e-3, batch_size=8, max_length=128, **LORA)
     a_adapter, took = train(root, "a-run", config, snap.path)
-    rows["A by SFT"] = step("A by SFT", model, a_adapter, rows["base"], a_held, b_held)
-    rows["A by SFT"].update(train_s=round(took), drift=drift(
-        root, drift_store, model, a_adapter, None, prompt_ids, sizes["drift_tokens"]))
-    print(f"  drift {rows['A by SFT']['drift']}", flush=True)
-
+    rows["A by SFT"] = step("A by SFT", model, a_adapter, rows.get("base"), a_held, b_held)
     store_b = labelled_store(root, "b", b_train, "rule")
-    snap_b = export_snapshot(store_b, "sft", root / "b" / "snap", eval_fraction=0)
-    config = TrainConfig.for_method("sft", model, "quick", num_epochs=sizes["sft_epochs"],
-                                    learning_rate=1e-3, batch_size=8, max_length=128,
-                                    init_adapter=a_adapter, **lora)
-    sft_b, took = train(root, "b-sft", config, snap_b.path)
-    rows["B by SFT"] = step("B by SFT", model, sft_b, rows["A by SFT"], a_held, b_held)
-    rows["B by SFT"].update(train_s=round(took), drift=drift(
-        root, drift_store, model, sft_b, a_adapter, prompt_ids, sizes["drift_tokens"]))
-    print(f"  drift {rows['B by SFT']['drift']}", flush=True)
-
+    if not sizes["grpo_only"]:
+        rows["A by SFT"].update(train_s=round(took), drift=drift(
+            root, drift_store, model, a_adapter, None, prompt_ids, sizes["drift_tokens"]))
+        print(f"  drift {rows['A by SFT']['drift']}", flush=True)
+        sft_branch(root, model, sizes, store_b, a_adapter, rows, a_held, b_held,
+                   drift_store, prompt_ids)
     grpo_snap = export_prompt_snapshot(store_b, "rule", root / "b" / "grpo-snap")
     config = TrainConfig.for_method(
         "grpo", model, "quick", graders=[B_GRADER], prompts="rule", batch_size=2,
         num_generations=8, max_completion_length=16, temperature=0.7, learning_rate=3e-4,
-        max_steps=sizes["grpo_steps"], save_steps=1000, init_adapter=a_adapter, **lora)
+        max_steps=sizes["grpo_steps"], save_steps=1000, init_adapter=a_adapter, **LORA)
     grpo_b, took = train(root, "b-grpo", config, grpo_snap.path)
     rows["B by GRPO"] = step("B by GRPO", model, grpo_b, rows["A by SFT"], a_held, b_held)
     rows["B by GRPO"].update(train_s=round(took), drift=drift(

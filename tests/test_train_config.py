@@ -11,13 +11,13 @@ import pytest
 
 from backends.train_synthetic import populate
 from studio.data.snapshots import export_snapshot
+from studio.jobs.config import field_help
 from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import (
     PRESETS,
     ConfigError,
     TrainConfig,
-    field_help,
     kto_weights,
 )
 from studio.training.memory import GB
@@ -31,9 +31,8 @@ def errors(checks: list[Check]) -> list[str]:
 
 
 def test_every_field_has_help() -> None:
-    helps = field_help()
-    assert set(helps) == {f.name for f in fields(TrainConfig)}
-    assert all(len(text) > 10 for text in helps.values())
+    helps = {f.name: field_help(TrainConfig, f.name) for f in fields(TrainConfig)}
+    assert all(len(text) > 10 for text in helps.values()), helps
 
 
 def test_presets_and_method_defaults() -> None:
