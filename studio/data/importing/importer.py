@@ -10,16 +10,16 @@ rows behind on a full disk)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from studio.data.importing.hub import fetch_hub_dataset
+from studio.data.importing.parsed import ParsedFile
 from studio.data.importing.readers import FileError, RowError, file_kind, read_rows
 from studio.data.importing.shapes import (
     SHAPE_NAMES,
     SHAPES,
-    Example,
     detect_shape,
     to_example,
 )
@@ -30,33 +30,6 @@ from studio.registry.locate import is_hub_id
 
 MAX_PROBLEMS = 50
 PREVIEW = 200  # examples kept from the check for the dialog's preview; the rest streams
-
-
-@dataclass
-class ParsedFile:
-    """An input read and checked, nothing written yet: what the import dialog previews."""
-
-    path: Path
-    kind: str
-    shape: str | None
-    examples: list[tuple[str, Example]] = field(default_factory=list)  # the first PREVIEW
-    example_count: int = 0  # every row that maps to an example of the file's shape
-    problems: list[RowProblem] = field(default_factory=list)
-    problem_count: int = 0
-    rows: int = 0
-    # auto mode: where each detected shape was seen (first MAX_PROBLEMS rows of each)
-    seen: dict[str, list[tuple[int, str, set[str]]]] = field(default_factory=dict)
-    seen_count: dict[str, int] = field(default_factory=dict)
-    example_shapes: list[str] = field(default_factory=list)  # of each preview example
-    shape_examples: dict[str, int] = field(default_factory=dict)  # examples per shape
-    problem_rows: list[int] = field(default_factory=list)  # row number of each problem
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_count == 0 and self.example_count > 0
-
-    def error(self) -> ImportFormatError:
-        return ImportFormatError(self.path, self.problems, self.problem_count)
 
 
 @dataclass

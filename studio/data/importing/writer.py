@@ -24,7 +24,7 @@ from studio.labels.store import Store
 from studio.labels.summaries import bulk_writes
 
 if TYPE_CHECKING:
-    from studio.data.importing.importer import ParsedFile
+    from studio.data.importing.parsed import ParsedFile
 
 IMPORT_ANNOTATOR = "import"
 BATCH = 2000  # rows per batch: the memory bound, and how often progress and cancel are seen

@@ -1,0 +1,39 @@
+"""What the check pass of an import leaves: the file read and checked, nothing written yet.
+
+Its own module because both passes use it: the check (``importer``) builds it and the write
+(``writer``) reads the file again from it, and neither may import the other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.data.importing.shapes import Example
+from studio.errors import ImportFormatError, RowProblem
+
+
+@dataclass
+class ParsedFile:
+    """An input read and checked, nothing written yet: what the import dialog previews."""
+
+    path: Path
+    kind: str
+    shape: str | None
+    examples: list[tuple[str, Example]] = field(default_factory=list)  # the first PREVIEW
+    example_count: int = 0  # every row that maps to an example of the file's shape
+    problems: list[RowProblem] = field(default_factory=list)
+    problem_count: int = 0
+    rows: int = 0
+    # auto mode: where each detected shape was seen (first MAX_PROBLEMS rows of each)
+    seen: dict[str, list[tuple[int, str, set[str]]]] = field(default_factory=dict)
+    seen_count: dict[str, int] = field(default_factory=dict)
+    example_shapes: list[str] = field(default_factory=list)  # of each preview example
+    shape_examples: dict[str, int] = field(default_factory=dict)  # examples per shape
+    problem_rows: list[int] = field(default_factory=list)  # row number of each problem
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0 and self.example_count > 0
+
+    def error(self) -> ImportFormatError:
+        return ImportFormatError(self.path, self.problems, self.problem_count)
