@@ -116,7 +116,7 @@ def test_cli_trains_with_a_regex_grader(store: Store, data_paths: DataPaths,
     (run,) = list_runs(store)
     assert (run.method, run.status) == ("grpo", "completed")
     events = read_events(run.dir.events)
-    started = events[0]
+    started = next(e for e in events if e.event == "started")
     assert started["config"]["num_generations"] == 2
     assert started["config"]["per_device_train_batch_size"] == 4
     assert started["config"]["use_vllm"] is False

@@ -51,7 +51,7 @@ def test_cli_trains_a_loadable_adapter_from_dpo_pairs(
     assert run.method == method
     assert run.status == "completed"
     events = read_events(run.dir.events)
-    started = events[0]
+    started = next(e for e in events if e.event == "started")
     assert started.event == "started"
     if method == "simpo":
         assert started["config"]["loss_type"] == "simpo"
