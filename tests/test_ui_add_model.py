@@ -47,6 +47,8 @@ def test_found_ggufs_are_described_and_one_is_converted(
     with qtbot.waitSignal(dialog.runner.finished, timeout=240_000):
         dialog.add_button.click()
     qtbot.waitUntil(lambda: not dialog.runner.running, timeout=10_000)
-    (base,) = models.list_models(store)
+    # the base, and its source GGUF as a chat-ready child (no export needed to chat with it)
+    (base,) = [m for m in models.list_models(store) if m.kind == "base"]
     assert base.meta["gguf"]["file"] == "demo-F16.gguf"
+    assert [m.parent_id for m in models.list_models(store) if m.kind == "gguf"] == [base.id]
     assert "Added as a base model" in dialog.message.text()
