@@ -173,7 +173,7 @@ def test_general_set_ships_verifiable_prompts_and_drift_skips_trained_ones(
     assert ids[-1] == mine
 
 
-@pytest.mark.slow
+# In the default suite (heavy tier, from its fixture): 37 s on an idle machine.
 def test_cli_matrix_fills_every_cell_and_drift_on_the_tiny_model(
         demo_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from peft import LoraConfig, get_peft_model
