@@ -16,6 +16,7 @@ from typing import Any
 from studio.errors import StudioError
 from studio.registry.locate import resolve_model_dir
 from studio.registry.safety import check_model_folder
+from studio.training.budget import preset_steps
 from studio.training.config import TrainConfig, kto_weights
 
 
@@ -157,19 +158,12 @@ def trained_counts(trainer: Any, train: Any, evaluation: Any, full_eval: Any) ->
     return counts
 
 
-def planned_steps(config: TrainConfig, train_rows: int) -> int:
-    if config.max_steps > 0:
-        return config.max_steps
-    per_epoch = math.ceil(train_rows / (config.batch_size * config.grad_accum))
-    return max(1, math.ceil(per_epoch * config.num_epochs))
-
-
 def common_args(config: TrainConfig, hardware: TrainDevice, output_dir: Path, train_rows: int,
                 has_eval: bool) -> dict[str, Any]:
     """TrainingArguments shared by the three methods."""
     # Four evaluations a run by default: on a real model on CPU, ten passes over the held-out
     # split took 500 s against 108 s of training.
-    every = config.eval_steps or max(1, math.ceil(planned_steps(config, train_rows) / 4))
+    every = config.eval_steps or max(1, math.ceil(preset_steps(config, train_rows) / 4))
     checkpointing = config.gradient_checkpointing
     if checkpointing is None:
         checkpointing = hardware.device == "cuda"

@@ -21,6 +21,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -69,17 +70,23 @@ def direct_rate(gguf: Path, tokens: int, repeats: int, threads: int,
         llama_module.llama_cpp.llama_model_default_params = original
     try:
         prompt = llm.tokenize(_render(llm).encode(), add_bos=False, special=True)
-        rates = []
-        for _ in range(repeats):
-            stamps = []
-            for _token in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
-                stamps.append(time.perf_counter())
-                if len(stamps) >= tokens:
-                    break
-            rates.append((len(stamps) - 1) / (stamps[-1] - stamps[0]))
-        return statistics.median(rates)
+        return greedy_decode_rate(llm, prompt, tokens, repeats)
     finally:
         llm.close()
+
+
+def greedy_decode_rate(llm: Any, prompt: list[int], tokens: int, repeats: int) -> float:
+    """Median greedy decode tokens/s over ``repeats`` runs, first token to last (the prompt's
+    processing is left out: it is not decode)."""
+    rates = []
+    for _ in range(repeats):
+        stamps = []
+        for _token in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
+            stamps.append(time.perf_counter())
+            if len(stamps) >= tokens:
+                break
+        rates.append((len(stamps) - 1) / (stamps[-1] - stamps[0]))
+    return statistics.median(rates)
 
 
 def _render(llm: object) -> str:

@@ -10,7 +10,6 @@ downloaded; their vocabulary is the real model's, and the tokenizer uses its fir
 from __future__ import annotations
 
 import shutil
-import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -119,18 +118,13 @@ def decode_rate(gguf: Path, tokens: int, repeats: int = 3) -> dict[str, Any]:
     import llama_cpp
     from llama_cpp import Llama
 
+    from bench.bench_real import greedy_decode_rate
+
     llm = Llama(str(gguf), n_ctx=512, n_gpu_layers=-1, verbose=False, seed=0)
     try:
         prompt = llm.tokenize(b"The river bends past the old mill", add_bos=False)
-        rates = []
-        for _ in range(repeats):
-            stamps = []
-            for _token in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
-                stamps.append(time.perf_counter())
-                if len(stamps) >= tokens:
-                    break
-            rates.append((len(stamps) - 1) / (stamps[-1] - stamps[0]))
-        return {"tokens_per_s": round(statistics.median(rates), 1),
+        rate = greedy_decode_rate(llm, prompt, tokens, repeats)
+        return {"tokens_per_s": round(rate, 1),
                 "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload())}
     finally:
         llm.close()
