@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from backends.jobs import StopFlag, make_job_parser, run_job
+from backends.lib.jobs import StopFlag, make_job_parser, run_job
 from studio.events import EventWriter
 from studio.jobs.config import load_config
 from studio.registry.locate import is_hub_id

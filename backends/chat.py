@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.chat_decode import ChatDecoder, Decoded
-from backends.chat_template import ChatTemplateError
-from backends.export_gguf_file import read_gguf
-from backends.llama_device import ALL_LAYERS, decode_backend
+from backends.lib.chat_decode import ChatDecoder, Decoded
+from backends.lib.chat_template import ChatTemplateError
+from backends.lib.export_gguf_file import read_gguf
+from backends.lib.llama_device import ALL_LAYERS, decode_backend
 from studio.errors import StudioError
 from studio.events import EventWriter
 

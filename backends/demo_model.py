@@ -32,7 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser, run_job
+from backends.lib.jobs import StopFlag, make_job_parser, run_job
 from studio.events import EventWriter
 from studio.jobs.config import load_config
 from studio.registry.demo import DEFAULT_CORPUS, Arch, DemoModelConfig

@@ -15,11 +15,11 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from backends.lib.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from studio.db.store import Store
 from studio.evaluation.drift import DRIFT_MODULE, Drift, DriftConfig, save_drift
 from studio.events import EventWriter
 from studio.jobs.config import load_config
-from studio.labels.store import Store
 
 
 def make_parser() -> argparse.ArgumentParser:

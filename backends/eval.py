@@ -13,9 +13,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from backends.eval_engines import BatchedAnswers, open_engine
 from backends.eval_judge import LocalJudge
-from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from backends.lib.eval_engines import BatchedAnswers, open_engine
+from backends.lib.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from studio.db.store import Store
 from studio.evaluation.evalsets import eval_items, get_eval_set
 from studio.evaluation.graders import Grader, parse_spec
 from studio.evaluation.graders.base import grader_version
@@ -39,7 +40,6 @@ from studio.evaluation.jobs import (
 from studio.evaluation.report import wilson
 from studio.events import EventWriter
 from studio.jobs.config import load_config, save_config
-from studio.labels.store import Store
 
 Item = tuple[int, list[dict[str, str]], str | None]
 

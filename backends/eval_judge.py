@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from backends.jobs import StopFlag, make_job_parser, process_items, run_job
 from backends.judge import Judge, cut_note
+from backends.lib.jobs import StopFlag, make_job_parser, process_items, run_job
 from studio.candidates.judge import JudgeConfig
 from studio.evaluation.graders.base import Grade
 from studio.evaluation.graders.judge import GRADES_FILE, JudgeGradeConfig, JudgeItem

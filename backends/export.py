@@ -6,7 +6,7 @@
 job folder receives ``events.jsonl``, ``export.log``, ``merged/``, ``model-<QUANT>.gguf`` with
 a ``.Modelfile`` each, ``adapter-F16.gguf`` and ``selfcheck.json``. With a ``db`` in the config
 the results are registered in the model registry in one transaction at the very end, so a
-cancelled (stop file or SIGTERM: ``backends.jobs.StopFlag``) or failed export registers
+cancelled (stop file or SIGTERM: ``backends.lib.jobs.StopFlag``) or failed export registers
 nothing; its unfinished files are removed.
 """
 
@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from backends.export_merge import ExportCancelledError, ExportError
-from backends.jobs import StopFlag, disk_full_failure, make_job_parser, run_job
+from backends.lib.export_merge import ExportCancelledError, ExportError
+from backends.lib.jobs import StopFlag, disk_full_failure, make_job_parser, run_job
 from studio.events import EventWriter
 from studio.registry.export_config import ExportConfig
 
@@ -37,9 +37,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def export_job(out: Path, events: EventWriter, flag: StopFlag) -> None:
-    """The job's work. A failure is reported by :func:`backends.jobs.run_job`, after what the
+    """The job's work. A failure is reported by :func:`backends.lib.jobs.run_job`, after what the
     export wrote is removed (a full disk measured first, so its message says what is free)."""
-    from backends.export_pipeline import run_export
+    from backends.lib.export_pipeline import run_export
 
     config = ExportConfig.load(out)
     if config.out_path.resolve() != out:

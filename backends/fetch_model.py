@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser, run_store_job
+from backends.lib.jobs import StopFlag, make_job_parser, run_store_job
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import EventWriter
 from studio.jobs.config import load_config
-from studio.labels.store import Store
 from studio.registry.hub import FetchConfig
 from studio.registry.models import add_base_model
 from studio.registry.safety import UnsafeModelError, check_model_folder

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.chat_decode import ChatDecoder, Decoded
-from backends.chat_template import ChatTemplateError
-from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from backends.lib.chat_decode import ChatDecoder, Decoded
+from backends.lib.chat_template import ChatTemplateError
+from backends.lib.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.candidates.generation import GenerationConfig, pending_candidates, store_candidate
+from studio.db.store import Store
 from studio.events import EventWriter
-from studio.labels.store import Store
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -39,7 +39,7 @@ def generate_one(decoder: ChatDecoder, messages: list[dict[str, str]],
 
 def run_job(config: GenerationConfig, store: Store, events: EventWriter, flag: StopFlag) -> None:
     from backends.chat import open_llama
-    from backends.llama_device import decode_backend
+    from backends.lib.llama_device import decode_backend
 
     todo = pending_candidates(store, config)
     total = len(todo)

@@ -6,7 +6,7 @@
 dequantizes the GGUF (``from_pretrained(dir, gguf_file=...)``), but a model loaded that way
 refuses ``save_pretrained``; a plain model built from its config (without
 ``quantization_config``) takes its state dict and saves normally. The tokenizer is then checked
-against the GGUF's own on real text (see ``backends.gguf_tokenizer``), the folder gets a
+against the GGUF's own on real text (see ``backends.lib.gguf_tokenizer``), the folder gets a
 ``gguf_source.json`` naming its origin, and the model is registered with the lineage
 "from GGUF <file>, <quant>". Nothing is registered unless every step succeeded.
 """
@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.chat_template import ChatTemplateError, make_formatter
-from backends.export_gguf_file import read_gguf
-from backends.gguf_tokenizer import TokenizerCheck, check_and_fix, project_texts
-from backends.jobs import StopFlag, make_job_parser, run_job
+from backends.lib.chat_template import ChatTemplateError, make_formatter
+from backends.lib.export_gguf_file import read_gguf
+from backends.lib.gguf_tokenizer import TokenizerCheck, check_and_fix, project_texts
+from backends.lib.jobs import StopFlag, make_job_parser, run_job
+from studio.db.store import Store
 from studio.events import EventWriter
 from studio.jobs.config import load_config
-from studio.labels.store import Store
 from studio.registry.gguf_import import (
     SOURCE_FILE,
     GGUFImportConfig,
@@ -77,7 +77,7 @@ def convert(info: GGUFInfo, out: Path, events: EventWriter, texts: list[str]) ->
 
 def check_chat_template(gguf: Path) -> None:
     """Refuse a GGUF whose chat template the chat worker would refuse, with the same sandbox
-    and limits (:mod:`backends.chat_template`), before the slow conversion and registration."""
+    and limits (:mod:`backends.lib.chat_template`), before the slow conversion and registration."""
     header = read_gguf(gguf)
     bos = header.token_text(header.metadata.get("tokenizer.ggml.bos_token_id"))
     try:
@@ -174,7 +174,7 @@ def _progress(events: EventWriter, step: int, message: str) -> None:
 
 
 class ImportStopped(Exception):
-    """The job was asked to stop (the one stop mechanism: ``backends.jobs.StopFlag``)."""
+    """The job was asked to stop (the one stop mechanism: ``backends.lib.jobs.StopFlag``)."""
 
 
 class StoppableEvents(EventWriter):
@@ -196,7 +196,7 @@ def main(args: argparse.Namespace) -> int:
 
 def import_job(job_dir: Path, events: EventWriter, flag: StopFlag) -> None:
     """The job's work: import, then ``finished`` with the result, or ``cancelled`` when
-    stopped between stages (a failure is reported by :func:`backends.jobs.run_job`)."""
+    stopped between stages (a failure is reported by :func:`backends.lib.jobs.run_job`)."""
     try:
         result = work(load_config(GGUFImportConfig, job_dir),
                       StoppableEvents(job_dir / "events.jsonl", flag))

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backends.chat_template import ChatTemplateError, make_formatter, render
-from backends.jobs import StopFlag, make_job_parser, process_items, run_store_job
+from backends.lib.chat_template import ChatTemplateError, make_formatter, render
+from backends.lib.jobs import StopFlag, make_job_parser, process_items, run_store_job
 from studio.candidates.judge import JudgeConfig
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import EventWriter
-from studio.labels.store import Store
 
 if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestMessage

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.checkpoints import resumable_checkpoint, unfinished_saves
-from backends.export_merge import copy_tokenizer_files
-from backends.jobs import StopFlag, disk_full_failure, make_job_parser
-from backends.train_callbacks import EvaluationInterruptedError, make_events_callback
-from backends.train_template import check_template
+from backends.lib.checkpoints import resumable_checkpoint, unfinished_saves
+from backends.lib.export_merge import copy_tokenizer_files
+from backends.lib.jobs import StopFlag, disk_full_failure, make_job_parser
+from backends.lib.train_callbacks import EvaluationInterruptedError, make_events_callback
+from backends.lib.train_template import check_template
 from studio.errors import StudioError
 from studio.evaluation.graders.sandbox import GradingStoppedError
 from studio.events import EventWriter
@@ -74,10 +74,10 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
     require_ok(preflight(config, run.snapshot, memory=False))
     from transformers import PrinterCallback
 
-    from backends import train_setup as setup
-    from backends import train_speed
-    from backends.train_grpo import BUILDERS as GRPO_BUILDERS
-    from backends.train_preference import BUILDERS as PREFERENCE_BUILDERS
+    from backends.lib import train_setup as setup
+    from backends.lib import train_speed
+    from backends.lib.train_grpo import BUILDERS as GRPO_BUILDERS
+    from backends.lib.train_preference import BUILDERS as PREFERENCE_BUILDERS
 
     _quiet_progress_bars()
     hardware = setup.resolve_hardware(config)
@@ -138,7 +138,7 @@ def train(config: TrainConfig, run: RunDir, writer: EventWriter, stop: StopFlag)
 def _fit_budget(trainer: Any, config: TrainConfig, device: str, run: RunDir,
                 counts: dict[str, int], writer: EventWriter) -> Any:
     """Time one step, fit steps and evaluation to the budget, and say what was decided."""
-    from backends import train_budget
+    from backends.lib import train_budget
 
     if not train_budget.applies(config):
         return None
@@ -204,7 +204,7 @@ def _registry(run: RunDir) -> Any:
     data_dir = run.path.parent.parent
     if run.path.parent.name != "runs" or not (data_dir / "studio.db").is_file():
         return None
-    from studio.labels.store import Store
+    from studio.db.store import Store
     from studio.paths import DataPaths
 
     paths = DataPaths.at(data_dir)

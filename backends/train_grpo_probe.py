@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag, make_job_parser, run_job
-from backends.train_template import check_template
+from backends.lib.jobs import StopFlag, make_job_parser, run_job
+from backends.lib.train_template import check_template
 from studio.evaluation.graders import Grader, WeightedMean
 from studio.evaluation.graders.sandbox import GradingStoppedError, close_all, isolate
 from studio.evaluation.graders.spec import folder_db, parse_specs

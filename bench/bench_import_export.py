@@ -15,7 +15,7 @@ from pathlib import Path
 
 from studio.data.importing import import_path
 from studio.data.snapshots import export_snapshot
-from studio.labels.store import Store
+from studio.db.store import Store
 
 
 def write_rows(path: Path, count: int) -> None:

@@ -32,8 +32,8 @@ HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "llama_cpp", "accel
 
 
 def build_database(folder: Path, prompts: int, per_prompt: int) -> Path:
-    from studio.labels.records import now_iso, prompt_hash, text_hash
-    from studio.labels.store import Store
+    from studio.db.records import now_iso, prompt_hash, text_hash
+    from studio.db.store import Store
     from studio.paths import DataPaths
 
     paths = DataPaths.at(folder)

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from studio.data.snapshots import export_snapshot  # noqa: E402
-from studio.labels.store import Store  # noqa: E402
+from studio.db.store import Store  # noqa: E402
 from studio.paths import DataPaths  # noqa: E402
 from studio.training.config import TrainConfig  # noqa: E402
 from studio.training.grpo import export_prompt_snapshot  # noqa: E402

@@ -136,7 +136,7 @@ def bench_export(model: Path, out: Path) -> dict[str, Path]:
 
 
 def raw_export(model: Path, out: Path) -> tuple[float, list[tuple[str, float]]]:
-    from backends.export_gguf import quantize
+    from backends.lib.export_gguf import quantize
     from studio.registry.converter import convert_command, converter_env, prepare_converter
 
     prepare_converter()

@@ -6,7 +6,7 @@ a concurrent readiness refresh, and an import's rows/s and peak memory.
 Builds a seeded store of N prompts, 2N responses and N label events (bulk inserts in one
 transaction, not the app's per-row path; about one event in twenty is a later undo or a second
 annotator, so "the label that counts" is not trivial), then times each query the Data page
-runs (studio.labels.browse, the row click, the readiness panel) on a warm connection. Label
+runs (studio.db.browse, the row click, the readiness panel) on a warm connection. Label
 commits go through the UI's store worker (ui.ops.Ops) while the readiness report and a sort
 are queued as the Data page queues them after each label, so the figure is what a person
 waits for. The import writes a JSONL of preference rows and imports it with the CLI in a
@@ -53,8 +53,8 @@ def _sentence(rng: random.Random, words: int) -> str:
 
 def build_store(db_path: Path, prompts: int, seed: int) -> dict[str, float]:
     """Bulk-insert the seeded store; returns the seconds it took."""
-    from studio.labels.records import now_iso, prompt_hash, text_hash
-    from studio.labels.store import Store
+    from studio.db.records import now_iso, prompt_hash, text_hash
+    from studio.db.store import Store
 
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -105,7 +105,7 @@ def build_store(db_path: Path, prompts: int, seed: int) -> dict[str, float]:
                        now)
 
     try:  # the store's bulk path (per-row triggers off, summaries caught up once), if any
-        from studio.labels.summaries import bulk_writes
+        from studio.db.summaries import bulk_writes
         bulk: Any = bulk_writes
     except ImportError:
         bulk = lambda db: contextlib.nullcontext()  # noqa: E731 - before the summaries
@@ -135,9 +135,9 @@ def _timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
 
 def data_page_queries(db_path: Path, prompts: int, slow_repeat: int) -> list[tuple[str, float]]:
     from studio.app.overview import readiness_report
-    from studio.labels import browse
-    from studio.labels.browse import BrowseQuery
-    from studio.labels.store import Store
+    from studio.db import browse
+    from studio.db.browse import BrowseQuery
+    from studio.db.store import Store
     from studio.labels.suggestions import detail_with_suggestions
 
     store = Store.open(db_path)
@@ -193,8 +193,8 @@ def data_page_queries(db_path: Path, prompts: int, slow_repeat: int) -> list[tup
 def query_plans(db_path: Path) -> None:
     """EXPLAIN QUERY PLAN of each Data-page query shape: a SCAN of prompts or labels (not a
     covering index walk that stops at a page) is what made them slow."""
-    from studio.labels.browse import SORT_COLUMNS, BrowseQuery
-    from studio.labels.store import Store
+    from studio.db.browse import SORT_COLUMNS, BrowseQuery
+    from studio.db.store import Store
 
     store = Store.open(db_path)
 
@@ -225,8 +225,8 @@ def label_commits(db_path: Path, commits: int) -> dict[str, float]:
     from PySide6.QtCore import QCoreApplication
 
     from studio.app.overview import readiness_report
-    from studio.labels import browse
-    from studio.labels.browse import BrowseQuery
+    from studio.db import browse
+    from studio.db.browse import BrowseQuery
     from ui.ops import Ops
 
     app = QCoreApplication.instance() or QCoreApplication([])
@@ -261,7 +261,7 @@ def label_commits_during_rebuild(db_path: Path) -> dict[str, float]:
     from PySide6.QtCore import QCoreApplication
 
     from studio.app.overview import readiness_report
-    from studio.labels.store import Store
+    from studio.db.store import Store
     from ui.ops import Ops
 
     store = Store.open(db_path)
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"built {args.prompts:,} prompts / {2 * args.prompts:,} responses /"
               f" ~{args.prompts:,} label events in {built['build_s']:.1f} s"
               f" ({db_path.stat().st_size / 1e6:.0f} MB)", flush=True)
-    from studio.labels.store import Store
+    from studio.db.store import Store
 
     started = time.perf_counter()
     Store.open(db_path).close()  # any pending migration runs here, once

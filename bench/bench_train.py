@@ -27,9 +27,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from backends.train_synthetic import populate, synthetic_run  # noqa: E402
+from backends.lib.train_synthetic import populate, synthetic_run  # noqa: E402
+from studio.db.store import Store  # noqa: E402
 from studio.events import read_events  # noqa: E402
-from studio.labels.store import Store  # noqa: E402
 from studio.paths import DataPaths  # noqa: E402
 from studio.training.runs import start_next, sync_run  # noqa: E402
 

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from studio.db.store import Store
 from studio.evaluation.auto import eval_config, run_job
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.summary import run_outcome
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model, add_gguf
 from tests.real_model import smollm2_gguf, smollm2_hf

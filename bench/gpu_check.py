@@ -115,7 +115,7 @@ def prepare_data(check: Check) -> dict[str, Path]:
     the SFT, DPO and GRPO snapshots of it."""
     from bench.bench_train_speed import label
     from studio.data.snapshots import export_snapshot
-    from studio.labels.store import Store
+    from studio.db.store import Store
     from studio.paths import DataPaths
     from studio.training.grpo import export_prompt_snapshot
 
@@ -258,7 +258,7 @@ def decode(check: Check) -> dict[str, Any]:
 def rule_task(check: Check) -> dict[str, Any]:
     """The rule task through the real pipeline: label, train (default preset), export Q8_0,
     answer the held-out prompts through llama.cpp before and after."""
-    from studio.labels.store import Store
+    from studio.db.store import Store
     from studio.paths import DataPaths
     from tests.real_model import cache_root
     from tests.real_rule_project import Project, default_config, export_q8, pass_text

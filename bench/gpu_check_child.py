@@ -80,7 +80,7 @@ def rates(marks: list[tuple[float, int]]) -> dict[str, Any]:
 
 def studio_job(job: dict[str, Any]) -> dict[str, Any]:
     from backends import train
-    from studio.labels.store import Store
+    from studio.db.store import Store
     from studio.paths import DataPaths
     from studio.training.config import TrainConfig
     from studio.training.runs import create_run
@@ -101,7 +101,7 @@ def studio_job(job: dict[str, Any]) -> dict[str, Any]:
 
     train.make_events_callback = with_clock
     if "liger_kernel" in job.get("disable", []):
-        from backends import train_speed
+        from backends.lib import train_speed
 
         found = train_speed.installed()
         train_speed.installed = lambda: found - {"liger_kernel"}

@@ -97,7 +97,7 @@ def read_bandwidth_gbs() -> tuple[float, str]:
 
 def to_gguf(model_dir: Path, out: Path, quants: tuple[str, ...]) -> dict[str, Path]:
     """F16 with llama.cpp's own converter (as the export does), then each quant."""
-    from backends.export_gguf import quantize
+    from backends.lib.export_gguf import quantize
     from studio.registry.converter import convert_command, converter_env, prepare_converter
 
     prepare_converter()

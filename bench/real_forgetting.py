@@ -33,11 +33,11 @@ from typing import Any
 
 from bench.real_grpo_efficacy import generate
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.evaluation.drift import DriftConfig, run_drift
 from studio.evaluation.general import drift_prompt_ids
 from studio.evaluation.graders import parse_spec
 from studio.evaluation.report import Result, compare, wilson
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.grpo import export_prompt_snapshot

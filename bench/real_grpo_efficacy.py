@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from studio.candidates.best_of_n import best_of_n
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.graders import parse_spec
 from studio.evaluation.report import Result, compare, wilson
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.grpo import export_prompt_snapshot

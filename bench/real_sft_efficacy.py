@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.evaluation.report import wilson
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.memory import estimate_memory

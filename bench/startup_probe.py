@@ -62,7 +62,7 @@ def instrument() -> None:
     """--breakdown: note the store's opening, the first store answer and each page built."""
     import ui.app
     import ui.main_window
-    from studio.labels.store import Store
+    from studio.db.store import Store
     from ui.main_window import MainWindow
 
     for name in STEPS:  # run_app's steps, looked up as module globals when it runs

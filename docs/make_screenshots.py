@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from studio.candidates.generation import GenerationConfig, create_job  # noqa: E402
 from studio.data.snapshots import export_snapshot  # noqa: E402
+from studio.db.store import Store  # noqa: E402
 from studio.jobs.launch import log_tail, run_foreground  # noqa: E402
-from studio.labels.store import Store  # noqa: E402
 from studio.paths import DataPaths  # noqa: E402
 from studio.registry import models  # noqa: E402
 from studio.registry.export_config import create_export_job  # noqa: E402

@@ -14,7 +14,7 @@ import psutil
 import pytest
 from pytestqt.qtbot import QtBot
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DATA_DIR_ENV, DataPaths
 
 # The tiers (see README "Tests"): a test is `real` when it loads SmolLM2 and `heavy` when it

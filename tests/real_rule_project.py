@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.evaluation.report import wilson
 from studio.events import Event
 from studio.jobs.launch import follow, log_tail, run_foreground, spawn
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.converter import prepare_converter
 from studio.registry.export_config import create_export_job

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from studio.labels.store import Store
+from studio.db.store import Store
 
 PREFIX, SUFFIX = "Answer:", "— Done."
 ANNOTATOR = "rule-labeler"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from studio.db.store import Store
 from studio.labels.agreement import between_annotators, cohen_kappa, mark_relabel, self_agreement
-from studio.labels.store import Store
 
 
 def test_kappa_known_values() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from studio.app.generate import all_prompt_ids, prepare_generation
 from studio.candidates.generation import GenerationConfig, store_candidate
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 
 

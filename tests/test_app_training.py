@@ -11,10 +11,10 @@ import psutil
 import pytest
 from test_runs import SleepLauncher, labeled, launcher, model_dir
 
-from backends.train_synthetic import populate, synthetic_run
+from backends.lib.train_synthetic import populate, synthetic_run
 from studio.app.training import advance_queue, launch_training, resume_training
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.remembered import FILE_NAME, recall

@@ -9,9 +9,9 @@ import pytest
 
 from studio.candidates.best_of_n import best_of_n
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import create_eval_set
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.preflight import check_dataset
 

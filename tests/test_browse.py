@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.labels.browse import BrowseQuery, count, page, prompt_detail, sources_and_tags
-from studio.labels.store import Store
+from studio.db.browse import BrowseQuery, count, page, prompt_detail, sources_and_tags
+from studio.db.store import Store
 
 
 def _seed(store: Store) -> list[int]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import populate, synthetic_run
+from backends.lib.train_synthetic import populate, synthetic_run
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import list_models
 from studio.training.bundle import BundleError, write_bundle

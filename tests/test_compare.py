@@ -7,25 +7,25 @@ from pathlib import Path
 import pytest
 
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.errors import InvalidLabelError
-from studio.labels.store import Store
-from studio.rounds import compare
+from studio.rounds import votes
 
 CONVERSATION = [{"role": "system", "content": "Be brief."},
                 {"role": "user", "content": "Name a colour."}]
 
 
 def _vote(store: Store, left: str, right: str, vote: str, blind: bool = True,
-          text: str = "x") -> compare.Vote:
-    return compare.record_vote(
+          text: str = "x") -> votes.Vote:
+    return votes.record_vote(
         store, [*CONVERSATION[:-1], {"role": "user", "content": f"Name a colour {text}."}],
-        compare.Reply(f"{left} says red {text}", left, {"seed": 0}),
-        compare.Reply(f"{right} says blue {text}", right, {"seed": 0}), vote, "ann", blind)
+        votes.Reply(f"{left} says red {text}", left, {"seed": 0}),
+        votes.Reply(f"{right} says blue {text}", right, {"seed": 0}), vote, "ann", blind)
 
 
 def test_vote_is_a_pair_label_with_models_and_sides(store: Store) -> None:
-    vote = compare.record_vote(store, CONVERSATION, compare.Reply("red", "tuned", {"seed": 1}),
-                               compare.Reply("blue", "base"), "b", "ann", blind=True,
+    vote = votes.record_vote(store, CONVERSATION, votes.Reply("red", "tuned", {"seed": 1}),
+                               votes.Reply("blue", "base"), "b", "ann", blind=True,
                                swapped=True)
     assert vote.label.kind == "pair"
     assert vote.label.source == "compare"
@@ -41,8 +41,8 @@ def test_vote_is_a_pair_label_with_models_and_sides(store: Store) -> None:
 
 
 def test_edited_winner_becomes_gold(store: Store) -> None:
-    vote = compare.record_vote(store, CONVERSATION, compare.Reply("red", "tuned"),
-                               compare.Reply("blue", "base"), "a", "ann", blind=False,
+    vote = votes.record_vote(store, CONVERSATION, votes.Reply("red", "tuned"),
+                               votes.Reply("blue", "base"), "a", "ann", blind=False,
                                edited_winner="Red.")
     assert vote.gold is not None
     assert vote.gold.parent_id == vote.left_id
@@ -51,11 +51,11 @@ def test_edited_winner_becomes_gold(store: Store) -> None:
 
 def test_bad_votes_are_refused(store: Store) -> None:
     with pytest.raises(InvalidLabelError, match="vote is one of"):
-        compare.record_vote(store, CONVERSATION, compare.Reply("a", "m"),
-                            compare.Reply("b", "n"), "left", "ann", blind=True)
+        votes.record_vote(store, CONVERSATION, votes.Reply("a", "m"),
+                            votes.Reply("b", "n"), "left", "ann", blind=True)
     with pytest.raises(InvalidLabelError, match="identical"):
-        compare.record_vote(store, CONVERSATION, compare.Reply("a", "m"),
-                            compare.Reply("a", "n"), "a", "ann", blind=True)
+        votes.record_vote(store, CONVERSATION, votes.Reply("a", "m"),
+                            votes.Reply("a", "n"), "a", "ann", blind=True)
     assert store.counts()["labels"] == 0
 
 
@@ -67,22 +67,22 @@ def test_win_rates_count_blind_standing_votes_only(store: Store) -> None:
     _vote(store, "tuned", "base", "a", blind=False, text="8")  # not blind: not counted
     undone = _vote(store, "tuned", "base", "b", text="9")
     store.undo(undone.label.id)
-    (stats,) = compare.win_rates(store)
+    (stats,) = votes.win_rates(store)
     assert (stats.model_a, stats.model_b) == ("base", "tuned")
     assert (stats.wins_a, stats.wins_b, stats.ties) == (1, 6, 1)
     assert stats.win_rate_a == pytest.approx(1 / 7)
     low, high = stats.interval_a
     assert low < 1 / 7 < high
     assert "95% CI" in stats.describe()
-    (everything,) = compare.win_rates(store, blind_only=False)
+    (everything,) = votes.win_rates(store, blind_only=False)
     assert everything.wins_b == 7
 
 
 def test_win_rate_interval_is_the_eval_reports_wilson() -> None:
-    low, high = compare.PairStats("a", "b", wins_a=8, wins_b=2).interval_a
+    low, high = votes.PairStats("a", "b", wins_a=8, wins_b=2).interval_a
     assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
-    assert compare.PairStats("a", "b", ties=3).interval_a == (0.0, 1.0)
-    assert compare.PairStats("a", "b", wins_b=5).interval_a[0] == 0.0
+    assert votes.PairStats("a", "b", ties=3).interval_a == (0.0, 1.0)
+    assert votes.PairStats("a", "b", wins_b=5).interval_a[0] == 0.0
 
 
 def test_votes_reach_the_dpo_export(store: Store, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from studio.data.snapshots import export_snapshot, load_manifest, readiness
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
-from studio.labels.store import Store
 
 
 def pairs_in(folder: Path, split: str = "train") -> list[tuple[str, str]]:

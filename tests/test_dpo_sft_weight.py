@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
+from studio.db.store import Store
 from studio.events import Event, read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.runs import Run, list_runs

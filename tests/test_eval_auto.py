@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
 from studio.cli.train import add_train_commands, run_train_command
+from studio.db.store import Store
 from studio.errors import NotFoundError
 from studio.evaluation.auto import (
     before_after,
@@ -21,7 +22,6 @@ from studio.evaluation.auto import (
 )
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import save_result, set_status, start_run
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_adapter, add_base_model
 from studio.training.config import ConfigError

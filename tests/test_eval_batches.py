@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backends.eval_engines import BatchedAnswers, TransformersEngine
+from backends.lib.eval_engines import BatchedAnswers, TransformersEngine
 from studio.evaluation.jobs import EvalConfig
 
 QUESTIONS = ["Hi", "What is the capital of France, and why is it there?", "Count: 1 2 3",

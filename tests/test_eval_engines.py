@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.graders.pyfile import file_hash
 from studio.evaluation.jobs import (
@@ -22,7 +23,6 @@ from studio.evaluation.jobs import (
     sync_eval_runs,
 )
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import ModelEntry, add_adapter, add_base_model, add_gguf
 

@@ -20,6 +20,7 @@ from studio.app.eval_matrix import (
 )
 from studio.cli.eval_matrix import matrix_text
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.evaluation.auto import plan_all, run_summaries
 from studio.evaluation.evalsets import create_eval_set, list_eval_sets
 from studio.evaluation.general import (
@@ -30,7 +31,6 @@ from studio.evaluation.general import (
 )
 from studio.evaluation.graders import parse_spec
 from studio.evaluation.jobs import save_result, set_status, start_run
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_adapter, add_base_model, add_gguf
 

@@ -10,6 +10,7 @@ import pytest
 
 from studio.cli.main import main
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.evaluation.evalsets import (
     EvalSetError,
     create_eval_set,
@@ -18,7 +19,6 @@ from studio.evaluation.evalsets import (
     list_eval_sets,
 )
 from studio.evaluation.jobs import done_prompt_ids, save_result, set_status, start_run
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_adapter, add_base_model
 

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 from test_export_helpers import run_export, shared_adapter
 
-from backends.export_gguf import convert_model, partial_path
-from backends.export_gguf_file import GGUFFileError, read_gguf
-from backends.export_merge import (
+from backends.lib.export_gguf import convert_model, partial_path
+from backends.lib.export_gguf_file import GGUFFileError, read_gguf
+from backends.lib.export_merge import (
     DiskFullError,
     MissingTokenizerError,
     PreTokenizerError,
     UnsupportedArchitectureError,
     save_or_disk_full,
 )
-from backends.export_pipeline import run_export as run_pipeline
+from backends.lib.export_pipeline import run_export as run_pipeline
+from studio.db.store import Store
 from studio.events import Event, EventWriter
 from studio.jobs.launch import follow, request_stop, spawn, stop_requested
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.converter import prepare_converter

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from test_export_helpers import shared_exports
 
-from backends.export_pipeline import selfcheck_summary
-from backends.export_selfcheck import (
+from backends.lib.export_pipeline import selfcheck_summary
+from backends.lib.export_selfcheck import (
     DEFAULT_PROMPTS,
     check_gguf,
     explain_tokenizer,

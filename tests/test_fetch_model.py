@@ -9,9 +9,9 @@ import pytest
 from test_ui_support import context
 
 from backends.fetch_model import progress_bar_class
+from studio.db.store import Store
 from studio.events import EventWriter, read_events
 from studio.jobs.launch import job_command
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.hub import create_fetch_job, needs_download
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from studio.candidates.generation import GenerationConfig, GenerationConfigError, create_job
+from studio.db.store import Store
 from studio.events import Event, read_events
 from studio.jobs.launch import follow, job_command, request_stop, spawn, stop_requested
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

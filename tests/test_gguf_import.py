@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli.main import main
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.registry.gguf_import import SOURCE_FILE
 from studio.registry.models import ModelRegistryError, add_base_model, list_models
@@ -71,7 +71,7 @@ def test_real_model_tokenizer_matches_llama_cpp_after_import(real_model_dir: Pat
     "\\n\\n7" became two newline tokens). The import puts digit splitting back."""
     from tokenizers import Tokenizer
 
-    from backends.gguf_tokenizer import PROBES, compare
+    from backends.lib.gguf_tokenizer import PROBES, compare
 
     class Fast:  # the tokenizers object, shaped like a transformers tokenizer for compare()
         def __init__(self, path: Path) -> None:

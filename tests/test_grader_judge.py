@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.evaluation.graders import parse_spec
 from studio.evaluation.graders.judge import JudgeGrader, is_machine_made
 from studio.evaluation.graders.spec import GraderSpecError
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import ModelEntry, add_base_model, add_gguf
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
 from studio.app.training import PROBE_SNAPSHOT, create_probe
 from studio.cli.train import add_train_commands, run_train_command
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import create_eval_set
 from studio.events import Event, read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHOD_HELP, ConfigError, TrainConfig
 from studio.training.describe import describe

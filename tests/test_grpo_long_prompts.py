@@ -20,8 +20,8 @@ import pytest
 
 from studio.cli.train import add_train_commands, run_train_command
 from studio.data.importing.importer import import_path
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.grpo import export_prompt_snapshot

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
 from studio.app.training import create_checked_run
 from studio.candidates.best_of_n import best_of_n
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import create_eval_set
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model, add_gguf
 from studio.training.grpo import PromptSelectorError, export_prompt_snapshot, prompt_choices

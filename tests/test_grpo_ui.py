@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from backends.train_synthetic import populate
-from studio.labels.store import Store
+from backends.lib.train_synthetic import populate
+from studio.db.store import Store
 from studio.training import runs as registry
 from studio.training.config import METHODS, ConfigError
 from ui.context import AppContext

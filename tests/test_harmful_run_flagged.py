@@ -16,10 +16,10 @@ from rule_task import CAPITALS, THINGS
 
 from studio.app.eval_matrix import eval_matrix, regression_warning
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.evaluation.auto import plan, run_job, run_model
 from studio.evaluation.drift import HIGH, drift_config, run_drift
 from studio.evaluation.evalsets import create_eval_set
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model
 from studio.training.config import TrainConfig

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from studio.data.importing import import_path, parse_path
-from studio.labels.store import Store
+from studio.db.store import Store
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from studio.data.importing import import_path
+from studio.db.store import Store
 from studio.errors import ImportFormatError
-from studio.labels.store import Store
 
 GOOD_LINE = json.dumps({"prompt": "fine", "chosen": "a", "rejected": "b"})
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from studio.data.importing import import_path
-from studio.labels.store import Store
+from studio.db.store import Store
 
 U, A = "user", "assistant"
 

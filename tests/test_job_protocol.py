@@ -50,7 +50,7 @@ def test_every_backend_entry_point_goes_through_run_job() -> None:
 def test_no_entry_point_builds_its_own_parser() -> None:
     own = [name for name, tree in entry_points().items()
            if name not in INTERACTIVE and "ArgumentParser" in called_names(tree)]
-    assert not own, f"use backends.jobs.make_job_parser instead of argparse in: {own}"
+    assert not own, f"use backends.lib.jobs.make_job_parser instead of argparse in: {own}"
 
 
 def test_the_exceptions_are_still_exceptions() -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
+from studio.db.store import Store
 from studio.events import read_events
 from studio.jobs import launch
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.runs import get_run, list_runs, sync_run
 
@@ -30,7 +30,7 @@ SOURCES = ("studio", "backends", "ui")
 # backends (llama.cpp's converter, the doctor's probes, pip fetching the starter model's wheel).
 PROCESS_MODULES = {"studio/jobs/launch.py", "ui/runners/job_runner.py",
                    "ui/runners/chat_runner.py", "ui/runners/process_runner.py",
-                   "backends/export_gguf.py", "studio/system/doctor.py",
+                   "backends/lib/export_gguf.py", "studio/system/doctor.py",
                    "studio/registry/starter.py",
                    # the grader worker: a request/response child with a per-answer time limit,
                    # killed with its process group at the limit or on a stop (not a job)
@@ -55,7 +55,7 @@ def test_one_launcher_and_one_stop_mechanism() -> None:
             assert not backend_launch.search(text), f"{name} builds a backend command line"
         if name.startswith("backends/"):
             assert '"--db"' not in text, f"{name} parses --db: the db goes in the config"
-        if name != "backends/jobs.py":
+        if name != "backends/lib/jobs.py":
             # SIGALRM (the chat template's render time limit) is a timer, not a way to stop.
             assert not re.search(r"signal\.signal\(\s*signal\.SIG(TERM|INT)", text), \
                 f"{name} installs its own stop handler"
@@ -156,8 +156,8 @@ class StopDuringEval:
 
 def test_cancel_interrupts_evaluation_and_keeps_a_checkpoint(
         store: Store, data_paths: DataPaths, demo_model_dir: Path) -> None:
+    from backends.lib.train_synthetic import synthetic_run
     from backends.train import train
-    from backends.train_synthetic import synthetic_run
     from studio.events import EventWriter
     from studio.training.config import TrainConfig
 

@@ -16,10 +16,10 @@ from studio.candidates.judge import (
     pairs_for_prompts,
 )
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.events import read_events
 from studio.jobs.launch import job_command
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

@@ -9,7 +9,7 @@ from test_judge import run_judge
 
 from backends.judge import allot
 from studio.candidates.judge import JudgeConfig
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 
 

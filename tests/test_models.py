@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.db.store import Store
 from studio.errors import NotFoundError
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.system.hardware import Gpu, Hardware, NvidiaDriver
 from studio.training.preflight import check_device, check_qlora

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
+from studio.db.store import Store
 from studio.labels.agreement import mark_relabel
 from studio.labels.queue import LabelQueue, QueueFilter
-from studio.labels.store import Store
 
 
 def _seed(store: Store) -> list[int]:

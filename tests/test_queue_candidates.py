@@ -7,8 +7,8 @@ import random
 import pytest
 
 from studio.candidates.judge import pairs_for_prompts
+from studio.db.store import Store
 from studio.labels.queue import LabelQueue, QueueFilter, judge_suggestion, response_models
-from studio.labels.store import Store
 
 
 def _seed(store: Store, candidates: int = 4) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio.data.snapshots import readiness
-from studio.labels.store import Store
+from studio.db.store import Store
 
 
 def _thumbs(store: Store, up: int, down: int) -> None:

@@ -32,9 +32,9 @@ from studio.candidates.generation import GenerationConfig, create_job
 from studio.cli.main import main
 from studio.data.importing import import_path
 from studio.data.snapshots import load_manifest, readiness
+from studio.db.store import Store
 from studio.events import Event
 from studio.jobs.launch import follow, log_tail, run_foreground, spawn
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model, chat_targets, list_models
 from studio.training.config import TrainConfig, field_defaults

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.evaluation.jobs import run_results
 from studio.evaluation.report import compare
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import ModelEntry, add_adapter
 from studio.training.runs import Run

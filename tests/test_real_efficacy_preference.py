@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.db.store import Store
 from studio.evaluation.report import Result, compare
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import DEFAULT_LEARNING_RATE
 from tests.real_rule_project import Project, default_config, export_q8, pass_text

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from tests.real_rule_project import Project, default_config, export_q8, pass_text
 from tests.rule_task import gguf_answers, label, preference_accuracy, split

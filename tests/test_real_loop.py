@@ -12,7 +12,7 @@ from test_chat import Worker
 from test_export_helpers import run_export
 
 from studio.cli.main import main
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model, list_models
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from tests.real_rule_project import Project, default_config
 from tests.rule_task import label, split

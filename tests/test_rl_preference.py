@@ -10,11 +10,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from backends.train_synthetic import populate, synthetic_run_config
+from backends.lib.train_synthetic import populate, synthetic_run_config
 from studio.cli.train import add_train_commands, run_train_command
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHOD_HELP, ConfigError, TrainConfig
 from studio.training.memory import estimate_memory

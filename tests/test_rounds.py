@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from studio.db.store import Store
 from studio.errors import NotFoundError
-from studio.labels.store import Store
 from studio.rounds.rounds import (
     chain,
     get_round,

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import format_ok, good_answer, prompts, synthetic_run_config
+from backends.lib.train_synthetic import format_ok, good_answer, prompts, synthetic_run_config
 from studio.candidates.generation import GenerationConfig, create_job
 from studio.data.snapshots import export_snapshot
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.export_config import create_export_job

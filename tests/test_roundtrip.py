@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from studio.data.importing import import_path
 from studio.data.snapshots import export_snapshot
-from studio.labels.store import Store
+from studio.db.store import Store
 
 text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),

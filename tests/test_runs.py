@@ -10,10 +10,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from backends.train_synthetic import populate, synthetic_run
+from backends.lib.train_synthetic import populate, synthetic_run
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.events import EventWriter
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import list_models
 from studio.training.runs import (

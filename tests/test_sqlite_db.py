@@ -17,11 +17,11 @@ def _run(code: str) -> str:
 
 
 def test_the_store_loads_without_pandas_and_numpy() -> None:
-    out = _run("import sys, studio.labels.store;"
+    out = _run("import sys, studio.db.store;"
                " print(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))")
     assert out == "[]"
 
 
 def test_numpy_and_pandas_still_import_afterwards() -> None:
-    out = _run("import studio.labels.store, numpy, pandas; print(numpy.__name__, pandas.__name__)")
+    out = _run("import studio.db.store, numpy, pandas; print(numpy.__name__, pandas.__name__)")
     assert out == "numpy pandas"

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
+from studio.db.store import Store
 from studio.errors import InvalidLabelError, NotFoundError
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

@@ -1,4 +1,4 @@
-"""The counts the store keeps as it is written (studio/labels/summaries.py, studio/data/
+"""The counts the store keeps as it is written (studio/db/summaries.py, studio/data/
 readiness.py) always equal a full recount: after labels, undos, second annotators, judge
 labels and their acceptance, deletions, imports, and after upgrading an older store."""
 
@@ -14,11 +14,11 @@ from studio.data.derive import derive_from
 from studio.data.importing import import_path
 from studio.data.readiness import totals
 from studio.data.snapshots import readiness
-from studio.labels import browse
-from studio.labels.browse import BrowseQuery
-from studio.labels.records import Label
-from studio.labels.schema import migrations
-from studio.labels.store import Store
+from studio.db import browse
+from studio.db.browse import BrowseQuery
+from studio.db.records import Label
+from studio.db.schema import migrations
+from studio.db.store import Store
 
 # The definitions the summaries replace, computed the slow way.
 _LATEST = ("SELECT *, row_number() OVER (PARTITION BY target, annotator ORDER BY id DESC)"

@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 
-from backends.export_gguf import convert_model
-from backends.export_gguf_file import read_gguf
-from backends.export_tokenizer import SPACE_PREFIX_KEY, fix_space_prefix, hf_adds_no_prefix_space
+from backends.lib.export_gguf import convert_model
+from backends.lib.export_gguf_file import read_gguf
+from backends.lib.export_tokenizer import (
+    SPACE_PREFIX_KEY,
+    fix_space_prefix,
+    hf_adds_no_prefix_space,
+)
 from studio.registry.converter import convert_command, converter_env, prepare_converter
 
 CHATS = [

@@ -11,9 +11,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from backends.train_synthetic import populate, synthetic_run
+from backends.lib.train_synthetic import populate, synthetic_run
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import get_model, list_models
 from studio.training.runs import (
@@ -146,7 +146,7 @@ def test_a_run_survives_its_launcher(labeled: Store, data_paths: DataPaths,
     # The launching process starts the run and exits at once, as the app does when closed.
     launcher = subprocess.run(
         [launch_command(run.run_dir)[0], "-c",
-         "import sys; from studio.paths import DataPaths; from studio.labels.store import Store;"
+         "import sys; from studio.paths import DataPaths; from studio.db.store import Store;"
          " from studio.training.runs import start_next;"
          " p = DataPaths.at(sys.argv[1]); print(start_next(Store.open(p.db), p).pid)",
          str(data_paths.root)], cwd=REPO, capture_output=True, text=True, check=True)

@@ -19,7 +19,7 @@ def loss_text(model_dir: Path, tokenizer_dir: Path, tmp_path: Path) -> tuple[str
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from backends.train_setup import answer_only
+    from backends.lib.train_setup import answer_only
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     dataset, extra = answer_only(Dataset.from_list([{"messages": CONVERSATION}]), tokenizer)
@@ -54,7 +54,7 @@ def test_marked_template_keeps_assistant_only_loss(demo_model_dir: Path, tmp_pat
 
 
 def test_a_conversation_must_end_with_an_answer() -> None:
-    from backends.train_setup import SetupError, as_prompt_completion
+    from backends.lib.train_setup import SetupError, as_prompt_completion
 
     with pytest.raises(SetupError, match="assistant answer"):
         as_prompt_completion([{"messages": CONVERSATION[:2]}])

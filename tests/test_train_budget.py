@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from studio.db.store import Store
 from studio.durations import duration
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.budget import (
     EVAL_COST,
@@ -94,7 +94,7 @@ def test_a_tiny_run_keeps_its_evaluations() -> None:
 def test_the_run_times_a_step_and_keeps_its_plan(tmp_path: Path, demo_model_dir: Path) -> None:
     """A real run on the tiny model: its budget plan is in the started event and budget.json,
     a 0.05-minute budget cuts its steps, and the run still ends with an adapter."""
-    from backends.train_synthetic import populate
+    from backends.lib.train_synthetic import populate
     from studio.data.snapshots import export_snapshot
     from studio.jobs.launch import run_foreground
     from studio.training.runs import RunDir
@@ -126,7 +126,7 @@ def test_the_run_times_a_step_and_keeps_its_plan(tmp_path: Path, demo_model_dir:
 
 def test_an_exports_eta_covers_the_whole_export() -> None:
     """After the 30 s load of a Q8_0 export, about 41 + 55 + 57 + 2 s of work are left."""
-    from backends.export_pipeline import whole_eta
+    from backends.lib.export_pipeline import whole_eta
 
     plan = ["check", "load", "convert", "selfcheck", "quantize", "register"]
     assert whole_eta(plan, 0, 0.0) is None
@@ -141,7 +141,7 @@ def test_pre_flight_warns_from_an_earlier_runs_measured_step(
         store: Store, data_paths: DataPaths, tmp_path: Path) -> None:
     """A run of the same model and settings measured 30 s a step: a 10-minute budget on 1,000
     examples is too short, and pre-flight says so before anything starts."""
-    from backends.train_synthetic import populate
+    from backends.lib.train_synthetic import populate
     from studio.app.train_budget import budget_checks
     from studio.data.snapshots import export_snapshot
     from studio.training.budget import PLAN_FILE
@@ -173,7 +173,7 @@ def test_a_probe_is_sized_to_its_budget(store: Store, data_paths: DataPaths,
                                         demo_model_dir: Path) -> None:
     """GRPO's probe gets a tenth of the run's budget; once spent it stops after two prompts
     (on a CPU, 6 prompts x 8 answers once took 16 minutes before a run)."""
-    from backends.train_synthetic import populate
+    from backends.lib.train_synthetic import populate
     from studio.app.training import create_probe
     from studio.jobs.launch import run_foreground
     from studio.training.grpo_probe import PROBE_MODULE, GrpoProbeConfig, probe_seconds

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
 from studio.cli.train import add_train_commands, run_train_command
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.training.config import ConfigError
 from studio.training.preflight import PreflightError

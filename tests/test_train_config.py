@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.jobs.config import field_help
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import (
     PRESETS,

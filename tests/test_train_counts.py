@@ -21,7 +21,7 @@ def test_dpo_keeps_pairs_whose_prompt_fills_max_length(demo_model_dir: Path,
                                                        tmp_path: Path) -> None:
     from datasets import Dataset
 
-    from backends import train_setup as setup
+    from backends.lib import train_setup as setup
 
     rows = _rows(4)
     config = TrainConfig.for_method("dpo", str(demo_model_dir), max_length=32, max_steps=1)
@@ -56,7 +56,7 @@ def test_fit_pairs_cuts_the_oldest_turns_first_and_keeps_short_prompts(
         demo_model_dir: Path) -> None:
     from transformers import AutoTokenizer
 
-    from backends.train_prompts import fit_pairs, prompt_budget, prompt_length
+    from backends.lib.train_prompts import fit_pairs, prompt_budget, prompt_length
 
     tokenizer = AutoTokenizer.from_pretrained(demo_model_dir)
     short = {"prompt": [{"role": "user", "content": "Hi?"}],
@@ -82,7 +82,7 @@ def test_preflight_names_the_sft_examples_trl_will_drop(demo_model_dir: Path,
     max_length). Pre-flight now says which, and its count is the run's."""
     from datasets import Dataset
 
-    from backends import train_setup as setup
+    from backends.lib import train_setup as setup
     from studio.training.preflight import check_lengths
 
     def row(question: str, answer: str) -> dict:

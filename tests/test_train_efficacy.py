@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.train_synthetic import format_ok, populate, synthetic_run
+from backends.lib.train_synthetic import format_ok, populate, synthetic_run
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.runs import Run, launch_command
 

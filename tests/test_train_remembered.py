@@ -8,7 +8,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, TrainConfig
 from studio.training.remembered import FILE_NAME, recall, remember

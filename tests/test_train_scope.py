@@ -16,9 +16,9 @@ from studio.app.training import snapshot_labels
 from studio.cli.train import add_train_commands, build_config
 from studio.data.importing import import_path
 from studio.data.snapshots import export_snapshot, load_manifest
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.evaluation.engines import LLAMA_CPP, model_files
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.training.config import TrainConfig

@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from ui.context import AppContext
 from ui.dialogs.add_model_dialog import AddModelDialog

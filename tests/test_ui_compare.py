@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_export_helpers import shared_exports
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 
@@ -111,7 +111,7 @@ def test_default_pair_is_base_then_newest_tuned(
     qtbot, context, store: Store, demo_model_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from studio.rounds.compare import compare_targets
+    from studio.rounds.votes import compare_targets
     from ui.context import Changes
     from ui.pages.compare_page import ComparePage
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio.labels.store import Store
-from studio.rounds.compare import PairStats
+from studio.db.store import Store
+from studio.rounds.votes import PairStats
 from ui.context import AppContext
 from ui.pages.compare_page import ComparePage, winrate_text
 

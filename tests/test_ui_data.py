@@ -9,8 +9,8 @@ from pytestqt.qtbot import QtBot
 from test_ui_support import context, seed
 
 from studio.data.importing.importer import ImportReport
+from studio.db.store import Store
 from studio.errors import ImportCancelledError
-from studio.labels.store import Store
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.dialogs.export_dialog import ExportDialog

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_ui_support import seed
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from ui.context import AppContext
 from ui.main_window import MainWindow

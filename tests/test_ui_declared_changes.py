@@ -9,8 +9,8 @@ from PySide6.QtCore import QObject
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.errors import StudioError
-from studio.labels.store import Store
 from ui.changes import Changes
 from ui.context import AppContext
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from test_ui_support import seed
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 
 CHILD = textwrap.dedent("""

@@ -11,6 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import (
     done_prompt_ids,
@@ -21,7 +22,6 @@ from studio.evaluation.jobs import (
 )
 from studio.evaluation.report import Comparison, Flip, wilson
 from studio.evaluation.summary import EvalReport, Score
-from studio.labels.store import Store
 from studio.registry.models import ModelEntry, add_adapter, add_base_model, add_gguf
 from ui.context import AppContext
 from ui.dialogs.eval_dialog import EvalDialog

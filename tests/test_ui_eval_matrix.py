@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import save_result, set_status, start_run
-from studio.labels.store import Store
 from studio.registry.models import ModelEntry, add_adapter, add_base_model
 from ui.context import AppContext
 from ui.item_models.eval_matrix import MARK_COLOURS, SORT_ROLE
@@ -107,7 +107,7 @@ def test_export_of_a_model_flagged_worse_asks_first(
 def test_launch_from_a_model_flagged_worse_asks_first(
         context: AppContext, store: Store, demo_model_dir: Path, tmp_path: Path,
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backends.train_synthetic import populate
+    from backends.lib.train_synthetic import populate
     from studio.training import runs as registry
     from ui.pages.train_page import TrainPage
 

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import save_result, set_status, start_run
-from studio.labels.store import Store
 from studio.registry.models import add_adapter, add_base_model, add_gguf
 from studio.training.runs import get_run
 from ui.context import AppContext

@@ -9,9 +9,9 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.summary import latest_scores
-from studio.labels.store import Store
 from studio.registry.models import add_adapter, add_base_model, add_gguf
 from ui.context import AppContext
 from ui.widgets.eval_after import EvalAfterTrainingWidget

@@ -9,8 +9,8 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import eval_items, eval_prompt_ids, list_eval_sets
-from studio.labels.store import Store
 from ui.context import AppContext
 from ui.dialogs.eval_set_dialog import EvalSetDialog
 from ui.dialogs.generate_dialog import PromptScope

@@ -9,10 +9,10 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import save_result, set_status, start_run
 from studio.evaluation.summary import latest_scores
-from studio.labels.store import Store
 from studio.registry.models import add_adapter, add_base_model, add_gguf
 from studio.rounds.rounds import start_round, update_round
 from ui.context import AppContext

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # What a training process does when it finishes: register its adapter in the shared database.
 REGISTER = """
 import sys
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 store = Store.open(sys.argv[1])
 models.add_adapter(store, sys.argv[2], sys.argv[3], name="trained elsewhere")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import CACHE_DIR_ENV, DataPaths
 from studio.registry import models
 from studio.registry.starter import GGUF_NAME, STARTER_NAME

@@ -12,7 +12,7 @@ from PySide6.QtCore import QItemSelectionModel
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from ui.context import AppContext
 from ui.dialogs.generate_dialog import GenerateDialog, PromptScope

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
 from studio.candidates.estimate import duration_text, measured_speed
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from ui.context import AppContext
 from ui.dialogs.generate_dialog import GenerateDialog, PromptScope

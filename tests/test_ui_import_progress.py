@@ -9,8 +9,8 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context, seed
 
+from studio.db.store import Store
 from studio.errors import ImportCancelledError
-from studio.labels.store import Store
 from ui.context import AppContext
 from ui.dialogs.import_dialog import ImportDialog
 

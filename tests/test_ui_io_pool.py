@@ -10,7 +10,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from ui.context import AppContext
 

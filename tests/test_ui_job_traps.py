@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.evaluation.report import wilson
 from studio.evaluation.summary import Score
 from studio.events import Event
-from studio.labels.store import Store
 from studio.registry import models
 from ui.context import AppContext
 from ui.dialogs.generate_dialog import GenerateDialog, PromptScope

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from test_ui_support import context, seed
 
+from studio.db.store import Store
 from studio.labels.queue import QueueItem
-from studio.labels.store import Store
 from ui.context import AppContext
 from ui.pages.label_page import LabelPage
 

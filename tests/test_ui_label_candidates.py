@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.labels.queue import QueueItem
-from studio.labels.store import Store
 from ui.context import AppContext
 from ui.pages.label_page import LabelPage
 

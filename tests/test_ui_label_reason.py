@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 from test_ui_label import _press, _wait_item, page
 from test_ui_support import context
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from ui.context import AppContext
 from ui.pages.label_page import LabelPage
 

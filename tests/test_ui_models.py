@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_export_helpers import shared_adapter, shared_exports
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.converter import prepare_converter

@@ -8,8 +8,8 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
+from studio.db.store import Store
 from studio.events import Event
-from studio.labels.store import Store
 from studio.registry import models
 from ui.context import AppContext
 from ui.pages.models_page import ModelsPage

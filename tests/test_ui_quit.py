@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from ui.context import AppContext
 from ui.main_window import MainWindow

@@ -11,7 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from studio.rounds import rounds
 from studio.rounds.board import SAMPLE_PROMPTS

@@ -15,11 +15,11 @@ from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
 from studio.data.snapshots import export_snapshot
-from studio.labels.records import now_iso
-from studio.labels.store import Store
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.registry import models
 from studio.rounds import rounds
-from studio.rounds.compare import Reply, record_vote
+from studio.rounds.votes import Reply, record_vote
 from ui.context import AppContext, Changes
 from ui.pages.models_page import ModelsPage
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from ui.context import AppContext
 

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
+from studio.db.store import Store
 from studio.events import read_events
-from studio.labels.store import Store
 from studio.registry.models import list_models
 from studio.training import runs as registry
 from ui.context import AppContext

@@ -15,9 +15,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 from test_ui_support import context
 
-from backends.train_synthetic import populate, synthetic_run
+from backends.lib.train_synthetic import populate, synthetic_run
+from studio.db.store import Store
 from studio.events import Event, EventWriter
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training import runs as registry
 from studio.training.describe import describe

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from test_ui_support import context
 from test_ui_train import page, set_field, wait_for_exit
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.training import runs as registry
 from ui.pages.train_page import TrainPage
 from ui.runners import process_runner

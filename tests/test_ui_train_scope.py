@@ -14,7 +14,7 @@ from test_ui_support import context
 
 from studio.app.train_scope import ENOUGH_MINE
 from studio.data.importing import import_path
-from studio.labels.store import Store
+from studio.db.store import Store
 from ui.context import AppContext
 from ui.pages.train_page import TrainPage
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths, resources_dir
 from ui.context import AppContext, default_settings_path
 from ui.crash_log import install_crash_log

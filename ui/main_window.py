@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from ui.context import AppContext, Changes
 from ui.quit_guard import QuitGuard
 from ui.window_keys import WindowKeys

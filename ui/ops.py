@@ -34,8 +34,8 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
+from studio.db.store import Store
 from studio.errors import StudioError
-from studio.labels.store import Store
 from ui.changes import Changes
 
 log = logging.getLogger(__name__)

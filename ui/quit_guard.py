@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from ui.context import AppContext
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class QuitGuard:
         self.box: QMessageBox | None = None
 
     def request_quit(self) -> None:
-        # Imported on Ctrl+Q: the run registry's imports are not needed to show the window.
+        # Imported on Ctrl+Q: the run list's imports are not needed to show the window.
         from studio.training.runs import list_runs
 
         def live(store: Store) -> list[registry.Run]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from studio.data.importing import import_path
 from studio.data.importing.importer import ImportReport
+from studio.db.store import Store
 from studio.labels.overview import total_changes
-from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.auto import eval_config, job_cost
 from studio.evaluation.drift import Drift, all_drift
@@ -22,7 +23,6 @@ from studio.evaluation.general import ensure_general_set, matrix_sets
 from studio.evaluation.jobs import EvalConfig, latest_run, sync_eval_runs
 from studio.evaluation.report import Comparison
 from studio.evaluation.summary import Score, comparison, latest_score
-from studio.labels.store import Store
 from studio.registry.models import ModelEntry, get_model, model_tree
 
 SIGNIFICANT = 0.05

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.candidates.generation import GenerationConfig, create_job, pending_candidates
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.labels.queue import QueueFilter, filter_prompt_ids
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import ModelEntry, base_of, children, list_models
 

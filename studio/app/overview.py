@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from studio.db.store import Store
 from studio.labels.overview import (
     duplicate_prompts,
     pairable_prompts,
     prompt_and_response_counts,
 )
 from studio.labels.queue import LabelQueue, labeled_today
-from studio.labels.store import Store
 
 if TYPE_CHECKING:
     from studio.data.snapshots import Readiness

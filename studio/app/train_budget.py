@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from studio.data.snapshots import load_manifest
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.training.budget import PLAN_FILE, budget_seconds, plan
 from studio.training.checks import Check
 from studio.training.config import TrainConfig

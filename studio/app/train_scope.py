@@ -15,7 +15,7 @@ from typing import Any
 
 from studio.data.derive import Derivation, derive
 from studio.data.scope import ALL, EVALSET, MINE, LabelScope, made_here, resolve_scope
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.training.config import DATA_KIND
 from studio.training.grpo import counterpart_ids, prompt_choices
 

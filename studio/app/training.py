@@ -11,8 +11,8 @@ from studio.app.eval_matrix import starting_model_warning
 from studio.app.train_budget import budget_checks
 from studio.app.train_scope import default_scope, label_scope
 from studio.data.snapshots import export_snapshot, load_manifest
+from studio.db.store import Store
 from studio.jobs.launch import spawn_detached
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training import runs as registry
 from studio.training.config import DATA_KIND, TrainConfig

@@ -27,12 +27,12 @@ from studio.data.snapshots import (
     _split,
     _write_files,
 )
+from studio.db.records import Prompt, Response, now_iso
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import eval_prompt_ids
 from studio.evaluation.graders import Grader, parse_spec
 from studio.evaluation.graders.sandbox import close_all, isolate
-from studio.labels.records import Prompt, Response, now_iso
-from studio.labels.store import Store
 from studio.training.grpo import gold_references
 
 PAIRS_FOLDER = "pairs"

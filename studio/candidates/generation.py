@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.jobs.config import load_config, save_config
 from studio.jobs.launch import write_job
-from studio.labels.store import Store
 
 MAX_CANDIDATES = 8
 

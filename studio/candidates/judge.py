@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from itertools import combinations, pairwise
 from pathlib import Path
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.jobs.config import load_config, save_config
 from studio.labels.agreement import Agreement, answer, cohen_kappa
-from studio.labels.store import Store
 
 DEFAULT_RUBRIC = (
     "You are a strict reviewer. A good response answers the request directly, is correct,"

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from studio.cli.output import out, print_job_event
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import Event
 from studio.jobs.launch import run_foreground
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.gguf_import import create_import_job, lineage_text, registered_from_gguf
 from studio.registry.hub import create_fetch_job

@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.candidates.best_of_n import PAIRS_FOLDER, best_of_n
 from studio.data.snapshots import load_manifest
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.training.bundle import write_bundle
 from studio.training.bundle_import import import_bundle

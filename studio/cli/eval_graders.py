@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.graders import SPEC_HELP, Grade, parse_spec
 from studio.evaluation.graders.judge import is_machine_made
 from studio.evaluation.graders.sandbox import isolate
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

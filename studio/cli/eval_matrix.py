@@ -9,11 +9,11 @@ import json
 import sys
 
 from studio.app.eval_matrix import Matrix, eval_matrix, missing_cells
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.auto import run_job
 from studio.evaluation.drift import all_drift, drift_config, run_drift
 from studio.events import Event
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

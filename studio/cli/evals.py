@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.cli.eval_matrix import run_matrix
+from studio.db.store import Store
 from studio.evaluation.auto import eval_config, run_job
 from studio.evaluation.evalsets import (
     EvalSetError,
@@ -19,7 +20,6 @@ from studio.evaluation.evalsets import (
 )
 from studio.evaluation.summary import run_outcome
 from studio.events import Event
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

@@ -26,9 +26,9 @@ from studio.data.importing import ImportReport, import_path
 from studio.data.importing.progress import ImportRate
 from studio.data.importing.shapes import SHAPE_NAMES
 from studio.data.snapshots import KINDS, export_snapshot, readiness
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.jobs.launch import log_tail, run_foreground
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.demo import create_demo_job
 

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import Event
 from studio.jobs.launch import log_tail, run_foreground
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.export_config import QUANT_TYPES, create_export_job

@@ -29,10 +29,10 @@ from studio.app.training import (
 )
 from studio.cli.config_flags import add_config_flags, config_overrides
 from studio.data.snapshots import KINDS
+from studio.db.store import Store
 from studio.evaluation.auto import evaluate_before_after, run_model
 from studio.evaluation.evalsets import get_eval_set
 from studio.jobs.launch import follow, request_stop, run_foreground, spawn_detached
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
 from studio.training.describe import describe, metrics_summary

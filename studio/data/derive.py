@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from studio.labels.records import Label
-from studio.labels.store import Store
+from studio.db.records import Label
+from studio.db.store import Store
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 KTO, and their sums.
 
 A trigger marks a prompt stale whenever one of its labels is written, undone, accepted or
-deleted (``readiness_dirty``, studio/labels/summaries.py). :func:`refresh` derives only the
+deleted (``readiness_dirty``, studio/db/summaries.py). :func:`refresh` derives only the
 stale prompts again, using the same rules as a snapshot (studio/data/derive.py: every rule
 stays within one prompt), and moves the totals by the difference. After one label that is one
 prompt's labels, not the whole store. A new or upgraded store starts with every labeled prompt
@@ -17,13 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from studio.data.derive import derive_from
+from studio.db.records import Label
+from studio.db.store import WRITE_PATIENCE_S, Store
 from studio.errors import StoreBusyError
-from studio.labels.records import Label
-from studio.labels.store import WRITE_PATIENCE_S, Store
 
 CHUNK = 300  # prompts per refresh transaction: about 10-20 ms of write lock
 # After each chunk the lock is left free this long: a label waiting in this process polls for
-# it every 2 ms (studio/labels/store.py) and would otherwise miss the gap between chunks.
+# it every 2 ms (studio/db/store.py) and would otherwise miss the gap between chunks.
 GAP_S = 0.004
 FIELDS = ("sft", "dpo", "kto_up", "kto_down", "conflicts")
 

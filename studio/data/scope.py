@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from studio.db.records import Label
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
-from studio.labels.records import Label
-from studio.labels.store import Store
 
 MINE = "mine"
 ALL = "all"

@@ -23,10 +23,10 @@ from typing import Any
 from studio.data.derive import Derivation, derive
 from studio.data.readiness import totals as readiness_totals
 from studio.data.scope import ALL, LabelScope, resolve_scope, scoped_labels
+from studio.db.records import Prompt, now_iso
+from studio.db.store import Store
 from studio.errors import DiskFullError, EmptyDatasetError, NotFoundError
 from studio.evaluation.evalsets import eval_prompt_ids
-from studio.labels.records import Prompt, now_iso
-from studio.labels.store import Store
 
 KINDS = ("sft", "dpo", "kto")
 MANIFEST_VERSION = 1

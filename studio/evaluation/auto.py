@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.engines import model_files
 from studio.evaluation.evalsets import get_eval_set, list_eval_sets
@@ -32,7 +33,6 @@ from studio.evaluation.report import Comparison
 from studio.evaluation.summary import comparison
 from studio.events import Event, read_events
 from studio.jobs.launch import crash_report, run_foreground, write_job
-from studio.labels.store import Store
 from studio.registry.models import get_model
 
 

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.engines import TRANSFORMERS, model_files
 from studio.evaluation.general import drift_prompt_ids
 from studio.events import Event
 from studio.jobs.launch import log_tail, run_foreground, write_job
-from studio.labels.records import now_iso
-from studio.labels.store import Store
 from studio.registry.models import get_model
 
 DRIFT_MODULE = "drift"

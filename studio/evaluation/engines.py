@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.db.store import Store
 from studio.errors import StudioError
-from studio.labels.store import Store
 from studio.registry.models import ModelEntry, children, get_model
 
 LLAMA_CPP = "llama.cpp"

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.db.records import normalized_key, now_iso
+from studio.db.store import Store
 from studio.errors import NotFoundError, StudioError
 from studio.evaluation.graders import parse_spec
-from studio.labels.records import normalized_key, now_iso
-from studio.labels.store import Store
 
 PROMPT_KEYS = ("question", "prompt")
 REFERENCE_KEYS = ("answer", "reference")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from studio.db.store import Store
 from studio.errors import NotFoundError
 from studio.evaluation.evalsets import (
     EvalSet,
@@ -20,7 +21,6 @@ from studio.evaluation.evalsets import (
     get_eval_set,
     list_eval_sets,
 )
-from studio.labels.store import Store
 from studio.paths import resources_dir
 
 GENERAL_SET = "general"

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.errors import NotFoundError
 from studio.evaluation.report import Result
 from studio.events import read_outcome_events
 from studio.jobs.launch import crash_report, job_alive, stop_requested
-from studio.labels.records import now_iso
-from studio.labels.store import Store
 
 EVAL_MODULE = "eval"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import get_eval_set
 from studio.evaluation.jobs import (
     get_eval_run,
@@ -16,7 +17,6 @@ from studio.evaluation.jobs import (
     sync_eval_runs,
 )
 from studio.evaluation.report import Comparison, Interval, compare, wilson
-from studio.labels.store import Store
 from studio.registry.models import get_model
 
 

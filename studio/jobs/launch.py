@@ -11,7 +11,7 @@ e.g. transformers' "trust remote code? [y/N]"), and stdout/stderr appended to
 stream, tailed by the UI and the CLI alike, so a job never depends on its parent's pipes and
 survives the parent being killed.
 
-The job side is one shape too: ``make_job_parser`` and ``run_job`` in ``backends.jobs`` (a
+The job side is one shape too: ``make_job_parser`` and ``run_job`` in ``backends.lib.jobs`` (a
 test holds every ``backends`` entry point to it). The chat worker (``backends.chat``) is the one
 interactive process: it is started by :func:`worker_command` without a job folder and speaks
 a request/response protocol on its pipes (commands on stdin, events on stdout).

@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
-from studio.labels.records import Label
-from studio.labels.store import Store
+from studio.db.records import Label
+from studio.db.store import Store
 
 KINDS = ("thumb", "pair")
 

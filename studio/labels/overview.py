@@ -3,12 +3,12 @@ empty-queue explanation. Plain reads; the store worker runs them."""
 
 from __future__ import annotations
 
-from studio.labels.store import Store
+from studio.db.store import Store
 
 
 def duplicate_prompts(store: Store) -> int:
     """Prompts beyond the first with the same text (up to case and outer spaces) and system:
-    a count triggers keep (studio/labels/summaries.py), not a scan."""
+    a count triggers keep (studio/db/summaries.py), not a scan."""
     row = store.db.execute("SELECT duplicates FROM store_totals").fetchone()
     return int(row[0]) if row else 0
 

@@ -15,8 +15,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from studio.labels.records import Label, Prompt, Response, pair_target
-from studio.labels.store import Store
+from studio.db.records import Label, Prompt, Response, pair_target
+from studio.db.store import Store
 
 MODES = ("thumb", "pair", "edit")
 BATCH = 16

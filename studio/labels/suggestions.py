@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from studio.labels import browse
-from studio.labels.browse import LabelView
-from studio.labels.store import Store
+from studio.db import browse
+from studio.db.browse import LabelView
+from studio.db.store import Store
 
 JUDGE_PREFIX = "judge:"  # studio.candidates.judge.JudgeConfig.annotator
 

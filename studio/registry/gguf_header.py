@@ -1,5 +1,5 @@
 """The one GGUF header reader, with limits: add-model (``studio.registry.gguf_info``), the
-chat worker and the export (``backends.export_gguf_file``) all read files through it.
+chat worker and the export (``backends.lib.export_gguf_file``) all read files through it.
 
 A GGUF is data from anywhere (a download, an Ollama blob), so every count and length in it is
 checked against the file before it is believed: a string of 2^62 bytes, an array of 2^60

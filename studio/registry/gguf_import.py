@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.jobs.launch import write_job
-from studio.labels.store import Store
 from studio.registry.gguf_info import GGUFInfo, read_gguf_info
 
 # Architectures transformers 5 dequantizes from GGUF (its GGUF_SUPPORTED_ARCHITECTURES, less

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.errors import NotFoundError, StudioError
-from studio.labels.records import now_iso
-from studio.labels.store import Store
 from studio.registry.gguf_import import gguf_origin
 from studio.registry.locate import hf_cache_snapshot, is_hub_id
 from studio.registry.safety import UnsafeModelError, check_model_folder

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.snapshots import load_manifest
+from studio.db.sqlite_db import NotFoundError as RowMissing
+from studio.db.store import Store
 from studio.errors import NotFoundError, StudioError
-from studio.labels.sqlite_db import NotFoundError as RowMissing
-from studio.labels.store import Store
 from studio.registry import models
 from studio.rounds import rounds
 from studio.rounds.rounds import Round

@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.errors import NotFoundError
-from studio.labels.records import now_iso
-from studio.labels.store import Store
-from studio.rounds.compare import win_rates
+from studio.rounds.votes import win_rates
 
 ROUND_FIELDS = ("snapshot_id", "run_id", "model_id", "method", "notes")
 

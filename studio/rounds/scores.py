@@ -6,8 +6,8 @@ other way round (``tests/test_import_cycles.py`` checks the order between packag
 
 from __future__ import annotations
 
+from studio.db.store import Store
 from studio.evaluation.summary import Score, latest_score
-from studio.labels.store import Store
 from studio.rounds.rounds import list_rounds
 
 

@@ -3,7 +3,7 @@
 "Train for about N minutes" (``time_budget_minutes``) caps the run's optimizer steps at what
 fits in the budget, after the time already spent starting up, a final save, and the share of
 evaluation. The step time is measured on this machine: the run times one real step of its own
-before training (``backends.train_budget``), and pre-flight reuses the step times of earlier
+before training (``backends.lib.train_budget``), and pre-flight reuses the step times of earlier
 runs of the same model and settings, when there are some, to warn before launch.
 
 Evaluation never dominates a run: the held-out sample and how often it is evaluated are chosen

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from studio import __version__
+from studio.db.store import Store
 from studio.errors import printable
-from studio.labels.store import Store
 from studio.registry.locate import is_hub_id
 from studio.training.bundle_files import BundleError, read_small, valid_name
 from studio.training.config import METHODS, TrainConfig

@@ -22,10 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.errors import DiskFullError, NotFoundError, StudioError, printable
 from studio.events import Event, EventFormatError, read_outcome_events
-from studio.labels.records import now_iso
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.locate import hf_cache_snapshot, is_hub_id
 from studio.registry.models import add_base_model, get_model

@@ -20,10 +20,10 @@ from typing import Any
 
 from studio.data.scope import tagged_or_sourced
 from studio.data.snapshots import MANIFEST_VERSION, Snapshot, _move_into_place, _register
+from studio.db.records import Prompt, now_iso
+from studio.db.store import Store
 from studio.errors import EmptyDatasetError
 from studio.evaluation.evalsets import eval_prompt_ids
-from studio.labels.records import Prompt, now_iso
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.training.config import ConfigError
 

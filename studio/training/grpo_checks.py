@@ -7,9 +7,9 @@ it).
 
 from __future__ import annotations
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.graders.spec import GraderSpecError, check_spec, needs_registry
-from studio.labels.store import Store
 
 # TRL 1.16's GRPOConfig.loss_type values that need no extra settings.
 GRPO_LOSSES = ("dapo", "grpo", "dr_grpo", "bnpo")

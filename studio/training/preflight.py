@@ -198,7 +198,7 @@ def check_lengths(config: TrainConfig, rows: list[dict[str, Any]],
     """Examples longer than max_length, and which of them TRL will drop: it cuts an SFT
     example's end and then drops those left with no answer token (the prompt alone fills
     max_length), so "22 truncated" before the run became "11 dropped" in it. DPO prompts are
-    shortened from the left instead (``backends.train_prompts``): no pair is dropped."""
+    shortened from the left instead (``backends.lib.train_prompts``): no pair is dropped."""
     count, exact = token_counter(model_dir)
     kind = DATA_KIND.get(config.method, config.method)
     lengths = example_lengths(kind, rows, count)

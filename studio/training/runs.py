@@ -1,4 +1,4 @@
-"""The run registry: training runs in the ``runs`` table, their folders, and the queue.
+"""The run list: training runs in the ``runs`` table, their folders, and the queue.
 
 A run folder (``<data>/runs/<id>/``) is the protocol between the app and the training process:
 
@@ -31,6 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from studio.db.records import now_iso
+from studio.db.store import Store
 from studio.errors import NotFoundError, StudioError
 from studio.events import Event, read_outcome_events
 from studio.jobs.launch import (
@@ -40,8 +42,6 @@ from studio.jobs.launch import (
     request_stop,
     spawn_detached,
 )
-from studio.labels.records import now_iso
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_adapter, add_base_model, get_model, tuned_name
 from studio.training.config import TrainConfig

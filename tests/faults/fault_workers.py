@@ -15,7 +15,7 @@ from pathlib import Path
 
 from studio.data.importing.importer import import_path
 from studio.data.snapshots import export_snapshot
-from studio.labels.store import Store
+from studio.db.store import Store
 
 
 def _label(store: Store, log: Path, deadline: float) -> None:

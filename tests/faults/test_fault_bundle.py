@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.errors import DiskFullError
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model, list_models
 from studio.training.bundle import BundleError

@@ -14,9 +14,9 @@ import pytest
 from hostile_gguf import MISSING, rewrite
 
 from studio.candidates.generation import GenerationConfig, create_job
+from studio.db.store import Store
 from studio.events import read_events
 from studio.jobs.launch import run_foreground
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 TEMPLATE = "tokenizer.chat_template"

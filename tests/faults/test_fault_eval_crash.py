@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from small_disk import fill_disk
 
-from backends.jobs import run_job
+from backends.lib.jobs import run_job
+from studio.db.store import Store
 from studio.evaluation.auto import EvalRunError, follow_job, store_db
 from studio.evaluation.evalsets import create_eval_set
 from studio.evaluation.jobs import EvalConfig, attach_run, get_eval_run, start_run, sync_eval_run
 from studio.events import EventWriter, read_events
 from studio.jobs.launch import write_job
-from studio.labels.store import Store
 from studio.paths import DataPaths
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from backends.train_synthetic import populate
+from backends.lib.train_synthetic import populate
+from studio.db.store import Store
 from studio.evaluation.auto import eval_config
 from studio.evaluation.evalsets import EvalSetError, create_eval_set
 from studio.evaluation.graders import parse_spec
@@ -25,7 +26,6 @@ from studio.evaluation.graders.spec import GraderSpecError
 from studio.evaluation.jobs import EVAL_MODULE, get_eval_run
 from studio.events import read_events
 from studio.jobs.launch import STOP_FILE, spawn, write_job
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import add_base_model
 from studio.training.config import TrainConfig

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli.main import main, make_parser
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.training.config import ConfigError, TrainConfig
 

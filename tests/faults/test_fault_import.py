@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from studio.data.importing.importer import import_path
+from studio.db.store import Store
 from studio.errors import ImportFormatError
-from studio.labels.store import Store
 
 
 def _jsonl(path: Path, rows: list[object]) -> Path:

@@ -12,8 +12,8 @@ import pytest
 from studio.candidates.best_of_n import candidates_by_prompt
 from studio.data.importing.importer import import_path
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.evaluation.evalsets import create_eval_set
-from studio.labels.store import Store
 from studio.training.grpo import select_prompts
 
 EVAL_TEXT = "What is the capital of France?"

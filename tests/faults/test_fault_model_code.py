@@ -51,7 +51,7 @@ KINDS = ["auto_map", "tokenizer_code", "pickle_only"]
 
 
 def _paths(folder: Path, adapter: Path) -> dict[str, Callable[[], Any]]:
-    from backends import export_gguf, export_merge, export_pipeline, train_setup
+    from backends.lib import export_gguf, export_merge, export_pipeline, train_setup
 
     config = TrainConfig.for_method("sft", "", "balanced")
     config.model = str(folder)
@@ -87,7 +87,7 @@ def test_every_loading_path_refuses(tmp_path: Path, kind: str) -> None:
 
 
 def test_pickle_only_adapter_is_refused_in_merge(tmp_path: Path) -> None:
-    from backends.export_merge import merge_adapter
+    from backends.lib.export_merge import merge_adapter
 
     base = _folder(tmp_path, "clean")
     adapter = _adapter(tmp_path, "adapter_model.bin")

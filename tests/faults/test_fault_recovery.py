@@ -17,17 +17,17 @@ from small_disk import fill_disk as _fill
 from small_disk import mounted_small_disk
 from test_export_helpers import shared_adapter
 
-from backends.checkpoints import resumable_checkpoint
-from backends.export_merge import NotEnoughSpaceError
-from backends.export_pipeline import run_export as run_pipeline
-from backends.train_synthetic import populate, synthetic_run
+from backends.lib.checkpoints import resumable_checkpoint
+from backends.lib.export_merge import NotEnoughSpaceError
+from backends.lib.export_pipeline import run_export as run_pipeline
+from backends.lib.train_synthetic import populate, synthetic_run
 from studio.data.importing.importer import import_path
 from studio.data.snapshots import export_snapshot
+from studio.db.store import Store
 from studio.errors import DiskFullError
 from studio.events import Event, EventWriter, read_events
 from studio.jobs.launch import PROJECT_ROOT as REPO
 from studio.jobs.launch import follow, spawn
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry import models
 from studio.registry.converter import prepare_converter

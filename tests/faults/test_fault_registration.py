@@ -18,11 +18,11 @@ import pytest
 from hostile_gguf import rewrite
 from test_fault_chat import HOSTILE, TEMPLATE
 
-from backends.export_gguf_file import read_gguf
+from backends.lib.export_gguf_file import read_gguf
 from studio.cli.main import main
+from studio.db.store import Store
 from studio.events import read_events
 from studio.jobs.launch import run_foreground
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.gguf_import import create_import_job
 from studio.registry.gguf_info import GGUFInfoError, read_gguf_info
@@ -142,7 +142,7 @@ def _model_with_template(demo_model_dir: Path, out: Path, template: str) -> Path
 
 def test_training_renders_the_template_with_the_chat_worker_limits(
         store: Store, data_paths: DataPaths, demo_model_dir: Path, tmp_path: Path) -> None:
-    from backends.train_synthetic import populate
+    from backends.lib.train_synthetic import populate
     from studio.data.snapshots import export_snapshot
 
     changes, expected = HOSTILE["endless loop"]

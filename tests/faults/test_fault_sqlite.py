@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from studio.data.snapshots import export_snapshot, load_manifest
-from studio.labels.store import Store
+from studio.db.store import Store
 
 # Several processes and a big import each: the heavy tier (left out of `make test-fast`).
 pytestmark = pytest.mark.heavy

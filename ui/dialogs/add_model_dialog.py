@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import Event
-from studio.labels.store import Store
 from studio.registry import models
 from studio.registry.gguf_import import check_importable, create_import_job
 from studio.registry.gguf_info import GGUFInfo, read_gguf_info

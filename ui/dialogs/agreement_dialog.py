@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.db.store import Store
 from studio.labels.agreement import Agreement, between_annotators, self_agreement
-from studio.labels.store import Store
 from ui.context import AppContext
 
 KIND_NAMES = {"thumb": "Thumbs", "pair": "Pairwise"}

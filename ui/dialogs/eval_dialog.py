@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.db.store import Store
 from studio.evaluation.auto import eval_config, plan
 from studio.evaluation.evalsets import EvalSet, list_eval_sets
 from studio.evaluation.jobs import EvalConfig
-from studio.labels.store import Store
 from studio.registry.models import ModelEntry, list_models
 from ui.context import AppContext
 from ui.runners.job_runner import JobStrip

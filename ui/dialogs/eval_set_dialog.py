@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import EvalSet, create_eval_set
 from studio.evaluation.graders import SPEC_HELP
-from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 

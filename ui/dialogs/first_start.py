@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.db.store import Store
 from studio.events import Event
-from studio.labels.store import Store
 from studio.registry.demo import create_demo_job
 from studio.registry.gguf_import import create_import_job
 from studio.registry.models import add_base_model

@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 from studio.app.generate import GenerationPlan, prepare_generation
 from studio.candidates.estimate import Speed, estimate_text, measured_speed
 from studio.candidates.generation import MAX_CANDIDATES, GenerationConfig
+from studio.db.store import Store
 from studio.events import Event
 from studio.jobs.config import field_help
-from studio.labels.store import Store
 from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 from studio.data.importing import SHAPES, Example, ParsedFile, import_path, parse_path
 from studio.data.importing.importer import ImportReport
 from studio.data.importing.progress import ImportRate
+from studio.db.store import Store
 from studio.errors import ImportCancelledError, StudioError
-from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.ops import Task
 

@@ -33,11 +33,11 @@ from studio.candidates.judge import (
     judge_agreement,
     pairs_for_prompts,
 )
+from studio.db.store import Store
 from studio.events import Event
 from studio.jobs.config import field_help
 from studio.labels.agreement import Agreement
 from studio.labels.queue import response_models
-from studio.labels.store import Store
 from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, scope_picker

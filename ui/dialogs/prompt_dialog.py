@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from ui.context import AppContext, Changes
 
 

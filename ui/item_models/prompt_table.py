@@ -1,4 +1,4 @@
-"""A thin table model over :mod:`studio.labels.browse`: it knows the row count and fetches pages
+"""A thin table model over :mod:`studio.db.browse`: it knows the row count and fetches pages
 of rows on the store worker as the view asks for them. It never holds the whole table."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from studio.labels import browse
-from studio.labels.browse import BrowseQuery, PromptRow
+from studio.db import browse
+from studio.db.browse import BrowseQuery, PromptRow
 from ui.ops import Ops
 
 PAGE = 200

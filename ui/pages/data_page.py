@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 
 from studio.app.overview import readiness_report
 from studio.candidates.judge import accept_judge_labels
-from studio.labels import browse
-from studio.labels.browse import BrowseQuery
-from studio.labels.store import Store
+from studio.db import browse
+from studio.db.browse import BrowseQuery
+from studio.db.store import Store
 from studio.labels.suggestions import detail_with_suggestions, judge_suggestions
 from ui.context import AppContext, Changes
 from ui.dialogs.eval_set_dialog import EvalSetDialog

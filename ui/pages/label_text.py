@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from studio.app.overview import QueueOverview
+from studio.db.records import Label
 from studio.labels.queue import QueueItem
-from studio.labels.records import Label
 from ui.pages.label_keys import MODE_NAMES
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from studio.rounds.board import (
     COLUMNS,

@@ -1,7 +1,7 @@
 """The Train page: pick data, base model, method and preset; launch; watch the run live.
 
 Runs are separate processes in their own session (they keep going when the app closes). The
-page re-attaches by reading the run registry and the run folder: a timer re-reads the run
+page re-attaches by reading the run list and the run folder: a timer re-reads the run
 list (reading only), the run panel follows the shown run's events.jsonl, and a run that ended
 (its terminal event, or its process gone) triggers :func:`studio.app.training.advance_queue`.
 The left column is :class:`TrainSetupPanel`, the right :class:`RunPanel`.
@@ -19,8 +19,8 @@ from studio.app.eval_matrix import starting_model_warning
 from studio.app.overview import ReadinessReport, readiness_report
 from studio.app.training import Launch, advance_queue, launch_training
 from studio.data.scope import MINE
+from studio.db.store import Store
 from studio.errors import StudioError
-from studio.labels.store import Store
 from studio.registry.models import list_models
 from studio.training import runs as registry
 from studio.training.config import TrainConfig

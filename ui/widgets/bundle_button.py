@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.training.bundle import write_bundle
 from ui.context import AppContext
 

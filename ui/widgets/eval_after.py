@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.db.store import Store
 from studio.evaluation.auto import (
     before_after,
     default_eval_set,
@@ -28,7 +29,6 @@ from studio.evaluation.auto import (
 )
 from studio.evaluation.evalsets import EvalSet, list_eval_sets
 from studio.evaluation.jobs import EvalConfig
-from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobStrip
 from ui.widgets.eval_jobs import EvalChain

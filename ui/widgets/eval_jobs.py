@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.db.store import Store
 from studio.evaluation.evalsets import get_eval_set
 from studio.evaluation.jobs import EVAL_MODULE, EvalConfig, done_prompt_ids, sync_eval_runs
 from studio.events import Event
 from studio.jobs.launch import write_job
-from studio.labels.store import Store
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner
 

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.app.eval_matrix import Matrix, eval_matrix, missing_cells
+from studio.db.store import Store
 from studio.evaluation.drift import DRIFT_MODULE, drift_config
 from studio.evaluation.jobs import EvalConfig
 from studio.jobs.launch import write_job
-from studio.labels.store import Store
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.item_models.eval_matrix import CELL_ROLE, SORT_ROLE, EvalMatrixModel

@@ -14,8 +14,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
 from studio.app.training import Probe, create_probe
+from studio.db.store import Store
 from studio.events import Event
-from studio.labels.store import Store
 from studio.training.checks import Check
 from studio.training.config import TrainConfig
 from studio.training.grpo_probe import PROBE_MODULE, not_probed, probe_checks

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from ui.changes import Changes
 from ui.context import AppContext

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.labels.browse import LabelView
-from studio.labels.records import Prompt, Response
+from studio.db.browse import LabelView
+from studio.db.records import Prompt, Response
 from ui.widgets.markdown_view import conversation_markdown
 
 VALUE_WORDS = {

@@ -24,8 +24,8 @@ from studio.data.importing.shapes import (
     to_example,
 )
 from studio.data.importing.writer import write_parsed
+from studio.db.store import Store
 from studio.errors import ImportFormatError, RowProblem
-from studio.labels.store import Store
 from studio.registry.locate import is_hub_id
 
 MAX_PROBLEMS = 50

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from studio.data.importing.readers import RowError, read_rows
 from studio.data.importing.shapes import Example, to_example
+from studio.db.records import now_iso, pair_target, prompt_hash, text_hash
+from studio.db.store import Store
+from studio.db.summaries import bulk_writes
 from studio.errors import ImportCancelledError, ImportFormatError, RowProblem
-from studio.labels.records import now_iso, pair_target, prompt_hash, text_hash
-from studio.labels.store import Store
-from studio.labels.summaries import bulk_writes
 
 if TYPE_CHECKING:
     from studio.data.importing.parsed import ParsedFile

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from studio.db.store import Store
 from studio.errors import StudioError
 from studio.evaluation.engines import gguf_files
 from studio.evaluation.graders.base import AllOf, AnyOf, Grader
@@ -26,7 +27,6 @@ from studio.evaluation.graders.rules import (
     RegexGrader,
 )
 from studio.evaluation.graders.schema import SchemaFileError, load_schema
-from studio.labels.store import Store
 from studio.paths import DataPaths
 from studio.registry.models import get_model
 

@@ -5,7 +5,7 @@ Append new migrations at the end; never edit one that has shipped.
 
 from __future__ import annotations
 
-from studio.labels.sqlite_db import Database, Migrations
+from studio.db.sqlite_db import Database, Migrations
 
 migrations = Migrations("tuning-studio")
 
@@ -240,8 +240,8 @@ def m008_prompt_norm_key(db: Database) -> None:
 
 @migrations()
 def m009_summaries(db: Database) -> None:
-    # Counts and indexes for a million prompts (issue 25): see studio/labels/summaries.py.
-    from studio.labels.summaries import add_summaries
+    # Counts and indexes for a million prompts (issue 25): see studio/db/summaries.py.
+    from studio.db.summaries import add_summaries
 
     add_summaries(db)
 

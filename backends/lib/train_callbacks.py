@@ -1,5 +1,5 @@
 """The training process's link to the outside: the events callback, which also honours the one
-stop mechanism (``backends.jobs.StopFlag``: the job's stop file or SIGTERM/SIGINT).
+stop mechanism (``backends.lib.jobs.StopFlag``: the job's stop file or SIGTERM/SIGINT).
 
 The ``TrainerCallback`` subclass is built inside :func:`make_events_callback` because
 transformers may only be imported inside functions (the GUI process imports this package's
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag
+from backends.lib.jobs import StopFlag
 from studio.events import EventWriter
 
 # Keys of TRL's final summary log, reported in `finished` rather than as a step.

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from ctypes import byref
 from pathlib import Path
 
-from backends.export_gguf_file import read_gguf
-from backends.export_merge import (
+from backends.lib.export_gguf_file import read_gguf
+from backends.lib.export_merge import (
     DiskFullError,
     ExportError,
     PreTokenizerError,
     UnsupportedArchitectureError,
 )
-from backends.export_tokenizer import fix_space_prefix
+from backends.lib.export_tokenizer import fix_space_prefix
 from studio.registry.converter import convert_command, convert_lora_command, converter_env
 from studio.registry.safety import check_model_folder
 

@@ -24,10 +24,10 @@ from pathlib import Path
 from types import FrameType
 from typing import ClassVar, TypeVar
 
+from studio.db.store import Store
 from studio.errors import DiskFullError
 from studio.events import EventWriter
 from studio.jobs.launch import stop_requested, write_pid
-from studio.labels.store import Store
 
 
 class StopFlag:

@@ -243,7 +243,7 @@ def check_data_tokenization(result: CheckResult, gguf: Path, tokenizer: Any,
                             texts: list[str]) -> CheckResult:
     """Add to ``result`` how many of ``texts`` the GGUF tokenizes differently from
     transformers; any difference fails the check, with the share and an example."""
-    from backends.gguf_tokenizer import compare
+    from backends.lib.gguf_tokenizer import compare
 
     sample = [t for t in texts if t.strip()]
     if not sample:

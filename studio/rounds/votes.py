@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.db.records import Label, now_iso
+from studio.db.store import Store
 from studio.errors import InvalidLabelError
 from studio.evaluation.report import wilson
-from studio.labels.records import Label, now_iso
-from studio.labels.store import Store
 from studio.registry import models
 
 SOURCE = "compare"

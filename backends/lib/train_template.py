@@ -3,7 +3,7 @@
 TRL renders every row through transformers' own sandbox, which has no time or size limit: a
 template with a 99,999 x 99,999 loop kept ``train`` silent for minutes. Before the trainer is
 built, every conversation of the snapshot is rendered once with the chat worker's sandbox
-(:mod:`backends.chat_template`: a time limit per render, no huge strings, no escapes), so a
+(:mod:`backends.lib.chat_template`: a time limit per render, no huge strings, no escapes), so a
 template that cannot work ends the run at once with a message naming the row; templates are
 deterministic, so TRL's own rendering of the same rows is then known to be safe.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from backends.chat_template import ChatTemplateError, make_formatter, render
+from backends.lib.chat_template import ChatTemplateError, make_formatter, render
 
 Messages = list[dict[str, Any]]
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backends.jobs import StopFlag
+from backends.lib.jobs import StopFlag
 from studio.evaluation.graders import Grader
 from studio.evaluation.graders.sandbox import isolate
 from studio.evaluation.graders.spec import folder_db, parse_specs
@@ -114,7 +114,7 @@ def build_grpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, eval
                args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from trl import GRPOConfig, GRPOTrainer
 
-    from backends.train_setup import lora_config
+    from backends.lib.train_setup import lora_config
 
     # Graders score in worker processes started from inside a training step: the Rust
     # tokenizer must not have worker threads running when the process forks.

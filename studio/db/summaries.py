@@ -4,7 +4,7 @@ prompt-tag table, the duplicate-prompt count, and which prompts' readiness is st
 
 Triggers maintain them, so every writer (the app, the CLI, a backend process, an import)
 keeps them right without knowing about them. ``SCHEMA`` is applied once by migration m009
-(studio/labels/schema.py) after a backfill of the existing rows.
+(studio/db/schema.py) after a backfill of the existing rows.
 """
 
 from __future__ import annotations

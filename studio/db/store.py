@@ -15,8 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from studio.errors import DiskFullError, InvalidLabelError, NotFoundError, StoreBusyError
-from studio.labels.records import (
+from studio.db.records import (
     PAIR_VALUES,
     THUMB_VALUES,
     Label,
@@ -28,8 +27,9 @@ from studio.labels.records import (
     prompt_hash,
     text_hash,
 )
-from studio.labels.schema import migrations
-from studio.labels.sqlite_db import Database
+from studio.db.schema import migrations
+from studio.db.sqlite_db import Database
+from studio.errors import DiskFullError, InvalidLabelError, NotFoundError, StoreBusyError
 
 HUMAN = "human"
 # SQLite's own busy handler waits this long per attempt; a write then retries BEGIN IMMEDIATE
@@ -297,7 +297,7 @@ class Store:
         """The labels that count: the latest per (annotator, target), minus retractions.
 
         ``superseded`` marks every event with a later one on its target by the same annotator
-        (a trigger keeps it: studio/labels/summaries.py), so no window over the table is needed.
+        (a trigger keeps it: studio/db/summaries.py), so no window over the table is needed.
         """
         where: list[str] = ["superseded = 0", "value != 'retracted'"]
         params: list[str | int] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from backends.chat_decode import ChatDecoder, Decoded
-from backends.chat_template import ChatTemplateError
+from backends.lib.chat_decode import ChatDecoder, Decoded
+from backends.lib.chat_template import ChatTemplateError
 from studio.evaluation.engines import LLAMA_CPP
 from studio.evaluation.jobs import EvalConfig
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from backends.train_setup import Builder, lora_config
+from backends.lib.train_setup import Builder, lora_config
 from studio.training.config import TrainConfig
 
 

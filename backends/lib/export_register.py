@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry import models
 from studio.registry.export_config import ExportConfig
 

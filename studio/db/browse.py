@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from studio.labels.store import Store
+from studio.db.store import Store
 
-# Each sort key has an index (m009, studio/labels/summaries.py), so a page in any order reads
+# Each sort key has an index (m009, studio/db/summaries.py), so a page in any order reads
 # only its own rows; the prompt column sorts by its first 64 characters, as far as its index
 # reaches (ties beyond that go by id).
 SORT_COLUMNS = {

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.chat_template import make_formatter, render
+from backends.lib.chat_template import make_formatter, render
 
 # create_chat_completion's sampling defaults, so replies match the high-level API's.
 TOP_K, MIN_P, REPEAT_PENALTY = 40, 0.05, 1.0

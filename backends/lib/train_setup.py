@@ -234,7 +234,7 @@ def build_dpo(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
               args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from trl import DPOConfig, DPOTrainer
 
-    # Over-long prompts are cut from the left here (backends.train_prompts), so TRL's default
+    # Over-long prompts are cut from the left here (backends.lib.train_prompts), so TRL's default
     # keep_start drops no pair; its keep_end is deprecated (removed in TRL 2.0).
     train, shortened = fit_prompts(train, tokenizer, config.max_length)
     evaluation, eval_shortened = fit_prompts(evaluation, tokenizer, config.max_length)
@@ -255,7 +255,7 @@ def fit_prompts(dataset: Any, tokenizer: Any, max_length: int | None) -> tuple[A
         return None, 0
     from datasets import Dataset
 
-    from backends.train_prompts import fit_pairs
+    from backends.lib.train_prompts import fit_pairs
 
     fitted = fit_pairs(dataset.to_list(), tokenizer, max_length)
     return (Dataset.from_list(fitted.rows) if fitted.shortened else dataset), fitted.shortened
@@ -265,7 +265,7 @@ def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
               args: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from trl import KTOConfig, KTOTrainer
 
-    from backends.train_rewards import ACCURACY_KEY, kto_reward_accuracy
+    from backends.lib.kto_accuracy import ACCURACY_KEY, kto_reward_accuracy
 
     up = sum(1 for label in train["label"] if label)
     auto_up, auto_down = kto_weights(up, len(train) - up)
@@ -279,7 +279,7 @@ def build_kto(config: TrainConfig, model: Any, tokenizer: Any, train: Any, evalu
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             if "eval_loss" in logs:
-                # The budget may have cut the held-out sample (backends.train_budget).
+                # The budget may have cut the held-out sample (backends.lib.train_budget).
                 held_out: Any = self.eval_dataset
                 shown = len(held_out) if held_out is not None else 0
                 accuracy = kto_reward_accuracy(self.model, tokenizer, eval_rows[:shown],

@@ -1,8 +1,9 @@
 """The export steps in order, each announced as a ``progress`` event.
 
 Kept apart from ``backends.export`` (the job folder, events, clean-up) so tests and the bench
-can run the pipeline in-process. Cancelling is the one stop mechanism (``backends.jobs.StopFlag``):
-``stop`` is checked before each step and about 5 times a second while the converter runs.
+can run the pipeline in-process. Cancelling is the one stop mechanism
+(``backends.lib.jobs.StopFlag``): ``stop`` is checked before each step and about 5 times a
+second while the converter runs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backends.export_gguf import convert_lora, convert_model, quantize, write_modelfile
-from backends.export_gguf_file import read_gguf
-from backends.export_merge import (
+from backends.lib.export_gguf import convert_lora, convert_model, quantize, write_modelfile
+from backends.lib.export_gguf_file import read_gguf
+from backends.lib.export_merge import (
     ExportCancelledError,
     ExportError,
     adapter_base_dir,
@@ -26,15 +27,15 @@ from backends.export_merge import (
     merge_adapter,
     tokenizer_source,
 )
-from backends.export_register import register_outputs
-from backends.export_selfcheck import (
+from backends.lib.export_register import register_outputs
+from backends.lib.export_selfcheck import (
     DEFAULT_PROMPTS,
     check_data_tokenization,
     check_f16_against_hf,
     check_gguf,
     render_prompts,
 )
-from backends.gguf_tokenizer import project_texts
+from backends.lib.gguf_tokenizer import project_texts
 from studio.events import EventWriter
 from studio.registry.converter import prepare_converter
 from studio.registry.export_config import ExportConfig

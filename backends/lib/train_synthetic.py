@@ -13,7 +13,7 @@ import random
 import re
 
 from studio.data.snapshots import export_snapshot
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.runs import Run, create_run

@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backends.export_gguf_file import read_gguf
-from backends.export_merge import ExportError
+from backends.lib.export_gguf_file import read_gguf
+from backends.lib.export_merge import ExportError
 from studio.registry.converter import converter_env
 
 SPACE_PREFIX_KEY = "tokenizer.ggml.add_space_prefix"

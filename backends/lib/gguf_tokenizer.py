@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.labels.store import Store
+from studio.db.store import Store
 from studio.registry.gguf_import import recent_texts
 
 # Short texts that exercise the usual drifts: digits after newlines and spaces, unicode,
