@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from studio.db import search
 from studio.db.store import Store
 
 # Each sort key has an index (m009, studio/db/summaries.py), so a page in any order reads
@@ -41,9 +42,9 @@ class BrowseQuery:
     def where(self) -> tuple[str, list[Any]]:
         parts, params = ["1"], []
         if self.search.strip():
-            parts.append("(p.text LIKE ? ESCAPE '\\' OR p.messages LIKE ? ESCAPE '\\')")
-            pattern = "%" + _escape_like(self.search.strip()) + "%"
-            params += [pattern, pattern]
+            found, found_params = search.condition(self.search)
+            parts.append(found)
+            params += found_params
         if self.source:
             parts.append("p.source = ?")
             params.append(self.source)
@@ -77,7 +78,13 @@ class BrowseQuery:
 
     def count_shortcut(self) -> tuple[str, list[Any]] | None:
         """With only a tag, or only a label kind/annotator filter: a count of matching prompts
-        read from that table's index alone, instead of a lookup of every matching prompt."""
+        read from that table's index alone, instead of a lookup of every matching prompt.
+        With only a search term the trigram index counts its own matches."""
+        if self.search.strip() and not (self.source or self.tag or self.kind or self.annotator
+                                        or self.labeled != "any"):
+            if len(self.search.strip()) >= search.MIN_TRIGRAM:
+                return ("SELECT count(*) FROM prompt_search WHERE prompt_search MATCH ?",
+                        [search.match_phrase(self.search.strip())])
         if self.search.strip() or self.source:
             return None
         if self.tag and not (self.kind or self.annotator) and self.labeled == "any":
@@ -201,7 +208,3 @@ def _tags(raw: str | None) -> str:
     import json
 
     return ", ".join(json.loads(raw or "[]"))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

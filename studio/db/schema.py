@@ -256,3 +256,12 @@ def m010_drift_scores(db: Database) -> None:
         pk="id", not_null={"model_id", "parent_id", "created_at"},
     )
     db.table("drift_scores").create_index(["model_id"])
+
+
+@migrations()
+def m011_prompt_search(db: Database) -> None:
+    # A trigram full-text index of the prompts' turns, so a Data-page search reads the index,
+    # not every prompt (issue 25): see studio/db/search.py.
+    from studio.db.search import add_search
+
+    add_search(db)

@@ -14,6 +14,9 @@ from contextlib import contextmanager
 
 from sqlite_utils import Database
 
+from studio.db.search import BULK_TRIGGER as SEARCH_TRIGGER
+from studio.db.search import CATCH_UP as SEARCH_CATCH_UP
+
 # The key two prompts are duplicates under (duplicate_prompts in overview.py).
 DUPLICATE_KEY = "lower(trim(text)), coalesce(system, '')"
 _SAME_KEY = ("lower(trim(p.text)) = lower(trim({row}.text)) AND coalesce(p.system, '') ="
@@ -146,7 +149,7 @@ UPDATE store_totals SET duplicates = duplicates + (SELECT count(*) FROM prompts 
     WHERE new.id > :prompts AND EXISTS (SELECT 1 FROM prompts p
         WHERE {_SAME_KEY.format(row="new")} AND p.id < new.id));
 """
-BULK_TRIGGERS = ("labels_counted", "responses_counted", "prompts_added")
+BULK_TRIGGERS = ("labels_counted", "responses_counted", "prompts_added", SEARCH_TRIGGER)
 
 
 @contextmanager
@@ -167,6 +170,8 @@ def bulk_writes(db: Database) -> Iterator[None]:
     yield
     for statement in _statements(CATCH_UP):
         db.execute(statement, marks)
+    if SEARCH_TRIGGER in saved:  # the search index (m011) exists: add the new prompts to it
+        db.execute(SEARCH_CATCH_UP, {"prompts": marks["prompts"]})
     for sql in saved.values():
         db.execute(sql)
 
