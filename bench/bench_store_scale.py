@@ -292,6 +292,52 @@ def label_commits_during_rebuild(db_path: Path) -> dict[str, float]:
             "p95_ms": waits[max(0, int(len(waits) * 0.95) - 1)], "max_ms": waits[-1]}
 
 
+def label_commits_during_queue_overview(db_path: Path, commits: int) -> dict[str, float]:
+    """Label commits through the store worker while the Label page's queue overview (its full
+    count of what is left to label) runs on the reader, as queued before each item."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication
+
+    from studio.app.overview import queue_overview
+    from studio.labels.queue import LabelQueue
+    from ui.ops import Ops
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    ops = Ops(db_path)
+    queue = ops.call(lambda store: LabelQueue(store, "dave", mode="thumb"), timeout=3600)
+    counted: list[float] = []
+
+    def overview(store: Any) -> None:
+        begun = time.perf_counter()
+        queue_overview(store, queue, "dave", "1970-01-01T00:00:00")
+        counted.append(time.perf_counter() - begun)
+
+    waits: list[float] = []
+    queued = 0
+    try:
+        # A commit every 20 ms (a fast labeler), with one overview always in flight, until
+        # both enough commits and two whole overviews are done.
+        while (len(waits) < commits or len(counted) < 2) and len(waits) < 20_000:
+            if len(counted) == queued:
+                ops.read(overview)
+                queued += 1
+            started = time.perf_counter()
+            response = 2 * (len(waits) % 1000) + 1
+            ops.call(lambda store, r=response: store.label_thumb(r, "up", "dave"),
+                     timeout=3600)
+            waits.append((time.perf_counter() - started) * 1000)
+            app.processEvents()
+            time.sleep(0.02)
+        while len(counted) < queued:  # the read in flight finishes before the stop
+            time.sleep(0.05)
+    finally:
+        ops.shutdown()
+    waits.sort()
+    return {"n": len(waits), "p50_ms": statistics.median(waits),
+            "p95_ms": waits[max(0, int(len(waits) * 0.95) - 1)], "max_ms": waits[-1],
+            "overview_s": statistics.median(counted)}
+
+
 def write_import_file(path: Path, rows: int, seed: int) -> int:
     rng = random.Random(seed + 1)
     with path.open("w", encoding="utf-8") as out:
@@ -333,7 +379,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="keep the store here and reuse it when it exists")
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--skip", nargs="*", default=[], choices=["queries", "commits",
-                                                                   "rebuild", "import"])
+                                                                   "rebuild", "overview",
+                                                                   "import"])
     parser.add_argument("--plans", action="store_true", help="print each query's plan")
     args = parser.parse_args(argv)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-store-"))
@@ -371,6 +418,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"label commit while readiness derives all {result['stale']:,.0f} labeled prompts"
               f" ({result['rebuild_s']:.1f} s): n={result['n']:.0f} p50 {result['p50_ms']:.1f}"
               f" ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms", flush=True)
+    if "overview" not in args.skip:
+        result = label_commits_during_queue_overview(db_path, args.commits)
+        print(f"label commit while the Label page's queue overview counts on the reader"
+              f" ({result['overview_s']:.1f} s each): n={result['n']:.0f}"
+              f" p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms,"
+              f" max {result['max_ms']:.1f} ms", flush=True)
     if "import" not in args.skip:
         rows = args.import_rows or args.prompts
         scratch = Path(tempfile.mkdtemp(prefix="bench-import-", dir=folder))

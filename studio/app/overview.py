@@ -46,7 +46,9 @@ def readiness_report(store: Store) -> ReadinessReport:
 
 def queue_overview(store: Store, queue: LabelQueue, annotator: str,
                    since_iso: str) -> QueueOverview:
+    """Every count on ``store``, which may be the reader's (``Ops.read``): the queue's own
+    store is the writer's, and its full count would hold label commits back."""
     prompts, responses = prompt_and_response_counts(store)
     pairable = pairable_prompts(store) if queue.mode == "pair" else 0
-    return QueueOverview(prompts, responses, pairable, queue.remaining(),
+    return QueueOverview(prompts, responses, pairable, queue.remaining(store),
                          labeled_today(store, annotator, since_iso))

@@ -38,7 +38,7 @@ CREATE TRIGGER prompts_search_removed AFTER DELETE ON prompts BEGIN
     INSERT INTO prompt_search (prompt_search, rowid, body)
         VALUES ('delete', OLD.id, {_BODY.format(row="OLD")});
 END;
-CREATE TRIGGER prompts_search_changed AFTER UPDATE OF messages ON prompts BEGIN
+CREATE TRIGGER prompts_search_changed AFTER UPDATE OF messages, text ON prompts BEGIN
     INSERT INTO prompt_search (prompt_search, rowid, body)
         VALUES ('delete', OLD.id, {_BODY.format(row="OLD")});
     INSERT INTO prompt_search (rowid, body) VALUES (NEW.id, {_BODY.format(row="NEW")});

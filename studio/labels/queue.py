@@ -210,13 +210,17 @@ class LabelQueue:
         prompt = self.store.prompt(key[0])
         return QueueItem("edit", prompt, _edit_start(self.store, prompt.id), relabel)
 
-    def remaining(self) -> int:
-        """How many items are still unlabeled (a full count: run it in the background)."""
+    def remaining(self, store: Store | None = None) -> int:
+        """How many items are still unlabeled: a full count, seconds at a million responses.
+
+        Pass the reader's store (``Ops.read``) to count there: a read on its own connection
+        never holds the writer's thread, so a label commit never waits behind the count."""
         sql = _CANDIDATES[self.mode].rsplit(" ORDER BY", 1)[0]
         sql = "SELECT count(*) FROM (" + sql.replace(":c0", "0").replace(":c1", "0") + ")"
         filters, params = self.filter.sql(mode=self.mode)
         named = {"me": self.annotator, **{f"f{i}": v for i, v in enumerate(params)}}
-        return int(self.store.db.execute(_named(sql.format(filters=filters)), named).fetchone()[0])
+        db = (store or self.store).db
+        return int(db.execute(_named(sql.format(filters=filters)), named).fetchone()[0])
 
     # ---- internals ---------------------------------------------------------------------
     def _next_key(self) -> tuple[int, ...] | None:
