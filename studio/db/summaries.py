@@ -131,18 +131,20 @@ END;
 
 
 # What the triggers do row by row, done once for every row above the marks (ids only grow:
-# a new row's id is above every id that existed). Used by bulk_writes.
+# a new row's id is above every id that existed). Used by bulk_writes. Both counts of a
+# prompt are set in one UPDATE: each pass over the prompts rewrites every row it touches.
 CATCH_UP = f"""
 UPDATE labels SET superseded = 1 WHERE id IN (SELECT old.id FROM labels new JOIN labels old
     ON old.target = new.target AND old.annotator = new.annotator AND old.id < new.id
     WHERE new.id > :labels AND old.superseded = 0);
 UPDATE prompts SET label_count = (SELECT count(*) FROM labels
-    WHERE prompt_id = prompts.id AND superseded = 0 AND value != 'retracted')
-    WHERE id IN (SELECT DISTINCT prompt_id FROM labels WHERE id > :labels);
+    WHERE prompt_id = prompts.id AND superseded = 0 AND value != 'retracted'),
+    response_count = response_count + (SELECT count(*) FROM responses r
+        WHERE r.prompt_id = prompts.id AND r.id > :responses)
+    WHERE id IN (SELECT prompt_id FROM labels WHERE id > :labels
+                 UNION SELECT prompt_id FROM responses WHERE id > :responses);
 INSERT OR IGNORE INTO readiness_dirty (prompt_id)
     SELECT DISTINCT prompt_id FROM labels WHERE id > :labels;
-UPDATE prompts SET response_count = response_count + n FROM (SELECT prompt_id, count(*) AS n
-    FROM responses WHERE id > :responses GROUP BY prompt_id) AS r WHERE prompts.id = r.prompt_id;
 INSERT OR IGNORE INTO prompt_tags (tag, prompt_id) SELECT j.value, p.id
     FROM prompts p, json_each(p.tags) j WHERE p.id > :prompts AND j.type = 'text';
 UPDATE store_totals SET duplicates = duplicates + (SELECT count(*) FROM prompts new

@@ -13,10 +13,12 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from studio.data.importing.ahead import ReadAhead
 from studio.data.importing.readers import RowError, read_rows
 from studio.data.importing.shapes import Example, to_example
 from studio.db.records import now_iso, pair_target, prompt_hash, text_hash
@@ -47,13 +49,14 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
     cancelled = should_cancel or (lambda: False)
     writer = _Batches(store, f"import:{parsed.path.name}", now_iso())
     done = 0
-    with _page_cache(store, IMPORT_CACHE_KIB), store.atomic(), bulk_writes(store.db):
+    with _page_cache(store, IMPORT_CACHE_KIB), store.atomic(), bulk_writes(store.db), \
+            ReadAhead(_batches(parsed), _prepare) as batches:
         report(0, parsed.example_count)  # the write starts: rates count from here
-        for batch in _batches(parsed):
+        for batch in batches:
             if cancelled():
                 raise ImportCancelledError("import cancelled; nothing was stored")
             writer.write(batch)
-            done += len(batch)
+            done += len(batch.examples)
             report(done, parsed.example_count)
         if done != parsed.example_count:
             raise ImportFormatError(parsed.path, [RowProblem(
@@ -99,11 +102,34 @@ def _batches(parsed: ParsedFile) -> Iterator[list[Example]]:
         yield batch
 
 
+@dataclass
+class _Prepared:
+    """A batch with everything that needs no database done: the read-ahead thread's part."""
+
+    examples: list[Example]
+    hashes: list[str]  # each prompt's hash
+    messages: list[str]  # each prompt's messages as stored (JSON)
+    tags: list[str]  # each prompt's tags as stored (JSON)
+    digests: dict[str, str]  # each response text's hash, computed once
+
+
+def _prepare(examples: list[Example]) -> _Prepared:
+    digests: dict[str, str] = {}
+    for example in examples:
+        for text in (example.gold, example.chosen, example.rejected, example.completion):
+            if text is not None and text not in digests:
+                digests[text] = text_hash(text)
+    dumps = json.dumps
+    return _Prepared(examples, [prompt_hash(e.messages, e.system) for e in examples],
+                     [dumps(e.messages, ensure_ascii=False) for e in examples],
+                     [dumps(e.tags) if e.tags else "[]" for e in examples], digests)
+
+
 class _Batches:
     """Inserts one batch at a time inside the caller's transaction, counting what it added.
 
-    Each text is hashed once per batch (a response's hash finds its id for the labels too),
-    and each statement runs once per batch over prepared tuples (executemany)."""
+    A batch comes prepared (parsed, each text hashed once, JSON dumped) from the read-ahead
+    thread; here each statement runs once per batch over its tuples (executemany)."""
 
     def __init__(self, store: Store, source: str, created: str):
         self.db = store.db
@@ -111,32 +137,27 @@ class _Batches:
         self.created = created
         self.added = [0, 0, 0]  # prompts, responses, labels
 
-    def write(self, examples: list[Example]) -> None:
-        digests: dict[str, str] = {}
-        for example in examples:
-            for text in (example.gold, example.chosen, example.rejected, example.completion):
-                if text is not None and text not in digests:
-                    digests[text] = text_hash(text)
-        prompt_ids = self._prompts(examples)
-        response_ids = self._responses(examples, prompt_ids, digests)
-        self._labels(examples, prompt_ids, response_ids, digests)
+    def write(self, batch: _Prepared) -> None:
+        prompt_ids = self._prompts(batch)
+        response_ids = self._responses(batch.examples, prompt_ids, batch.digests)
+        self._labels(batch.examples, prompt_ids, response_ids, batch.digests)
 
     def _insert(self, sql: str, rows: Sequence[tuple[object, ...]], slot: int) -> None:
         # rowcount counts the statement's own rows, not those its triggers touch.
         cursor = self.db.conn.executemany(sql, rows)
         self.added[slot] += max(cursor.rowcount, 0)
 
-    def _prompts(self, examples: list[Example]) -> list[int]:
-        hashes = [prompt_hash(e.messages, e.system) for e in examples]
-        dumps, source, created = json.dumps, self.source, self.created
+    def _prompts(self, batch: _Prepared) -> list[int]:
+        source, created = self.source, self.created
         self._insert(
             "INSERT OR IGNORE INTO prompts (hash, messages, system, text, tags, source,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(h, dumps(e.messages, ensure_ascii=False), e.system, e.messages[-1]["content"],
-              dumps(e.tags) if e.tags else "[]", source, created)
-             for h, e in zip(hashes, examples, strict=True)], 0)
-        ids = self._lookup("SELECT hash, id FROM prompts WHERE hash IN ({})", sorted(set(hashes)))
-        return [ids[h] for h in hashes]
+            [(h, messages, e.system, e.messages[-1]["content"], tags, source, created)
+             for h, messages, tags, e in zip(batch.hashes, batch.messages, batch.tags,
+                                             batch.examples, strict=True)], 0)
+        ids = self._lookup("SELECT hash, id FROM prompts WHERE hash IN ({})",
+                           sorted(set(batch.hashes)))
+        return [ids[h] for h in batch.hashes]
 
     def _responses(self, examples: list[Example], prompt_ids: list[int],
                    digests: dict[str, str]) -> dict[tuple[int, str], int]:
