@@ -164,6 +164,10 @@ def data_page_queries(db_path: Path, prompts: int, slow_repeat: int) -> list[tup
     for name, query in (
             ("search 'Question 12345'", q(search="Question 12345")),
             ("search 'poem story'", q(search="poem story")),
+            ("search 'story' (in 37%), by labels desc", q(search="story", sort="labels",
+                                                           descending=True)),
+            ("search 'the' (in 62%)", q(search="the")),
+            ("search 'po' (2 chars: no trigram)", q(search="po")),
             ("source filter", q(source="evol")),
             ("tag filter", q(tag="safety")),
             ("labeled", q(labeled="labeled")),

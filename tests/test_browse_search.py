@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from studio.app.overview import queue_overview
 from studio.data.importing.importer import import_path
+from studio.db import search
 from studio.db.browse import BrowseQuery, count, page
 from studio.db.schema import migrations
 from studio.db.sqlite_db import Database
@@ -112,3 +115,21 @@ def test_queue_overview_counts_on_the_store_it_is_given(store: Store, data_paths
         reader.close()
     assert overview.remaining == queue.remaining() == 4
     assert (overview.prompts, overview.responses) == (5, 5)
+
+
+def test_a_term_in_many_prompts_pages_the_same_by_walking(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(60):
+        store.add_prompt(f"row {i} {'Common word' if i % 3 else 'rare'}", source=f"s{i % 2}")
+    store.add_prompt([{"role": "user", "content": "common in an earlier turn"},
+                      {"role": "assistant", "content": "yes"},
+                      {"role": "user", "content": "then this"}])
+    queries = [BrowseQuery(search="COMMON", sort=sort, descending=down)
+               for sort in ("id", "prompt", "source") for down in (False, True)]
+    listed = [[r.id for r in page(store, q, 3, 20)] for q in queries]
+    assert not search.dense(store.db, "common")  # a small store: below DENSE_MIN
+    monkeypatch.setattr(search, "DENSE_MIN", 5)
+    assert search.dense(store.db, "common")
+    assert not search.dense(store.db, "zzz")
+    assert [[r.id for r in page(store, q, 3, 20)] for q in queries] == listed
+    assert count(store, BrowseQuery(search="common")) == 41

@@ -39,10 +39,12 @@ class BrowseQuery:
     sort: str = "id"
     descending: bool = False
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, walk: bool = False) -> tuple[str, list[Any]]:
+        """The filter as SQL on ``prompts p``; ``walk``: a search term checked row by row
+        (a page of a term found in many prompts, see studio.db.search.dense)."""
         parts, params = ["1"], []
         if self.search.strip():
-            found, found_params = search.condition(self.search)
+            found, found_params = search.condition(self.search, walk)
             parts.append(found)
             params += found_params
         if self.source:
@@ -129,7 +131,7 @@ def page(store: Store, query: BrowseQuery, offset: int, limit: int) -> list[Prom
 
     The ids come first (an index walk in the query's order), then the rows of just those ids:
     a sort never computes the display columns of rows it does not show."""
-    where, params = query.where()
+    where, params = query.where(walk=search.dense(store.db, query.search))
     # Ties go by id in the same direction, so one index serves both directions.
     direction = " DESC" if query.descending else ""
     order = f"{SORT_COLUMNS.get(query.sort, 'p.id')}{direction}, p.id{direction}"

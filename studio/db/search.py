@@ -19,6 +19,11 @@ from typing import Any
 from sqlite_utils import Database
 
 MIN_TRIGRAM = 3  # shorter terms cannot use the index
+# A term in this share of the prompts (and at least DENSE_MIN of them) is "dense": a page
+# walks its sort order checking rows (a match every 50 rows or fewer) instead of listing
+# every match from the index first (300 ms for 375k matches at 1M prompts).
+DENSE_SHARE = 0.02
+DENSE_MIN = 1000
 
 # The searchable text of the prompt row ``row``: every turn's content, in order. A prompt of
 # one turn is its text (the last user turn), with no JSON to walk: most prompts, at import.
@@ -59,15 +64,36 @@ def add_search(db: Database) -> None:
     db.execute(CATCH_UP, {"prompts": 0})
 
 
-def condition(term: str) -> tuple[str, list[Any]]:
-    """SQL true for the prompts ``p`` whose text holds ``term`` (stripped), and its params."""
+def condition(term: str, walk: bool = False) -> tuple[str, list[Any]]:
+    """SQL true for the prompts ``p`` whose text holds ``term`` (stripped), and its params.
+
+    ``walk``: the condition is checked row by row as a page walks its sort order, which
+    stops at a full page; right for a term in many prompts (see :func:`dense`), where the
+    index would first list every match. The row check is LIKE over the same text the index
+    holds, which matches exactly what the index does for an ASCII term."""
     term = term.strip()
     if len(term) < MIN_TRIGRAM:
         pattern = "%" + _escape_like(term) + "%"
         return ("(p.text LIKE ? ESCAPE '\\' OR p.messages LIKE ? ESCAPE '\\')",
                 [pattern, pattern])
+    if walk and term.isascii():
+        return f"{_BODY.format(row='p')} LIKE ? ESCAPE '\\'", ["%" + _escape_like(term) + "%"]
     return "p.id IN (SELECT rowid FROM prompt_search WHERE prompt_search MATCH ?)", \
         [match_phrase(term)]
+
+
+def dense(db: Database, term: str) -> bool:
+    """Whether ``term`` is in at least DENSE_SHARE of the prompts: then a page walking its
+    order meets a match every few rows. The index counts matches only up to that share, so
+    the answer costs little either way."""
+    term = term.strip()
+    if len(term) < MIN_TRIGRAM or not term.isascii():
+        return False
+    last = db.execute("SELECT coalesce(max(id), 0) FROM prompts").fetchone()[0]
+    enough = max(DENSE_MIN, int(last * DENSE_SHARE))
+    found = db.execute("SELECT count(*) FROM (SELECT 1 FROM prompt_search WHERE prompt_search"
+                       " MATCH ? LIMIT ?)", [match_phrase(term), enough]).fetchone()[0]
+    return bool(found >= enough)
 
 
 def match_phrase(term: str) -> str:
