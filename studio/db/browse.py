@@ -39,14 +39,14 @@ class BrowseQuery:
     sort: str = "id"
     descending: bool = False
 
-    def where(self, walk: bool = False) -> tuple[str, list[Any]]:
-        """The filter as SQL on ``prompts p``; ``walk``: a search term checked row by row
-        (a page of a term found in many prompts, see studio.db.search.dense)."""
+    def where(self, found: tuple[str, list[Any]] | None = None) -> tuple[str, list[Any]]:
+        """The filter as SQL on ``prompts p``; ``found``: the search term's condition when
+        the caller chose it (a page: studio.db.search.page_condition)."""
         parts, params = ["1"], []
         if self.search.strip():
-            found, found_params = search.condition(self.search, walk)
-            parts.append(found)
-            params += found_params
+            condition, condition_params = found or search.condition(self.search)
+            parts.append(condition)
+            params += condition_params
         if self.source:
             parts.append("p.source = ?")
             params.append(self.source)
@@ -131,7 +131,8 @@ def page(store: Store, query: BrowseQuery, offset: int, limit: int) -> list[Prom
 
     The ids come first (an index walk in the query's order), then the rows of just those ids:
     a sort never computes the display columns of rows it does not show."""
-    where, params = query.where(walk=search.dense(store.db, query.search))
+    where, params = query.where(search.page_condition(store.db, query.search)
+                                if query.search.strip() else None)
     # Ties go by id in the same direction, so one index serves both directions.
     direction = " DESC" if query.descending else ""
     order = f"{SORT_COLUMNS.get(query.sort, 'p.id')}{direction}, p.id{direction}"
