@@ -296,9 +296,11 @@ def label_commits_during_rebuild(db_path: Path) -> dict[str, float]:
             "p95_ms": waits[max(0, int(len(waits) * 0.95) - 1)], "max_ms": waits[-1]}
 
 
-def label_commits_during_queue_overview(db_path: Path, commits: int) -> dict[str, float]:
+def label_commits_during_queue_overview(db_path: Path, commits: int,
+                                        on_reader: bool = True) -> dict[str, float]:
     """Label commits through the store worker while the Label page's queue overview (its full
-    count of what is left to label) runs on the reader, as queued before each item."""
+    count of what is left to label) runs on the reader (``Ops.read``), or, as before issue
+    25's fix, on the store worker itself (``Ops.run``), where each commit queues behind it."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QCoreApplication
 
@@ -323,7 +325,7 @@ def label_commits_during_queue_overview(db_path: Path, commits: int) -> dict[str
         # both enough commits and two whole overviews are done.
         while (len(waits) < commits or len(counted) < 2) and len(waits) < 20_000:
             if len(counted) == queued:
-                ops.read(overview)
+                (ops.read if on_reader else ops.run)(overview)
                 queued += 1
             started = time.perf_counter()
             response = 2 * (len(waits) % 1000) + 1
@@ -431,11 +433,13 @@ def main(argv: list[str] | None = None) -> None:
               f" ({result['rebuild_s']:.1f} s): n={result['n']:.0f} p50 {result['p50_ms']:.1f}"
               f" ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms", flush=True)
     if "overview" not in args.skip:
-        result = label_commits_during_queue_overview(db_path, args.commits)
-        print(f"label commit while the Label page's queue overview counts on the reader"
-              f" ({result['overview_s']:.1f} s each): n={result['n']:.0f}"
-              f" p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms,"
-              f" max {result['max_ms']:.1f} ms", flush=True)
+        for where, on_reader, commits in (("the store worker (before)", False, 10),
+                                          ("the reader (after)", True, args.commits)):
+            result = label_commits_during_queue_overview(db_path, commits, on_reader)
+            print(f"label commit while the Label page's queue overview counts on {where}"
+                  f" ({result['overview_s']:.1f} s each): n={result['n']:.0f}"
+                  f" p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms,"
+                  f" max {result['max_ms']:.1f} ms", flush=True)
     if "import" not in args.skip:
         rows = args.import_rows or args.prompts
         scratch = Path(tempfile.mkdtemp(prefix="bench-import-", dir=folder))
