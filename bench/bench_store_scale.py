@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -357,26 +356,25 @@ def write_import_file(path: Path, rows: int, seed: int) -> int:
 
 
 def import_in_child(folder: Path, source: Path, code: Path = ROOT) -> dict[str, float]:
-    """The CLI import in a child process (of the code at ``code``): wall time, CPU time and
-    that process's peak RSS."""
+    """The CLI import in a child process (of the code at ``code``): wall time, and that child's
+    own CPU time and peak RSS (from wait4, so each run's figures are its own)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "-m", "studio.cli.main", "--data-dir", str(folder),
-                           "import", str(source)], env=env, capture_output=True, text=True,
-                          check=False)
-    wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak_kb = usage.ru_maxrss
-    cpu = (usage.ru_utime + usage.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
-    if done.returncode != 0:
-        raise SystemExit(f"import failed: {done.stderr[-2000:]}")
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    # ru_maxrss of children is the largest of any child so far: a later child's peak is only
-    # known when it is the largest, so the baseline runs first and each figure is labeled.
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": max(peak_kb, before) / 1024,
-            "last_line": lines[-1] if lines else "", "progress_lines": len(lines) - 1}
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "studio.cli.main", "--data-dir",
+                                  str(folder), "import", str(source)], env=env, stdout=out,
+                                 stderr=subprocess.STDOUT, text=True, cwd=code)  # -m: cwd first
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        text = out.read()
+    if child.returncode != 0:
+        raise SystemExit(f"import failed: {text[-2000:]}")
+    lines = [line for line in text.splitlines() if line.strip()]
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "last_line": lines[-1] if lines else "",
+            "progress_lines": len(lines) - 1}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -453,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
                       f" {name} ({code}): {result['wall_s']:.1f} s wall,"
                       f" {rows / result['wall_s']:,.0f} rows/s, CPU {result['cpu_s']:.1f} s"
                       f" ({rows / result['cpu_s']:,.0f} rows per CPU-second), peak RSS"
-                      f" {result['peak_rss_mb']:.0f} MB (largest child so far);"
+                      f" {result['peak_rss_mb']:.0f} MB;"
                       f" {result['progress_lines']} progress lines; {result['last_line']}",
                       flush=True)
                 shutil.rmtree(scratch / f"data-{len(name)}", ignore_errors=True)

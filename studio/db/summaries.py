@@ -9,7 +9,7 @@ keeps them right without knowing about them. ``SCHEMA`` is applied once by migra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlite_utils import Database
@@ -155,27 +155,41 @@ BULK_TRIGGERS = ("labels_counted", "responses_counted", "prompts_added", SEARCH_
 
 
 @contextmanager
-def bulk_writes(db: Database) -> Iterator[None]:
+def bulk_writes(db: Database) -> Iterator[Callable[[], None]]:
     """Inserts of many prompts, responses and labels (no updates or deletes) with the
     per-row triggers off, then the summaries brought up to date in one pass each: several
     times faster for an import. Must run inside the caller's write transaction, so other
-    connections never see the triggers missing (DDL is transactional in SQLite)."""
+    connections never see the triggers missing (DDL is transactional in SQLite).
+
+    It yields ``catch_up``: called after each batch, it brings the summaries up to date for
+    the rows written since its last call, so the work is spread with the batches (and their
+    progress) instead of all coming after the last one."""
     if not db.conn.in_transaction:
         raise RuntimeError("bulk_writes needs an open write transaction")
-    marks = {table: db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-             for table in ("prompts", "responses", "labels")}
+    marks = _marks(db)
     saved = {name: sql for name, sql in db.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN"
         f" ({', '.join('?' * len(BULK_TRIGGERS))})", BULK_TRIGGERS)}
     for name in saved:
         db.execute(f"DROP TRIGGER {name}")
-    yield
-    for statement in _statements(CATCH_UP):
-        db.execute(statement, marks)
-    if SEARCH_TRIGGER in saved:  # the search index (m011) exists: add the new prompts to it
-        db.execute(SEARCH_CATCH_UP, {"prompts": marks["prompts"]})
+
+    def catch_up() -> None:
+        for statement in _statements(CATCH_UP):
+            db.execute(statement, marks)
+        if SEARCH_TRIGGER in saved:  # the search index (m011) exists: add the new prompts
+            db.execute(SEARCH_CATCH_UP, {"prompts": marks["prompts"]})
+        marks.update(_marks(db))
+
+    yield catch_up
+    catch_up()
     for sql in saved.values():
         db.execute(sql)
+
+
+def _marks(db: Database) -> dict[str, int]:
+    """The highest id of each table: rows above it are the ones written since."""
+    return {table: db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+            for table in ("prompts", "responses", "labels")}
 
 
 def add_summaries(db: Database) -> None:

@@ -49,13 +49,14 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
     cancelled = should_cancel or (lambda: False)
     writer = _Batches(store, f"import:{parsed.path.name}", now_iso())
     done = 0
-    with _page_cache(store, IMPORT_CACHE_KIB), store.atomic(), bulk_writes(store.db), \
-            ReadAhead(_batches(parsed), _prepare) as batches:
+    with _page_cache(store, IMPORT_CACHE_KIB), store.atomic(), \
+            bulk_writes(store.db) as catch_up, ReadAhead(_batches(parsed), _prepare) as batches:
         report(0, parsed.example_count)  # the write starts: rates count from here
         for batch in batches:
             if cancelled():
                 raise ImportCancelledError("import cancelled; nothing was stored")
             writer.write(batch)
+            catch_up()  # counts and search index of this batch: progress includes them
             done += len(batch.examples)
             report(done, parsed.example_count)
         if done != parsed.example_count:
