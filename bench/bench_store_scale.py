@@ -182,7 +182,9 @@ def data_page_queries(db_path: Path, prompts: int, slow_repeat: int) -> list[tup
     for at in (1, prompts // 2, prompts):
         add(f"row click (prompt_detail #{at})",
             lambda pid=at: detail_with_suggestions(store, pid))
-    victims = iter(range(prompts // 3, prompts))
+    # Prompts that still exist (a reused store lost a few to earlier runs).
+    victims = iter([row[0] for row in store.db.execute(
+        "SELECT id FROM prompts WHERE id >= ? ORDER BY id LIMIT 3", [prompts // 3])])
     add("delete a prompt (Data page action)", lambda: store.delete_prompt(next(victims)))
     add("readiness report, first (derives every stale prompt)",
         lambda: readiness_report(store), repeat=1)
