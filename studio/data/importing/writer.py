@@ -18,7 +18,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studio.data.importing.ahead import ReadAhead
 from studio.data.importing.readers import RowError, read_rows
 from studio.data.importing.shapes import Example, to_example
 from studio.db.records import now_iso, pair_target, prompt_hash, text_hash
@@ -50,9 +49,9 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
     writer = _Batches(store, f"import:{parsed.path.name}", now_iso())
     done = 0
     with _page_cache(store, IMPORT_CACHE_KIB), store.atomic(), \
-            bulk_writes(store.db) as catch_up, ReadAhead(_batches(parsed), _prepare) as batches:
+            bulk_writes(store.db) as catch_up:
         report(0, parsed.example_count)  # the write starts: rates count from here
-        for batch in batches:
+        for batch in map(_prepare, _batches(parsed)):
             if cancelled():
                 raise ImportCancelledError("import cancelled; nothing was stored")
             writer.write(batch)
@@ -105,7 +104,7 @@ def _batches(parsed: ParsedFile) -> Iterator[list[Example]]:
 
 @dataclass
 class _Prepared:
-    """A batch with everything that needs no database done: the read-ahead thread's part."""
+    """A batch with everything that needs no database done: each text hashed once."""
 
     examples: list[Example]
     hashes: list[str]  # each prompt's hash
@@ -129,8 +128,8 @@ def _prepare(examples: list[Example]) -> _Prepared:
 class _Batches:
     """Inserts one batch at a time inside the caller's transaction, counting what it added.
 
-    A batch comes prepared (parsed, each text hashed once, JSON dumped) from the read-ahead
-    thread; here each statement runs once per batch over its tuples (executemany)."""
+    A batch comes prepared (parsed, each text hashed once, JSON dumped); here each statement
+    runs once per batch over its tuples (executemany)."""
 
     def __init__(self, store: Store, source: str, created: str):
         self.db = store.db
