@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.data.importing import import_path
-from studio.data.importing.importer import ImportReport
+from studio.app.import_data import ImportReport, import_path
+from studio.app.label import total_changes
 from studio.db.store import Store
-from studio.labels.overview import total_changes
 from ui.context import AppContext, Changes
 from ui.ops import Task
 

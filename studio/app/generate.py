@@ -16,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.candidates.generation import GenerationConfig, create_job, pending_candidates
+from studio.candidates.best_of_n import PAIRS_FOLDER, best_of_n
+from studio.candidates.estimate import Speed, estimate_text, measured_speed
+from studio.candidates.generation import (
+    MAX_CANDIDATES,
+    GenerationConfig,
+    create_job,
+    pending_candidates,
+)
 from studio.db.store import Store
 from studio.errors import StudioError
 from studio.labels.queue import QueueFilter, filter_prompt_ids
@@ -88,3 +95,18 @@ def _full_gguf(store: Store, base: ModelEntry) -> str:
         return str(source["path"])
     raise StudioError(f"the base model {base.name} has no full-model GGUF to apply the adapter"
                       f" to: export it first with `tuning-studio export-model {base.id}`")
+
+
+# What the pages and the CLI take from here (the use cases above and the domain names they need).
+__all__ = [
+    "MAX_CANDIDATES",
+    "PAIRS_FOLDER",
+    "GenerationPlan",
+    "Speed",
+    "all_prompt_ids",
+    "best_of_n",
+    "estimate_text",
+    "generation_target",
+    "measured_speed",
+    "prepare_generation",
+]

@@ -17,22 +17,25 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from studio.app.add_model import (
+    STARTER_NAME,
+    converted_starter,
+    create_fetch_job,
+    create_import_job,
+    hub_reachable,
+    is_hub_id,
+    lineage_text,
+    registered_from_gguf,
+    resolve_model_dir,
+    starter_folder,
+)
+from studio.app.models import ModelEntry, add_base_model, get_model, rename_model
 from studio.cli.output import out, print_job_event
 from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import Event
 from studio.jobs.launch import run_foreground
 from studio.paths import DataPaths
-from studio.registry.gguf_import import create_import_job, lineage_text, registered_from_gguf
-from studio.registry.hub import create_fetch_job
-from studio.registry.locate import is_hub_id, resolve_model_dir
-from studio.registry.models import ModelEntry, add_base_model, get_model, rename_model
-from studio.registry.starter import (
-    STARTER_NAME,
-    converted_starter,
-    hub_reachable,
-    starter_folder,
-)
 
 
 def add_add_model_command(subparsers: Any) -> None:

@@ -21,6 +21,20 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from studio.app.data import KINDS
+from studio.app.evaluate import evaluate_before_after, get_eval_set, run_model
+from studio.app.runs import (
+    RunDir,
+    cancel_run,
+    claim_next,
+    describe,
+    list_runs,
+    metrics_summary,
+    start_next,
+    sync_all,
+    sync_run,
+)
+from studio.app.train_checks import PROBE_MODULE, grpo_snapshot_fields, probe_checks, require_ok
 from studio.app.training import (
     create_checked_run,
     create_probe,
@@ -28,26 +42,10 @@ from studio.app.training import (
     snapshot_labels,
 )
 from studio.cli.config_flags import add_config_flags, config_overrides
-from studio.data.snapshots import KINDS
 from studio.db.store import Store
-from studio.evaluation.auto import evaluate_before_after, run_model
-from studio.evaluation.evalsets import get_eval_set
 from studio.jobs.launch import follow, request_stop, run_foreground, spawn_detached
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
-from studio.training.describe import describe, metrics_summary
-from studio.training.grpo import grpo_snapshot_fields
-from studio.training.grpo_probe import PROBE_MODULE, probe_checks
-from studio.training.preflight import require_ok
-from studio.training.runs import (
-    RunDir,
-    cancel_run,
-    claim_next,
-    list_runs,
-    start_next,
-    sync_all,
-    sync_run,
-)
 
 
 def add_train_commands(subparsers: Any) -> None:

@@ -25,13 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.add_model import FoundGGUF, check_importable, create_import_job, scan_all
+from studio.app.models import GGUFInfo, ModelEntry, add_base_model, read_gguf_info
 from studio.db.store import Store
 from studio.errors import StudioError
 from studio.events import Event
-from studio.registry import models
-from studio.registry.gguf_import import check_importable, create_import_job
-from studio.registry.gguf_info import GGUFInfo, read_gguf_info
-from studio.registry.gguf_scan import FoundGGUF, scan_all
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner, JobStrip
 
@@ -172,8 +170,8 @@ class AddModelDialog(QDialog):
             self.add_folder(Path(folder))
 
     def add_folder(self, folder: Path) -> None:
-        def register(store: Store) -> models.ModelEntry:
-            return models.add_base_model(store, folder)
+        def register(store: Store) -> ModelEntry:
+            return add_base_model(store, folder)
 
         self.context.ops.run(register, owner=self, changes=Changes(models=True),
                              on_success=lambda e: self._say(f"Added {e.name}."),

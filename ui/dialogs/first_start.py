@@ -17,11 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.add_model import create_demo_job, create_import_job
+from studio.app.models import add_base_model
 from studio.db.store import Store
 from studio.events import Event
-from studio.registry.demo import create_demo_job
-from studio.registry.gguf_import import create_import_job
-from studio.registry.models import add_base_model
 from ui.context import Changes
 from ui.runners.job_runner import JobRunner
 from ui.starter import add_starter_prompts
