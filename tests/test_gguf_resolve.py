@@ -15,6 +15,7 @@ from studio.db.store import Store
 from studio.evaluation.engines import LLAMA_CPP, gguf_files, model_files
 from studio.registry import models
 from studio.registry.gguf_resolve import NoGGUFError, chat_ready, resolve_gguf
+from studio.rounds.board import target_names
 from studio.rounds.votes import compare_targets
 
 Registry = dict[str, models.ModelEntry]
@@ -146,6 +147,12 @@ def test_chat_targets_are_every_gguf_as_it_runs(store: Store, tmp_path: Path) ->
     _, pair = compare_targets(store)
     assert pair is not None
     assert [targets[i][0] for i in pair] == [r["base_F16"].name, labels[-1]]
+    # A round generates with the first of its model's targets: the one the rule picks.
+    assert target_names(store, r["base"].id)[0] == r["base_F16"].name
+    assert target_names(store, r["merged_only"].id)[:2] == [r["merged_only_F16"].name,
+                                                            r["merged_only_Q4_K_M"].name]
+    assert target_names(store, r["starter"].id) == [r["starter_Q4_1"].name]
+    assert target_names(store, r["bare"].id) == []
 
 
 def test_nothing_chat_ready(store: Store, tmp_path: Path) -> None:
