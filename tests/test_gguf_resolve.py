@@ -165,3 +165,17 @@ def test_nothing_chat_ready(store: Store, tmp_path: Path) -> None:
     assert model_files(store, base.id).engine == "transformers"  # Eval falls back
     with pytest.raises(NoGGUFError, match="has no GGUF yet"):
         resolve_gguf(store, adapter.id)
+
+
+def test_a_base_registered_again_gets_its_source_gguf(store: Store, tmp_path: Path) -> None:
+    """A store from before the source GGUF counted as the base's copy: registering the base
+    again registers it, so the rule needs no second path for old stores."""
+    source = _file(tmp_path / "SmolLM2.Q4_1.gguf")
+    folder = _folder(tmp_path / "starter", "config.json", source)
+    base = models.add_base_model(store, folder)
+    (copy,) = models.children(store, base.id)
+    models.delete_model(store, copy.id, tmp_path / "data", delete_files=False)
+    with pytest.raises(NoGGUFError):
+        resolve_gguf(store, base.id)
+    assert models.add_base_model(store, folder).id == base.id
+    assert resolve_gguf(store, base.id).model_path == str(source.resolve())

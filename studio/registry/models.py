@@ -88,6 +88,7 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None,
         raise ModelRegistryError(f"{text} is neither a model folder nor a hub id like owner/name")
     existing = _find(store, "base", path)
     if existing is not None:
+        add_source_gguf(store, existing)  # registered before its source GGUF counted as a copy
         return existing
     base = _insert(store, "base", name or _default_name(text), path,
                    meta={**origin, **(meta or {})})
