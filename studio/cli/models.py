@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.app.add_model import export_quant, lineage_text
-from studio.app.export import QUANT_TYPES, create_export_job
-from studio.app.models import ModelNode, base_of, get_model, model_tree
+from studio.app.add_model import lineage_text
+from studio.app.export import QUANT_TYPES, prepare_export
+from studio.app.models import ModelNode, model_tree
 from studio.db.store import Store
-from studio.errors import StudioError
 from studio.events import Event
 from studio.jobs.launch import log_tail, run_foreground
 from studio.paths import DataPaths
@@ -51,30 +50,13 @@ def run_model_command(args: argparse.Namespace, store: Store, paths: DataPaths) 
 
 
 def _export(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
-    source, parent_id = _resolve(store, args.source)
-    is_adapter = (source / "adapter_config.json").is_file()
-    # By default, the quantization of the GGUF the base model came from (else Q4_K_M).
-    origin = base_of(store, parent_id).meta if parent_id else {}
-    job = create_export_job(paths.exports, args.out, db=paths.db, parent_id=parent_id,
-                            quants=args.quant or [export_quant(origin, QUANTS)],
-                            lora_gguf=bool(args.lora_gguf and is_adapter),
-                            **{"adapter" if is_adapter else "model": source})
+    job = prepare_export(store, paths, args.source, args.quant, args.lora_gguf, args.out)
     last = run_foreground("export", job, _report)
     if last is None:
         sys.stderr.write(f"error: the export stopped without reporting (killed or crashed):\n"
                          f"{log_tail(job, 'export')}\n")
         return 1
     return {"finished": 0, "cancelled": 130}.get(last.event, 1)
-
-
-def _resolve(store: Store, source: str) -> tuple[Path, str | None]:
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return path.resolve(), None
-    entry = get_model(store, source)  # NotFoundError names the id
-    if entry.kind not in ("base", "adapter", "merged") or not Path(entry.path).is_dir():
-        raise StudioError(f"model {source} ({entry.kind}) has no local folder to export")
-    return Path(entry.path), entry.id
 
 
 def _report(event: Event) -> None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from studio.app.eval_matrix import regression_warning
 from studio.app.evaluate import Score, latest_scores
-from studio.app.export import create_export_job
+from studio.app.export import prepare_export
 from studio.app.models import (
     ModelEntry,
     ModelNode,
@@ -172,12 +172,16 @@ class ModelsPage(QWidget):
 
     def start_export(self, entry: ModelEntry, quants: list[str],
                      lora_gguf: bool = False) -> None:
-        source = {"adapter" if entry.kind == "adapter" else "model": entry.path}
-        job = create_export_job(self.context.paths.exports, db=self.context.paths.db,
-                                parent_id=entry.id, quants=quants,
-                                lora_gguf=lora_gguf and entry.kind == "adapter", **source)
+        paths = self.context.paths
+        # Reads the registry (the GGUF an adapter-only GGUF is checked on): the store worker.
+        self.context.ops.run(
+            lambda store: prepare_export(store, paths, entry.id, quants, lora_gguf),
+            owner=self, on_success=lambda job: self._run_export(job, entry.name),
+            on_failure=lambda error: self._say(f"Not exported: {error}"))
+
+    def _run_export(self, job: Path, name: str) -> None:
         self.export_runner.start(job)
-        self.export_strip.started(f"Exporting {entry.name}…")
+        self.export_strip.started(f"Exporting {name}…")
         self._say("")
         self._update_buttons()
 
