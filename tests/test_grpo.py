@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from backends.lib.train_synthetic import populate
-from studio.app.training import PROBE_SNAPSHOT, create_probe
+from studio.app.training import create_probe
 from studio.cli.train import add_train_commands, run_train_command
 from studio.db.store import Store
 from studio.errors import EmptyDatasetError
@@ -224,7 +224,9 @@ def test_probe_use_case_snapshots_the_chosen_prompts_or_keeps_the_runs(
     assert probe.job_dir is not None
     assert probe.prompts == 4  # fewer prompts than the probe would sample
     probed = GrpoProbeConfig.load(probe.job_dir)
-    assert Path(probed.snapshot_dir) == (data_paths.snapshots / PROBE_SNAPSHOT).resolve()
+    probed_manifest = json.loads((Path(probed.snapshot_dir) / "manifest.json").read_text())
+    # Named by its content, like the launch's (a folder never rewritten under a reader).
+    assert Path(probed.snapshot_dir) == (data_paths.snapshots / probed_manifest["id"]).resolve()
     assert len((Path(probed.snapshot_dir) / "train.jsonl").read_text().splitlines()) == 4
     run_snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "r")
     cli_probe = create_probe(store, data_paths, grpo_config(demo_model_dir, run_snapshot.path),

@@ -1,5 +1,6 @@
-"""The run list: list, sync and cancel training runs, claim and start the next queued one, and
-describe a run and its metrics.
+"""The run list: list, sync and cancel training runs, and describe a run and its metrics.
+
+The queue advances through ``studio.app.training.advance_queue`` only (not from here).
 
 The pages and the CLI import these names from here, never from the domain packages
 (import-linter: "The UI and the CLI reach the domain only through studio.app").
@@ -12,9 +13,7 @@ from studio.training.runs import (
     Run,
     RunDir,
     cancel_run,
-    claim_next,
     list_runs,
-    start_next,
     sync_all,
     sync_run,
 )
@@ -23,11 +22,9 @@ __all__ = [
     "Run",
     "RunDir",
     "cancel_run",
-    "claim_next",
     "describe",
     "list_runs",
     "metrics_summary",
-    "start_next",
     "sync_all",
     "sync_run",
 ]
