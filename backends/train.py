@@ -141,7 +141,14 @@ def _fit_budget(trainer: Any, config: TrainConfig, device: str, run: RunDir,
                 counts: dict[str, int], writer: EventWriter) -> Any:
     """Time one step, fit steps and evaluation to the budget, and say what was decided."""
     from backends.lib import train_budget
+    from backends.lib.train_callbacks import make_deadline_callback
 
+    deadline = train_budget.grpo_deadline_s(config, device)
+    if deadline is not None:
+        trainer.add_callback(make_deadline_callback(writer, deadline))
+        writer.emit("progress", stage="budget", message=f"time budget: training stops after"
+                    f" about {deadline / 60:.0f} min, at the step that ends past it (GRPO"
+                    " samples answers, so no single step says how many fit)")
     if not train_budget.applies(config):
         return None
     writer.emit("progress", stage="budget", message="timing one training step on this"

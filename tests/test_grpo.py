@@ -250,3 +250,24 @@ def test_a_step_without_reward_variance_is_called_out() -> None:
     line = describe(flat)
     assert "reward=1 reward_std=0" in line
     assert "nothing to learn here" in line
+
+
+def test_grpo_stops_when_its_time_budget_is_spent(store: Store, data_paths: DataPaths,
+                                                   demo_model_dir: Path) -> None:
+    """No step count fits a GRPO budget ahead (answers vary in length): the run trains until
+    its share is spent, then saves that step as the adapter and finishes."""
+    populate(store, 8)
+    snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "b")
+    config = grpo_config(demo_model_dir, snapshot.path, max_steps=200, save_steps=1000,
+                         completions_every=0, time_budget_minutes=0.05)
+    run = create_run(store, data_paths, config, snapshot.path)
+    started = start_next(store, data_paths)
+    assert started is not None
+    wait_for(lambda: sync_run(store, run.id).status != "running", timeout=240)
+    events = read_events(run.dir.events)
+    assert events[-1].event == "finished", events[-1].fields
+    steps = [e["step"] for e in events if e.event == "step"]
+    assert 1 <= max(steps) < 200
+    assert any(e.get("stage") == "budget" and "time budget reached" in e.get("message", "")
+               for e in events)
+    assert (run.dir.adapter / "adapter_config.json").is_file()
