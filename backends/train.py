@@ -8,9 +8,10 @@ the adapter in PEFT format to ``RUN_DIR/adapter``. Progress goes to ``RUN_DIR/ev
 only (never to the parent's stdout, which may be gone: a killed terminal must not kill the
 run). A stop (the job's ``stop`` file, SIGTERM or SIGINT) saves a checkpoint, also in the
 middle of an evaluation, and exits 0 with a ``cancelled`` event; running again resumes from
-the last checkpoint with the same step numbering. When the run folder lies in a data folder
-(``<data>/runs/<id>``) the process also updates its row in that run registry and, when done,
-starts the next queued run.
+the last checkpoint with the same step numbering. It runs through ``run_job`` like every job;
+the database named by config.json's ``db`` gets the run's row in the run list and, when the
+run ends, the queue advances (:mod:`backends.lib.train_run_list`). Under ``torchrun`` or
+``accelerate launch`` only rank 0 owns the pid file, the events and the row.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from typing import Any
 
 from backends.lib.checkpoints import resumable_checkpoint, unfinished_saves
 from backends.lib.export_merge import copy_tokenizer_files
-from backends.lib.jobs import StopFlag, disk_full_failure, make_job_parser
+from backends.lib.jobs import StopFlag, disk_full_failure, make_job_parser, run_job
 from backends.lib.train_callbacks import EvaluationInterruptedError, make_events_callback
+from backends.lib.train_run_list import RunListEntry
 from backends.lib.train_template import check_template
 from studio.errors import StudioError
 from studio.evaluation.graders.sandbox import GradingStoppedError
@@ -139,7 +141,14 @@ def _fit_budget(trainer: Any, config: TrainConfig, device: str, run: RunDir,
                 counts: dict[str, int], writer: EventWriter) -> Any:
     """Time one step, fit steps and evaluation to the budget, and say what was decided."""
     from backends.lib import train_budget
+    from backends.lib.train_callbacks import make_deadline_callback
 
+    deadline = train_budget.grpo_deadline_s(config, device)
+    if deadline is not None:
+        trainer.add_callback(make_deadline_callback(writer, deadline))
+        writer.emit("progress", stage="budget", message=f"time budget: training stops after"
+                    f" about {deadline / 60:.0f} min, at the step that ends past it (GRPO"
+                    " samples answers, so no single step says how many fit)")
     if not train_budget.applies(config):
         return None
     writer.emit("progress", stage="budget", message="timing one training step on this"
@@ -199,54 +208,50 @@ def _path(checkpoint: Path | None) -> str | None:
     return str(checkpoint) if checkpoint else None
 
 
-def _registry(run: RunDir) -> Any:
-    """The data folder's paths and store when the run folder is ``<data>/runs/<id>``."""
-    data_dir = run.path.parent.parent
-    if run.path.parent.name != "runs" or not (data_dir / "studio.db").is_file():
-        return None
-    from studio.db.store import Store
-    from studio.paths import DataPaths
-
-    paths = DataPaths.at(data_dir)
-    return paths, Store.open(paths.db)
-
-
 def process_rank() -> int:
     """This process's global rank under ``torchrun``/``accelerate launch`` (0 when alone)."""
     return int(os.environ.get("RANK", "0") or 0)
 
 
+class TrainingFailedError(StudioError):
+    """A run that failed, said in one sentence (:func:`human_message`); the traceback of its
+    cause goes to the log."""
+
+
 def main(args: argparse.Namespace) -> int:
-    stop = StopFlag(args.job_dir)  # first: a cancel during the slow imports still counts
     run = RunDir(Path(args.job_dir).resolve())
     if process_rank() != 0:
-        return _worker_rank(run, stop)
+        return _worker_rank(run, StopFlag(run.path))
     other = run.read_pid()
     if other not in (None, os.getpid()) and run.is_alive():
         sys.stderr.write(f"run {run.path.name} is already being trained by process {other}\n")
         return 2
     run.write_pid(os.getpid())
     _setup_logging(run)
-    writer = EventWriter(run.events)
-    registry = _registry(run)
-    _notify_start(registry, run)
-    code = 0
-    try:
-        outcome = train(TrainConfig.load(run.config), run, writer, stop)
-    except Exception as error:  # the process boundary: report any failure as an event
-        log.exception("training failed")
-        full = disk_full_failure(error, run.path, "saving the run",
-                                 lambda: unfinished_saves(run.checkpoints, run.adapter))
-        writer.emit("failed", message=human_message(full or error), log=str(run.log))
-        outcome, code = "failed", 1
-    log.info("run ended: %s", outcome)
-    _notify_end(registry, run)
+    entry = RunListEntry.open(run)
+    outcome = ["failed"]
+
+    def work(job_dir: Path, writer: EventWriter, stop: StopFlag) -> None:
+        if entry is not None:  # after run_job's StopFlag: a cancel from here on counts
+            entry.started()
+        try:
+            outcome[0] = train(TrainConfig.load(run.config), run, writer, stop)
+        except Exception as error:  # the process boundary: say it in one sentence
+            full = disk_full_failure(error, run.path, "saving the run",
+                                     lambda: unfinished_saves(run.checkpoints, run.adapter))
+            raise (full or TrainingFailedError(human_message(error))) from error
+
+    code = run_job(args, "train", work)  # a failure: the traceback to train.log, `failed`
+    log.info("run ended: %s", outcome[0])
+    if entry is not None:
+        entry.ended()  # after the last event: the outcome is recorded, the queue advances
     return code
 
 
 def _worker_rank(run: RunDir, stop: StopFlag) -> int:
     """A non-zero rank of a multi-process run trains its share and writes nothing of the run
-    folder's protocol: rank 0 alone owns the pid file, events, adapter and registry row."""
+    folder's protocol: rank 0 alone owns the pid file, events, adapter and run list row, so
+    this rank does not go through ``run_job`` (which would write them)."""
     rank = process_rank()
     handler = logging.FileHandler(run.path / f"train.rank{rank}.log", encoding="utf-8")
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
@@ -256,38 +261,6 @@ def _worker_rank(run: RunDir, stop: StopFlag) -> int:
         log.exception("training failed on rank %d", rank)
         return 1
     return 0
-
-
-def _notify_start(registry: Any, run: RunDir) -> None:
-    if registry is None:
-        return
-    from studio.errors import NotFoundError
-    from studio.training.runs import mark_started
-
-    try:
-        mark_started(registry[1], run.path.name, os.getpid())
-    except NotFoundError:
-        log.warning("run %s is not in the registry; training without it", run.path.name)
-
-
-def _notify_end(registry: Any, run: RunDir) -> None:
-    """Record the outcome, then start the next queued run (the queue advances without UI)."""
-    if registry is None:
-        return
-    from studio.errors import NotFoundError
-    from studio.training.runs import record_outcome, start_next
-
-    paths, store = registry
-    try:
-        events = run.events_list()
-        if events and events[-1].is_terminal:
-            record_outcome(store, run.path.name, events[-1])
-        run.pid_file.unlink(missing_ok=True)
-        start_next(store, paths)
-    except NotFoundError:
-        log.warning("run %s is not in the registry", run.path.name)
-    finally:
-        store.close()
 
 
 if __name__ == "__main__":

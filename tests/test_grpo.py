@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from backends.lib.train_synthetic import populate
-from studio.app.training import PROBE_SNAPSHOT, create_probe
+from studio.app.training import create_probe
 from studio.cli.train import add_train_commands, run_train_command
 from studio.db.store import Store
 from studio.errors import EmptyDatasetError
@@ -224,7 +224,9 @@ def test_probe_use_case_snapshots_the_chosen_prompts_or_keeps_the_runs(
     assert probe.job_dir is not None
     assert probe.prompts == 4  # fewer prompts than the probe would sample
     probed = GrpoProbeConfig.load(probe.job_dir)
-    assert Path(probed.snapshot_dir) == (data_paths.snapshots / PROBE_SNAPSHOT).resolve()
+    probed_manifest = json.loads((Path(probed.snapshot_dir) / "manifest.json").read_text())
+    # Named by its content, like the launch's (a folder never rewritten under a reader).
+    assert Path(probed.snapshot_dir) == (data_paths.snapshots / probed_manifest["id"]).resolve()
     assert len((Path(probed.snapshot_dir) / "train.jsonl").read_text().splitlines()) == 4
     run_snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "r")
     cli_probe = create_probe(store, data_paths, grpo_config(demo_model_dir, run_snapshot.path),
@@ -248,3 +250,24 @@ def test_a_step_without_reward_variance_is_called_out() -> None:
     line = describe(flat)
     assert "reward=1 reward_std=0" in line
     assert "nothing to learn here" in line
+
+
+def test_grpo_stops_when_its_time_budget_is_spent(store: Store, data_paths: DataPaths,
+                                                   demo_model_dir: Path) -> None:
+    """No step count fits a GRPO budget ahead (answers vary in length): the run trains until
+    its share is spent, then saves that step as the adapter and finishes."""
+    populate(store, 8)
+    snapshot = export_prompt_snapshot(store, "synthetic", data_paths.snapshots / "b")
+    config = grpo_config(demo_model_dir, snapshot.path, max_steps=200, save_steps=1000,
+                         completions_every=0, time_budget_minutes=0.05)
+    run = create_run(store, data_paths, config, snapshot.path)
+    started = start_next(store, data_paths)
+    assert started is not None
+    wait_for(lambda: sync_run(store, run.id).status != "running", timeout=240)
+    events = read_events(run.dir.events)
+    assert events[-1].event == "finished", events[-1].fields
+    steps = [e["step"] for e in events if e.event == "step"]
+    assert 1 <= max(steps) < 200
+    assert any(e.get("stage") == "budget" and "time budget reached" in e.get("message", "")
+               for e in events)
+    assert (run.dir.adapter / "adapter_config.json").is_file()

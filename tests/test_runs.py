@@ -1,4 +1,4 @@
-"""The run registry: folders, the queue, liveness and reconciling rows from events."""
+"""The run list: folders, the queue, liveness and reconciling rows from events."""
 
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ def test_export_cancel_always_ends_with_a_message(context: AppContext, store: St
     page.show()
     page.export_runner.grace_ms = 1  # a step that does not stop in time is killed
     with qtbot.waitSignal(page.export_runner.ended, timeout=60_000):
-        page.start_export(entry, ["Q8_0"])
+        page.start_export(entry, ["Q8_0"])  # the job is written on the store worker
+        qtbot.waitUntil(lambda: page.export_runner.running, timeout=60_000)
         page.cancel_button.click()
     assert "Export cancelled" in page.progress.text()
     assert not page.export_strip.bar.isVisible()

@@ -9,6 +9,7 @@ pyqtgraph, numpy and the rest they need) are loaded. To plug in a page, change i
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QCloseEvent
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         context.annotator_changed.connect(self._show_annotator)
         self._restore()
         self.refresh_counts()
+        self._remove_leftovers()
 
     # ---- pages -------------------------------------------------------------------------
     def page(self, name: str) -> QWidget:
@@ -151,6 +153,22 @@ class MainWindow(QMainWindow):
         self.annotator_label.setText(f"Annotator: {name}")
 
     # ---- status ------------------------------------------------------------------------
+    def _remove_leftovers(self) -> None:
+        paths = self.context.paths
+
+        def sweep(_store: Store) -> list[Path]:
+            # Imported on the store worker, after the first paint: not needed to show a window.
+            from studio.app.doctor import remove_stale_staging
+
+            return remove_stale_staging(paths)
+
+        self.context.ops.run(sweep, owner=self, on_success=self._said_leftovers)
+
+    def _said_leftovers(self, removed: list[Path]) -> None:
+        if removed:
+            self.context.status_message.emit(
+                f"Removed {len(removed)} unfinished staging folder(s) left by a stopped process.")
+
     def refresh_counts(self) -> None:
         self.context.ops.run(Store.counts, on_success=self._show_counts, owner=self)
 

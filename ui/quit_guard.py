@@ -16,12 +16,12 @@ from studio.db.store import Store
 from ui.context import AppContext
 
 if TYPE_CHECKING:
-    from studio.training import runs as registry
+    from studio.app.runs import Run
 
 LIVE = ("running", "queued")
 
 
-def quit_question(live: list[registry.Run]) -> str | None:
+def quit_question(live: list[Run]) -> str | None:
     """What to ask before quitting, or None when nothing is going on."""
     if not live:
         return None
@@ -43,14 +43,14 @@ class QuitGuard:
 
     def request_quit(self) -> None:
         # Imported on Ctrl+Q: the run list's imports are not needed to show the window.
-        from studio.training.runs import list_runs
+        from studio.app.runs import list_runs
 
-        def live(store: Store) -> list[registry.Run]:
+        def live(store: Store) -> list[Run]:
             return [r for r in list_runs(store) if r.status in LIVE]
 
         self.context.ops.run(live, on_success=self._ask, owner=self.window)
 
-    def _ask(self, live: list[registry.Run]) -> None:
+    def _ask(self, live: list[Run]) -> None:
         question = quit_question(live)
         if question is None:
             self._quit()

@@ -1,48 +1,18 @@
-"""Bundled starter prompts and the offline demo's canned responses.
-
-The functions named ``*_op`` run on the store worker; the others are called on the UI
-thread and queue them.
-"""
+"""Bundled starter prompts and the offline demo's canned responses, added on the store
+worker (the use cases are in ``studio.app.import_data``); called on the UI thread."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from studio.data.importing import import_path
-from studio.data.importing.importer import ImportReport
+from studio.app.import_data import ImportReport, add_demo_responses
+from studio.app.import_data import add_starter_prompts as add_starter_prompts_op
 from studio.db.store import Store
-from studio.labels.overview import total_changes
 from ui.context import AppContext, Changes
 from ui.ops import Task
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-STARTER = RESOURCES / "starter_prompts.jsonl"
-DEMO_RESPONSES = RESOURCES / "demo_responses.jsonl"
-DEMO_MODEL_NAME = "demo (canned)"
-
 
 def starter_op(store: Store, task: Task) -> ImportReport:
-    return import_path(store, STARTER, progress=task.progress,
-                       should_cancel=lambda: task.cancelled)
-
-
-def demo_responses_op(store: Store) -> int:
-    """Add the canned demo responses (with their prompts): labeling works with no model."""
-    added = 0
-    with store.atomic():
-        for line in DEMO_RESPONSES.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            prompt_id = store.add_prompt(row["prompt"], tags=row.get("tags", []),
-                                         source="import:starter_prompts.jsonl")
-            for text in row["responses"]:
-                before = total_changes(store)  # a response already there is stored once
-                store.add_response(prompt_id, text, origin="model", model=DEMO_MODEL_NAME,
-                                   source="demo")
-                added += total_changes(store) - before
-    return added
+    return add_starter_prompts_op(store, progress=task.progress,
+                                  should_cancel=lambda: task.cancelled)
 
 
 def add_starter_prompts(context: AppContext, with_demo_responses: bool = False) -> None:
@@ -50,7 +20,7 @@ def add_starter_prompts(context: AppContext, with_demo_responses: bool = False) 
         context.status_message.emit(
             f"Added {report.prompts_added} starter prompts.")
         if with_demo_responses:
-            context.ops.run(demo_responses_op, on_success=demo_done, owner=context,
+            context.ops.run(add_demo_responses, on_success=demo_done, owner=context,
                             changes=Changes(prompts=True, responses=True))
 
     def demo_done(added: int) -> None:

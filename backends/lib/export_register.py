@@ -47,7 +47,9 @@ def _register(store: Store, config: ExportConfig, source: Path,
         entry = models.add_gguf(store, output["path"], parent_id, output["quant"],
                                 selfcheck=output["selfcheck"],
                                 name=f"{family} · {output['quant']}",
-                                meta={"modelfile": output["modelfile"]})
+                                # A whole model even under an adapter (no merged folder kept):
+                                # never to be loaded as a LoRA.
+                                meta={"role": "model", "modelfile": output["modelfile"]})
         ids.append(entry.id)
     lora = result.get("lora")
     if lora and adapter_id:

@@ -78,6 +78,22 @@ def applies(config: TrainConfig) -> bool:
     return config.method != "grpo" and int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1
 
 
+# A GRPO run's share of its budget for training steps: its probe had a tenth before launch,
+# and the adapter is saved (and the queue advanced) after the last step.
+GRPO_TRAIN_SHARE = 0.9
+
+
+def grpo_deadline_s(config: TrainConfig, device: str) -> float | None:
+    """Seconds of training a GRPO run gets from its budget (None: no limit). Its steps sample
+    answers of varying length, so one timed step does not tell how many fit: the run stops
+    at the first step that ends past its share instead. One process only, like :func:`fit`
+    (every rank of a bundle must stop at the same step)."""
+    if config.method != "grpo" or int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        return None
+    budget = budget_seconds(config, device)
+    return None if budget is None else max(budget * GRPO_TRAIN_SHARE - process_age(), 0.0)
+
+
 def fit(trainer: Any, config: TrainConfig, device: str, run_dir: Path, train_rows: int,
         eval_rows: int) -> BudgetPlan | None:
     """The plan for this run (the saved one when resuming), applied to ``trainer``; None

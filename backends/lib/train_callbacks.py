@@ -96,3 +96,28 @@ def make_events_callback(writer: EventWriter, stop: StopFlag,
             writer.emit("checkpoint", step=state.global_step, path=str(path))
 
     return EventsCallback()
+
+
+def make_deadline_callback(writer: EventWriter, seconds: float) -> Any:
+    """A TrainerCallback that ends training (saving the step) at the first step that ends
+    ``seconds`` after training began: a GRPO run's time budget."""
+    from transformers import TrainerCallback
+
+    class DeadlineCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.start = time.monotonic()
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.start = time.monotonic()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if control.should_training_stop or time.monotonic() - self.start < seconds:
+                return
+            control.should_training_stop = True
+            control.should_save = True
+            control.should_evaluate = False
+            writer.emit("progress", stage="budget", step=state.global_step,
+                        message=f"time budget reached after step {state.global_step} of"
+                        f" {state.max_steps} ({seconds / 60:.0f} min): saving the adapter")
+
+    return DeadlineCallback()

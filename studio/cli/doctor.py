@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from studio.app.doctor import Status, format_report, run_checks
 from studio.paths import DataPaths
-from studio.system.doctor import Status, format_report, run_checks
 
 
 def add_doctor_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

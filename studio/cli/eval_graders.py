@@ -6,11 +6,10 @@ import argparse
 import json
 import sys
 
+from studio.app.evaluate import SPEC_HELP, Grade, isolate, parse_spec
+from studio.app.judge import is_machine_made
 from studio.db.store import Store
 from studio.errors import StudioError
-from studio.evaluation.graders import SPEC_HELP, Grade, parse_spec
-from studio.evaluation.graders.judge import is_machine_made
-from studio.evaluation.graders.sandbox import isolate
 from studio.paths import DataPaths
 
 

@@ -9,10 +9,9 @@ import json
 import sys
 
 from studio.app.eval_matrix import Matrix, eval_matrix, missing_cells
+from studio.app.evaluate import all_drift, drift_config, run_drift, run_job
 from studio.db.store import Store
 from studio.errors import StudioError
-from studio.evaluation.auto import run_job
-from studio.evaluation.drift import all_drift, drift_config, run_drift
 from studio.events import Event
 from studio.paths import DataPaths
 

@@ -9,16 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.cli.eval_matrix import run_matrix
-from studio.db.store import Store
-from studio.evaluation.auto import eval_config, run_job
-from studio.evaluation.evalsets import (
+from studio.app.evaluate import (
     EvalSetError,
     create_eval_set,
+    eval_config,
     get_eval_set,
     list_eval_sets,
+    run_job,
+    run_outcome,
 )
-from studio.evaluation.summary import run_outcome
+from studio.cli.eval_matrix import run_matrix
+from studio.db.store import Store
 from studio.events import Event
 from studio.paths import DataPaths
 

@@ -13,14 +13,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from studio.app.generate import all_prompt_ids, generation_target, prepare_generation
-from studio.candidates.generation import GenerationConfig
+from studio.app.generate import (
+    GenerationConfig,
+    all_prompt_ids,
+    generation_target,
+    prepare_generation,
+)
+from studio.app.models import get_model
 from studio.cli.output import out, print_job_event
 from studio.db.store import Store
 from studio.jobs.config import field_help
 from studio.jobs.launch import run_foreground
 from studio.paths import DataPaths
-from studio.registry.models import get_model
 
 
 def add_generate_command(subparsers: Any) -> None:

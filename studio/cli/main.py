@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio import __version__
+from studio.app.add_model import create_demo_job
+from studio.app.data import KINDS, export_snapshot, readiness
+from studio.app.import_data import SHAPE_NAMES, ImportRate, ImportReport, import_path
 from studio.cli.add_model import add_add_model_command, run_add_model_command
 from studio.cli.best_of_n import add_best_of_n_command, run_best_of_n_command
 from studio.cli.bundle import add_bundle_commands, run_bundle_command
@@ -22,15 +25,10 @@ from studio.cli.evals import add_eval_commands, run_eval_command
 from studio.cli.generate import add_generate_command, run_generate_command
 from studio.cli.models import add_model_commands, run_model_command
 from studio.cli.train import add_train_commands, run_train_command
-from studio.data.importing import ImportReport, import_path
-from studio.data.importing.progress import ImportRate
-from studio.data.importing.shapes import SHAPE_NAMES
-from studio.data.snapshots import KINDS, export_snapshot, readiness
 from studio.db.store import Store
 from studio.errors import StudioError
 from studio.jobs.launch import log_tail, run_foreground
 from studio.paths import DataPaths
-from studio.registry.demo import create_demo_job
 
 PROGRESS_EVERY_S = 1.0
 

@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from studio.app.add_model import lineage_text
+from studio.app.export import QUANT_TYPES, prepare_export
+from studio.app.models import ModelNode, model_tree
 from studio.db.store import Store
-from studio.errors import StudioError
 from studio.events import Event
 from studio.jobs.launch import log_tail, run_foreground
 from studio.paths import DataPaths
-from studio.registry import models
-from studio.registry.export_config import QUANT_TYPES, create_export_job
-from studio.registry.gguf_import import export_quant, lineage_text
 
 QUANTS = QUANT_TYPES
 
@@ -45,36 +44,19 @@ def run_model_command(args: argparse.Namespace, store: Store, paths: DataPaths) 
     if args.command == "export-model":
         return _export(args, store, paths)
     if args.command == "models":
-        _print_tree(models.model_tree(store), args.json)
+        _print_tree(model_tree(store), args.json)
         return 0
     return None
 
 
 def _export(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
-    source, parent_id = _resolve(store, args.source)
-    is_adapter = (source / "adapter_config.json").is_file()
-    # By default, the quantization of the GGUF the base model came from (else Q4_K_M).
-    origin = models.base_of(store, parent_id).meta if parent_id else {}
-    job = create_export_job(paths.exports, args.out, db=paths.db, parent_id=parent_id,
-                            quants=args.quant or [export_quant(origin, QUANTS)],
-                            lora_gguf=bool(args.lora_gguf and is_adapter),
-                            **{"adapter" if is_adapter else "model": source})
+    job = prepare_export(store, paths, args.source, args.quant, args.lora_gguf, args.out)
     last = run_foreground("export", job, _report)
     if last is None:
         sys.stderr.write(f"error: the export stopped without reporting (killed or crashed):\n"
                          f"{log_tail(job, 'export')}\n")
         return 1
     return {"finished": 0, "cancelled": 130}.get(last.event, 1)
-
-
-def _resolve(store: Store, source: str) -> tuple[Path, str | None]:
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return path.resolve(), None
-    entry = models.get_model(store, source)  # NotFoundError names the id
-    if entry.kind not in ("base", "adapter", "merged") or not Path(entry.path).is_dir():
-        raise StudioError(f"model {source} ({entry.kind}) has no local folder to export")
-    return Path(entry.path), entry.id
 
 
 def _report(event: Event) -> None:
@@ -90,8 +72,8 @@ def _report(event: Event) -> None:
         sys.stderr.write(f"error: {event['message']}\n")
 
 
-def _print_tree(roots: list[models.ModelNode], as_json: bool) -> None:
-    def show(node: models.ModelNode, depth: int) -> None:
+def _print_tree(roots: list[ModelNode], as_json: bool) -> None:
+    def show(node: ModelNode, depth: int) -> None:
         entry = node.entry
         origin = f"  ({lineage_text(entry.meta)})" if entry.kind == "base" else ""
         _out(f"{'  ' * depth}{entry.id}  {entry.kind:7} {entry.quant or '':7} {entry.name}"
@@ -107,14 +89,14 @@ def _print_tree(roots: list[models.ModelNode], as_json: bool) -> None:
         show(root, 0)
 
 
-def _with_lineage(root: models.ModelNode, node: models.ModelNode) -> dict[str, Any]:
+def _with_lineage(root: ModelNode, node: ModelNode) -> dict[str, Any]:
     """The entry, plus where its root came from ("from GGUF <file>, <quant>", ...) and the
     chain of ids from that root down to it."""
     chain = _chain(root, node.entry.id) or [node.entry.id]
     return {**node.entry.__dict__, "origin": lineage_text(root.entry.meta), "lineage": chain}
 
 
-def _chain(node: models.ModelNode, target: str) -> list[str] | None:
+def _chain(node: ModelNode, target: str) -> list[str] | None:
     if node.entry.id == target:
         return [target]
     for child in node.children:

@@ -21,33 +21,30 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from studio.app.data import KINDS
+from studio.app.evaluate import evaluate_before_after, get_eval_set, run_model
+from studio.app.runs import (
+    Run,
+    cancel_run,
+    describe,
+    list_runs,
+    metrics_summary,
+    sync_all,
+    sync_run,
+)
+from studio.app.train_checks import PROBE_MODULE, grpo_snapshot_fields, probe_checks, require_ok
 from studio.app.training import (
+    advance_queue,
     create_checked_run,
     create_probe,
     resume_training,
     snapshot_labels,
 )
 from studio.cli.config_flags import add_config_flags, config_overrides
-from studio.data.snapshots import KINDS
 from studio.db.store import Store
-from studio.evaluation.auto import evaluate_before_after, run_model
-from studio.evaluation.evalsets import get_eval_set
-from studio.jobs.launch import follow, request_stop, run_foreground, spawn_detached
+from studio.jobs.launch import follow, request_stop, run_foreground
 from studio.paths import DataPaths
 from studio.training.config import METHODS, PRESETS, ConfigError, TrainConfig
-from studio.training.describe import describe, metrics_summary
-from studio.training.grpo import grpo_snapshot_fields
-from studio.training.grpo_probe import PROBE_MODULE, probe_checks
-from studio.training.preflight import require_ok
-from studio.training.runs import (
-    RunDir,
-    cancel_run,
-    claim_next,
-    list_runs,
-    start_next,
-    sync_all,
-    sync_run,
-)
 
 
 def add_train_commands(subparsers: Any) -> None:
@@ -94,8 +91,10 @@ def add_train_commands(subparsers: Any) -> None:
     # Fields a flag above already sets keep that flag (--model, --from, --grader, ...).
     add_config_flags(train, TrainConfig, "training settings (each also works as --set"
                      " FIELD=VALUE; the Train page shows the same help)",
-                     skip=frozenset({"method", "model", "preset", "snapshot_dir", "train_from",
-                                     "time_budget_minutes", "graders", "prompts"}))
+                     # db: the run folder's database, written by the app, never a setting
+                     skip=frozenset({"method", "model", "preset", "snapshot_dir", "db",
+                                     "train_from", "time_budget_minutes", "graders",
+                                     "prompts"}))
     runs = subparsers.add_parser("runs", help="list training runs; cancel or resume one")
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     action = runs.add_mutually_exclusive_group()
@@ -180,19 +179,16 @@ def _train(args: argparse.Namespace, store: Store, paths: DataPaths) -> int:
         # The run is queued, not started: the probe's notes come before it trains.
         _probe(store, paths, config)
     _out(f"run {run.id} created in {run.run_dir}")
-    if args.detach:
-        started = start_next(store, paths)
-        if started is not None and started.id == run.id:
-            _out(f"training in the background (pid {started.pid}); follow it with"
-                 f" 'tuning-studio runs' or {run.dir.events}")
-        else:
-            _out("another run is training; this one is queued and starts after it")
-        return 0
-    sync_all(store)
-    if claim_next(store, run.id) is None:
+    # The queue's one door (the Train page's too); a foreground run claims its own run.
+    started = advance_queue(store, paths, run_id=None if args.detach else run.id)
+    if started is None or started.id != run.id:
         _out("another run is training; this one is queued and starts after it")
         return 0
-    code = _foreground(run.dir, store)
+    if args.detach:
+        _out(f"training in the background (pid {started.pid}); follow it with"
+             f" 'tuning-studio runs' or {run.dir.events}")
+        return 0
+    code = _foreground(started, store)
     if code == 0 and args.eval_set and sync_run(store, run.id).status == "completed":
         _after_training_eval(store, paths, args.eval_set, run.id)
     return code
@@ -218,19 +214,18 @@ def _after_training_eval(store: Store, paths: DataPaths, set_name: str, run_id: 
         _out(found.summary())
 
 
-def _foreground(run: RunDir, store: Store) -> int:
-    """Start the claimed run detached (it outlives this command) and follow its events."""
-    pid = spawn_detached("train", run.path)
-    run.write_pid(pid)
-    alive = run.is_alive
+def _foreground(started: Run, store: Store) -> int:
+    """Follow a run started detached (it outlives this command) to its end."""
+    run = started.dir
     while True:
         try:
-            last = follow(run.path, None, lambda event: _out(describe(event)), is_alive=alive)
+            last = follow(run.path, None, lambda event: _out(describe(event)),
+                          is_alive=run.is_alive)
             break
         except KeyboardInterrupt:
             _out("stopping: saving a checkpoint ...")
-            request_stop(run.path, pid)
-    sync_run(store, run.path.name)
+            request_stop(run.path, started.pid)
+    sync_run(store, started.id)
     if last is None:
         _out(f"the training process stopped without reporting; see {run.log}")
         return 1

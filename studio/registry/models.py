@@ -11,7 +11,9 @@ adapter → GGUF files (merged model quantized, or an adapter-only GGUF under it
 
 Every function returns the stored :class:`ModelEntry`. :func:`delete_model` removes a model and
 its descendants, and the files of those that live inside the data folder (never a folder the
-person registered from elsewhere).
+person registered from elsewhere). Reading one entry, a kind or a model's children lives in
+:mod:`studio.registry.entries` (re-exported here); which GGUF runs a model, in
+:mod:`studio.registry.gguf_resolve`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from typing import Any
 
 from studio.db.records import now_iso
 from studio.db.store import Store
-from studio.errors import NotFoundError, StudioError
+from studio.errors import StudioError
+from studio.registry.entries import ModelEntry, children, get_model, list_models
 from studio.registry.gguf_import import gguf_origin
+from studio.registry.gguf_resolve import chat_ready
 from studio.registry.locate import hf_cache_snapshot, is_hub_id
 from studio.registry.safety import UnsafeModelError, check_model_folder
 
@@ -43,42 +47,6 @@ PARENT_KINDS: dict[str, tuple[str, ...]] = {
 
 class ModelRegistryError(StudioError):
     """A model that cannot be registered as given (missing files, wrong parent kind...)."""
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One registered model. ``path`` is a folder (base, adapter, merged) or a .gguf file."""
-
-    id: str
-    kind: str
-    name: str
-    path: str
-    parent_id: str | None = None
-    run_id: str | None = None
-    quant: str | None = None
-    size_bytes: int | None = None
-    selfcheck: dict[str, Any] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    created_at: str = ""
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ModelEntry:
-        return cls(
-            id=row["id"], kind=row["kind"], name=row["name"], path=row["path"],
-            parent_id=row["parent_id"], run_id=row["run_id"], quant=row["quant"],
-            size_bytes=row["size_bytes"],
-            selfcheck=json.loads(row["selfcheck"]) if row["selfcheck"] else None,
-            meta=json.loads(row["meta"]) if row["meta"] else {}, created_at=row["created_at"],
-        )
-
-    @property
-    def is_hub(self) -> bool:
-        """A base model known only by its hub id (not found in a local folder or the cache)."""
-        return self.meta.get("source") == "hub" and not Path(self.path).exists()
-
-    @property
-    def exists(self) -> bool:
-        return Path(self.path).exists()
 
 
 @dataclass(frozen=True)
@@ -120,6 +88,7 @@ def add_base_model(store: Store, source: str | Path, name: str | None = None,
         raise ModelRegistryError(f"{text} is neither a model folder nor a hub id like owner/name")
     existing = _find(store, "base", path)
     if existing is not None:
+        add_source_gguf(store, existing)  # registered before its source GGUF counted as a copy
         return existing
     base = _insert(store, "base", name or _default_name(text), path,
                    meta={**origin, **(meta or {})})
@@ -208,26 +177,6 @@ def rename_model(store: Store, model_id: str, name: str) -> ModelEntry:
 
 
 # ---- reading -------------------------------------------------------------------------------
-def get_model(store: Store, model_id: str) -> ModelEntry:
-    rows = list(store.db.query("SELECT * FROM models WHERE id = ?", [model_id]))
-    if not rows:
-        raise NotFoundError(f"there is no model with id {model_id}")
-    return ModelEntry.from_row(rows[0])
-
-
-def list_models(store: Store, kind: str | None = None) -> list[ModelEntry]:
-    sql, params = "SELECT * FROM models", []
-    if kind:
-        sql, params = sql + " WHERE kind = ?", [kind]
-    return [ModelEntry.from_row(r) for r in store.db.query(sql + " ORDER BY created_at", params)]
-
-
-def children(store: Store, model_id: str) -> list[ModelEntry]:
-    rows = store.db.query("SELECT * FROM models WHERE parent_id = ? ORDER BY created_at",
-                          [model_id])
-    return [ModelEntry.from_row(r) for r in rows]
-
-
 def lineage(store: Store, model_id: str) -> list[ModelEntry]:
     """The model and its ancestors, root (the base) first."""
     chain = [get_model(store, model_id)]
@@ -272,21 +221,10 @@ def model_details(store: Store, model_id: str) -> dict[str, Any]:
 
 
 def chat_targets(store: Store) -> list[tuple[str, str, str | None]]:
-    """What a chat pane can load: (label, model GGUF path, LoRA GGUF path or None).
-
-    Every full-model GGUF, plus base + adapter for each adapter GGUF whose base has a GGUF.
-    """
-    targets: list[tuple[str, str, str | None]] = []
-    ggufs = list_models(store, "gguf")
-    for gguf in ggufs:
-        if gguf.meta.get("role") != "lora":
-            targets.append((gguf.name, gguf.path, None))
-    for lora in (g for g in ggufs if g.meta.get("role") == "lora"):
-        base = base_of(store, lora.id)
-        for full in ggufs:
-            if full.parent_id == base.id and full.meta.get("role") != "lora":
-                targets.append((f"{full.name} + {lora.name}", full.path, lora.path))
-    return targets
+    """What a chat pane can load: (label, model GGUF path, LoRA GGUF path or None), one per
+    registered GGUF file, run the way :func:`studio.registry.gguf_resolve.resolve_gguf` runs it
+    (a LoRA GGUF on its parent's GGUF, F16 first)."""
+    return [(found.label, found.model_path, found.lora_path) for found in chat_ready(store)]
 
 
 # ---- deleting ------------------------------------------------------------------------------

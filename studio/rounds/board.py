@@ -17,6 +17,7 @@ from studio.db.sqlite_db import NotFoundError as RowMissing
 from studio.db.store import Store
 from studio.errors import NotFoundError, StudioError
 from studio.registry import models
+from studio.registry.gguf_resolve import NoGGUFError, resolve_gguf
 from studio.rounds import rounds
 from studio.rounds.rounds import Round
 from studio.training.runs import Run, list_runs
@@ -88,13 +89,19 @@ def link_rounds(store: Store) -> None:
 
 def target_names(store: Store, model_id: str | None) -> list[str]:
     """Chat targets (the names Compare and Generate use) that run this model: its GGUFs, or
-    base + its LoRA GGUF."""
+    base + its LoRA GGUF. The one the registry runs it as comes first (a round generates with
+    it; :func:`studio.registry.gguf_resolve.resolve_gguf`)."""
     node = next((n for root in models.model_tree(store) for n in root.walk()
                  if n.entry.id == model_id), None) if model_id else None
     if node is None:
         return []
     ggufs = {n.entry.path for n in node.walk() if n.entry.kind == "gguf"}
-    return [label for label, path, lora in models.chat_targets(store) if (lora or path) in ggufs]
+    names = [label for label, path, lora in models.chat_targets(store) if (lora or path) in ggufs]
+    try:
+        first = resolve_gguf(store, node.entry.id).label
+    except NoGGUFError:
+        return names
+    return sorted(names, key=lambda name: name != first)  # stable: the rest keep their order
 
 
 def win_rate(store: Store, model_id: str | None, parent_id: str | None

@@ -17,6 +17,7 @@ from studio.db.store import Store
 from studio.errors import InvalidLabelError
 from studio.evaluation.report import wilson
 from studio.registry import models
+from studio.registry.gguf_resolve import NoGGUFError, resolve_gguf
 
 SOURCE = "compare"
 # What the person clicks → the stored pair value (A is the left pane, B the right).
@@ -146,31 +147,33 @@ Target = tuple[str, str, str | None]  # label, model GGUF, LoRA GGUF
 
 
 def compare_targets(store: Store) -> tuple[list[Target], tuple[int, int] | None]:
-    """What the panes can load, and the default pair: (a base model, the newest tuned one).
+    """What the panes can load (:func:`studio.registry.models.chat_targets`), and the default
+    pair: (its base model, the newest tuned one).
 
-    Tuned means base + adapter GGUF, or a GGUF with an adapter in its lineage; the newest is the
-    last registered (base + LoRA: on the F16 base). Its partner is a GGUF of the same base
-    model, F16 first. ``None`` when the registry holds no such pair.
+    Tuned means a GGUF with an adapter in its lineage (a merged export, or an adapter-only GGUF
+    run on its parent's GGUF); the newest is the last registered. Both sides run the way
+    :func:`studio.registry.gguf_resolve.resolve_gguf` runs them, so the partner is the base's
+    preferred GGUF (F16 first). ``None`` when the registry holds no such pair.
     """
     targets = models.chat_targets(store)
-    by_path = {g.path: g for g in models.list_models(store, "gguf")}
-    tuned: list[tuple[str, bool, int]] = []
-    plain: list[tuple[int, models.ModelEntry]] = []
-    for index, (_, model_path, lora_path) in enumerate(targets):
-        entry = by_path.get(lora_path or model_path)
-        if entry is None:
-            continue
+    index = {(path, lora): i for i, (_, path, lora) in enumerate(targets)}
+    for entry in reversed(models.list_models(store, "gguf")):
         chain = models.lineage(store, entry.id)
-        if lora_path or any(e.kind == "adapter" for e in chain):
-            on_f16 = by_path[model_path].quant == "F16" if model_path in by_path else False
-            tuned.append((entry.created_at, on_f16, index))
-        else:
-            plain.append((index, entry))
-    if not tuned:
-        return targets, None
-    newest = max(tuned)[2]  # the last registered; base + LoRA on the F16 base first
-    newest_entry = by_path[targets[newest][2] or targets[newest][1]]
-    root = models.base_of(store, newest_entry.id).id
-    partners = [(e.quant != "F16", index) for index, e in plain
-                if models.base_of(store, e.id).id == root]
-    return targets, ((min(partners)[1], newest) if partners else None)
+        if not any(e.kind == "adapter" for e in chain):
+            continue
+        tuned = _target_index(store, entry.id, index)
+        if tuned is None:
+            continue  # not chat-ready (its file or its parent's GGUF is gone)
+        base = _target_index(store, chain[0].id, index)
+        return targets, ((base, tuned) if base is not None else None)
+    return targets, None
+
+
+def _target_index(store: Store, model_id: str,
+                  index: dict[tuple[str, str | None], int]) -> int | None:
+    """Where the target that runs ``model_id`` sits among the chat targets."""
+    try:
+        found = resolve_gguf(store, model_id)
+    except NoGGUFError:
+        return None
+    return index.get((found.model_path, found.lora_path))

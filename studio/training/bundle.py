@@ -57,7 +57,8 @@ def write_bundle(store: Store, run_id: str, out: Path) -> Path:
     (out / "run").mkdir()
     shutil.copytree(run.dir.snapshot, out / "run" / "snapshot")
     config = run.train_config
-    bundled = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": "snapshot"})
+    # No database travels: the machine that trains the bundle has no run list of ours.
+    bundled = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": "snapshot", "db": ""})
     bundled.save(out / "run" / "config.json")
     _copy_sources(out / "src")
     (out / "requirements.txt").write_text(requirements())

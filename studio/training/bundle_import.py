@@ -57,7 +57,7 @@ def import_bundle(store: Store, paths: DataPaths, folder: Path) -> Run:
     try:
         copy_tree(source.path, [e for e in entries if not _pid_file(e)], staging,
                   source.path.name)
-        events, config = _checked(RunDir(staging), target, info)
+        events, config = _checked(RunDir(staging), target, info, paths.db)
         os.rename(staging, target.path)  # the run appears whole, or not at all
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -85,9 +85,10 @@ def _inside(root: Path, name: str) -> Path:
     return path
 
 
-def _checked(staged: RunDir, target: RunDir, info: dict[str, Any]
+def _checked(staged: RunDir, target: RunDir, info: dict[str, Any], db: Path
              ) -> tuple[list[Event], TrainConfig]:
-    """The copied run's events and config (pointed at ``target``), checked in the copy."""
+    """The copied run's events and config (pointed at ``target`` and at this data folder's
+    database, whose run list it joins), checked in the copy."""
     if not staged.events.is_file():
         raise BundleError("the bundle's run/events.jsonl is missing: the run never started")
     if staged.events.stat().st_size > MAX_EVENTS_BYTES:
@@ -112,7 +113,8 @@ def _checked(staged: RunDir, target: RunDir, info: dict[str, Any]
             check_model_folder(folder, what)
         except UnsafeModelError as error:
             raise BundleError(f"the bundle's {what}: {error}; nothing was imported") from None
-    config = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": str(target.snapshot)})
+    config = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": str(target.snapshot),
+                                    "db": str(db.resolve())})
     config.save(staged.config)
     return events, config
 

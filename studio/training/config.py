@@ -122,6 +122,9 @@ class TrainConfig:
                     " Hugging Face model id already in the local cache.")
     snapshot_dir: str = _f("", "Folder of the frozen dataset snapshot (train.jsonl,"
                            " eval.jsonl, manifest.json); the run folder keeps its own copy.")
+    db: str = _f("", "The studio database whose run list this run updates (absolute path);"
+                 " the app writes it into the run folder. Empty: a run trained away from any"
+                 " database, such as a bundle on another machine.", advanced=True)
     preset: str = _f("balanced", "Starting point for epochs, adapter rank and length:"
                      " quick, balanced or thorough.", choices=tuple(PRESETS))
     train_from: str = _f("", "Which labels to train on: mine (the labels you made in the app,"

@@ -7,6 +7,7 @@ labelled ones (:mod:`studio.data.snapshots`), with kind ``grpo``: ``train.jsonl`
 ``{"prompt": [messages], "reference": text or null}`` (the reference is the prompt's newest
 gold answer, which graders such as ``numeric`` compare against); ``eval.jsonl`` is empty,
 because GRPO is measured on an eval set afterwards, whose prompts are never in the snapshot.
+The app and the CLI keep it in ``snapshots/grpo-<content hash>`` (:func:`prompt_snapshot`).
 """
 
 from __future__ import annotations
@@ -90,7 +91,54 @@ def gold_references(store: Store, prompt_ids: list[int]) -> dict[int, str]:
 
 
 def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> Snapshot:
-    """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it."""
+    """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it (tests
+    and benchmarks name their folder; the app and the CLI use :func:`prompt_snapshot`)."""
+    out = Path(out_dir)
+    staging, snapshot = _stage(store, selector, out.parent)
+    try:
+        _move_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    snapshot.path = out
+    _register(store, snapshot)
+    return snapshot
+
+
+def prompt_snapshot(store: Store, selector: str, snapshots: Path | str) -> Snapshot:
+    """The GRPO prompt snapshot of ``selector`` in ``snapshots/<its id>``, named by its content
+    (``grpo-<hash>``): the one naming of the Train page, its probe and the CLI.
+
+    A folder is written once, whole (a rename), and never rewritten: the same prompts find
+    the folder already there, and a probe reading it while a launch snapshots the same prompts
+    never sees it change (a fixed name such as ``grpo-latest`` was rewritten under it)."""
+    root = Path(snapshots)
+    staging, snapshot = _stage(store, selector, root)
+    out = root / snapshot.id
+    try:
+        if _same_content(out, snapshot.content_hash):
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            _move_into_place(staging, out)  # a damaged folder of that name is replaced
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    snapshot.path = out
+    _register(store, snapshot)
+    return snapshot
+
+
+def _same_content(folder: Path, digest: str) -> bool:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("content_hash") == digest \
+        and (folder / "train.jsonl").is_file()
+
+
+def _stage(store: Store, selector: str, parent: Path) -> tuple[Path, Snapshot]:
+    """The snapshot of ``selector`` written whole into a staging folder under ``parent``."""
     prompts, excluded = select_prompts(store, selector)
     if not prompts:
         where = ("prompt" if selector == ALL else
@@ -102,14 +150,13 @@ def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> 
     references = gold_references(store, [p.id for p in prompts])
     rows = [({"prompt": p.conversation(), "reference": references.get(p.id)}, p.id)
             for p in prompts]
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".grpo.", suffix=".partial", dir=parent))
     try:
         digest = _write(staging, rows)
         counts = {"train": len(rows), "eval": 0, "prompts": len(rows),
                   "with_reference": len(references)}
-        snapshot = Snapshot(f"grpo-{digest[:12]}", "grpo", out, digest, counts, [])
+        snapshot = Snapshot(f"grpo-{digest[:12]}", "grpo", staging, digest, counts, [])
         manifest: dict[str, Any] = {
             "version": MANIFEST_VERSION, "id": snapshot.id, "kind": "grpo",
             "created_at": now_iso(), "content_hash": digest, "counts": counts,
@@ -117,12 +164,10 @@ def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> 
             "format": "conversational prompts", "rules": "see studio/training/grpo.py",
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        _move_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _register(store, snapshot)
-    return snapshot
+    return staging, snapshot
 
 
 def _write(folder: Path, rows: list[tuple[dict[str, Any], int]]) -> str:
@@ -145,8 +190,7 @@ def grpo_snapshot_fields(store: Store, paths: DataPaths, graders: list[str],
     if not graders or not selector:
         raise ConfigError("train --method grpo: give --grader SPEC (one or more) and"
                           " --prompts TAG|SOURCE|all")
-    name = "grpo-" + hashlib.sha256(selector.encode()).hexdigest()[:8]
-    snapshot = export_prompt_snapshot(store, selector, paths.snapshots / name)
+    snapshot = prompt_snapshot(store, selector, paths.snapshots)
     return {"graders": list(graders), "prompts": selector, "snapshot_dir": str(snapshot.path)}
 
 

@@ -18,7 +18,9 @@ FILE_NAME = "train-settings.json"
 def remember(path: Path, config: TrainConfig) -> None:
     """Store ``config`` as the last settings of its method (written whole, then renamed)."""
     saved = _read(path)
-    saved[config.method] = {k: v for k, v in config.to_dict().items() if k != "snapshot_dir"}
+    # The snapshot and the database belong to one run folder, not to the settings.
+    saved[config.method] = {k: v for k, v in config.to_dict().items()
+                            if k not in ("snapshot_dir", "db")}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     partial.write_text(json.dumps(saved, indent=2), encoding="utf-8")

@@ -12,7 +12,15 @@ A run folder (``<data>/runs/<id>/``) is the protocol between the app and the tra
     stop             written by cancel (studio.jobs.launch.request_stop): checkpoint and stop
 
 The run folder is the training job's folder: it starts as ``python -m backends.train --job-dir
-<run folder>`` through :mod:`studio.jobs.launch`, like every other job.
+<run folder>`` through :mod:`studio.jobs.launch`, like every other job, and its config.json
+names the database (``db``) whose run list it updates.
+
+The queue advances in one function, :func:`start_next`. Two sides call it: the app's use case
+:func:`studio.app.training.advance_queue` (the Train page and the CLI, on launch, resume, and
+when they see a run's process gone without its last word), and the training process itself as
+it ends, which reaches the domain function directly because backends never import
+``studio.app``. The process's call is what keeps the queue moving with no app open; the app's
+covers a process killed before it could.
 
 Status goes queued → running → completed | failed | cancelled; a cancelled or failed run with
 a checkpoint can be resumed (queued again, same id and folder, same step numbering). The
@@ -177,7 +185,10 @@ def create_run(store: Store, paths: DataPaths, config: TrainConfig,
     folder = RunDir((paths.runs / run_id).resolve())  # absolute: the job runs elsewhere
     folder.path.mkdir(parents=True)
     shutil.copytree(source, folder.snapshot)
-    config = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": str(folder.snapshot)})
+    # The job reads its database from config.json, like every other job (not from where the
+    # run folder happens to lie).
+    config = TrainConfig.from_dict({**config.to_dict(), "snapshot_dir": str(folder.snapshot),
+                                    "db": str(paths.db.resolve())})
     config.save(folder.config)
     base = add_base_model(store, config.model)
     snapshot_id = manifest.get("id")
@@ -238,12 +249,18 @@ def claim_next(store: Store, run_id: str | None = None) -> Run | None:
     return get_run(store, row[0]) if row else None
 
 
-def start_next(store: Store, paths: DataPaths, launcher: Launcher = spawn_detached
-               ) -> Run | None:
-    """Launch the next queued run if the machine is free; returns it, or None."""
+def start_next(store: Store, paths: DataPaths, launcher: Launcher = spawn_detached,
+               run_id: str | None = None) -> Run | None:
+    """Advance the queue: record how the live runs ended, then launch the next queued run
+    (the oldest, or ``run_id``) if the machine is free; returns it, or None.
+
+    The one implementation of starting a queued run. The app's use case
+    (:func:`studio.app.training.advance_queue`, which the Train page and the CLI call) wraps
+    it, and the training process calls it as it ends, so the queue advances with no app open.
+    """
     for live in list_runs(store, "running"):
         sync_run(store, live.id)
-    run = claim_next(store)
+    run = claim_next(store, run_id)
     if run is None:
         return None
     pid = launcher(TRAIN_MODULE, run.run_dir)

@@ -69,10 +69,21 @@ def test_a_python_grader_cannot_break_the_run(tmp_path: Path, case: str) -> None
         close_all(grader)
 
 
-def test_a_grader_that_starts_children_loses_them_at_the_limit(tmp_path: Path) -> None:
+DAEMON = ("import os, subprocess, time\n"
+          "    if os.fork() == 0:\n"
+          "        os.setsid()  # a session of its own: the worker's process group misses it\n"
+          "        child = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+          "        open({marker!r}, 'w').write(str(child.pid))\n"
+          "        os._exit(0)\n"
+          "    time.sleep(600)")
+
+
+@pytest.mark.parametrize("how", ["child", "daemon"])
+def test_a_grader_that_starts_children_loses_them_at_the_limit(tmp_path: Path, how: str) -> None:
     marker = tmp_path / "child.pid"
     body = (f"import subprocess, time; child = subprocess.Popen(['sleep', '600']);"
-            f" open({str(marker)!r}, 'w').write(str(child.pid)); time.sleep(600)")
+            f" open({str(marker)!r}, 'w').write(str(child.pid)); time.sleep(600)"
+            if how == "child" else DAEMON.format(marker=str(marker)))
     grader = isolate(parse_spec(f"python:{_grader_file(tmp_path, body)}"), LIMIT)
     try:
         assert "timed out" in grader.score("p", "r", None).reason

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import __version__
-from studio.system.doctor import HealthCheck, Status, format_report
+from studio.app.doctor import HealthCheck, Status, format_report
 from ui.context import AppContext
 from ui.runners.process_runner import ProcessRunner
 

@@ -25,13 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.db.store import Store
-from studio.errors import StudioError
+from studio.app.add_model import AddPlan, FoundRow, plan_add_model, scan_ggufs
 from studio.events import Event
-from studio.registry import models
-from studio.registry.gguf_import import check_importable, create_import_job
-from studio.registry.gguf_info import GGUFInfo, read_gguf_info
-from studio.registry.gguf_scan import FoundGGUF, scan_all
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner, JobStrip
 
@@ -39,27 +34,12 @@ COLUMNS = ("Model", "Found in", "Architecture", "Parameters", "Quantization", "S
            "Can be tuned")
 SOURCES = {"ollama": "Ollama", "lmstudio": "LM Studio", "hf-cache": "HF cache",
            "folder": "Picked folder"}
-Row = tuple[FoundGGUF, GGUFInfo | None, list[str], str | None]  # found, info, warnings, refusal
-
-
-def scan_rows(extra: list[Path]) -> list[Row]:
-    """Find GGUFs and read each header; a refusal is kept as text for its row."""
-    rows: list[Row] = []
-    for found in scan_all(extra):
-        try:
-            info = read_gguf_info(found.path)
-            rows.append((found, info, check_importable(info), None))
-        except StudioError as error:
-            rows.append((found, None, [], str(error)))
-    return rows
-
-
 class AddModelDialog(QDialog):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.folders: list[Path] = []
-        self.rows: list[Row] = []
+        self.rows: list[FoundRow] = []
         self.setWindowTitle("Add a base model")
         self.setMinimumSize(900, 420)
         layout = QVBoxLayout(self)
@@ -105,13 +85,14 @@ class AddModelDialog(QDialog):
     def rescan(self) -> None:
         self._say("Looking for GGUF files…")
         folders = list(self.folders)
-        self.context.ops.run(lambda _store: scan_rows(folders), on_success=self._show,
+        self.context.ops.run(lambda _store: scan_ggufs(folders), on_success=self._show,
                              on_failure=lambda e: self._say(f"Could not look: {e}"), owner=self)
 
-    def _show(self, rows: list[Row]) -> None:
+    def _show(self, rows: list[FoundRow]) -> None:
         self.rows = rows
         self.table.clear()
-        for found, info, _warnings, refusal in rows:
+        for row in rows:
+            found, info, refusal = row.found, row.info, row.refusal
             cells = [found.name, SOURCES.get(found.source, found.source)]
             if info is not None:
                 cells += [info.architecture, f"{info.params / 1e6:.0f}M", info.quant,
@@ -135,32 +116,43 @@ class AddModelDialog(QDialog):
             self.folders.append(Path(folder))
             self.rescan()
 
-    def _current(self) -> Row | None:
+    def _current(self) -> FoundRow | None:
         index = self.table.indexOfTopLevelItem(self.table.currentItem())
         return self.rows[index] if 0 <= index < len(self.rows) else None
 
     def _update_button(self) -> None:
         row = self._current()
-        self.add_button.setEnabled(row is not None and row[3] is None and not self.runner.running)
+        self.add_button.setEnabled(row is not None and row.refusal is None
+                                    and not self.runner.running)
 
     def _selected(self) -> None:
         self._update_button()
         row = self._current()
         if row is not None and not self.runner.running:
-            found, info, warnings, refusal = row
-            summary = info.summary() if info is not None else str(found.path)
-            self._say(refusal or "; ".join([summary, *warnings]))
+            summary = row.info.summary() if row.info is not None else str(row.found.path)
+            self._say(row.refusal or "; ".join([summary, *row.warnings]))
 
     # ---- adding ------------------------------------------------------------------------
     def add(self) -> None:
         row = self._current()
-        if row is None or row[3] is not None or self.runner.running:
+        if row is None or row.refusal is not None or self.runner.running:
             return
-        paths = self.context.paths
-        job = create_import_job(paths.root / "jobs", row[0].path, paths.models, paths.db)
+        paths, gguf = self.context.paths, row.found.path
         self.add_button.setEnabled(False)
-        self._say(f"Converting {row[0].name} (about a minute per 100M parameters)…")
-        self.runner.start(job)
+        # Reads the registry (a GGUF added before is not converted again): the store worker.
+        self.context.ops.run(lambda store: plan_add_model(store, paths, gguf), owner=self,
+                             on_success=self._carry_out,
+                             on_failure=lambda e: (self._say(f"Not added: {e}"),
+                                                   self._update_button()))
+
+    def _carry_out(self, plan: AddPlan) -> None:
+        if plan.job is None:
+            name = plan.entry.name if plan.entry is not None else "the model"
+            self._say(f"{plan.note or 'Added'}: it is registered as {name}.")
+            self._update_button()
+            return
+        self._say(plan.note[:1].upper() + plan.note[1:] + "…")
+        self.runner.start(plan.job)
 
     def _finished(self, event: Event) -> None:
         warnings = [str(w) for w in event.get("warnings") or []]
@@ -172,11 +164,11 @@ class AddModelDialog(QDialog):
             self.add_folder(Path(folder))
 
     def add_folder(self, folder: Path) -> None:
-        def register(store: Store) -> models.ModelEntry:
-            return models.add_base_model(store, folder)
-
-        self.context.ops.run(register, owner=self, changes=Changes(models=True),
-                             on_success=lambda e: self._say(f"Added {e.name}."),
+        paths = self.context.paths
+        self.context.ops.run(lambda store: plan_add_model(store, paths, folder), owner=self,
+                             changes=Changes(models=True),
+                             on_success=lambda plan: self._say(f"Added {plan.entry.name}."
+                                                               if plan.entry else plan.note),
                              on_failure=lambda e: self._say(f"Not added: {e}"))
 
     def _say(self, text: str) -> None:

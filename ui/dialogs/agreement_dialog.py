@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.label import Agreement, between_annotators, self_agreement
 from studio.db.store import Store
-from studio.labels.agreement import Agreement, between_annotators, self_agreement
 from ui.context import AppContext
 
 KIND_NAMES = {"thumb": "Thumbs", "pair": "Pairwise"}

@@ -18,11 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.evaluate import EvalConfig, EvalSet, eval_config, list_eval_sets, plan
+from studio.app.models import ModelEntry, list_models
 from studio.db.store import Store
-from studio.evaluation.auto import eval_config, plan
-from studio.evaluation.evalsets import EvalSet, list_eval_sets
-from studio.evaluation.jobs import EvalConfig
-from studio.registry.models import ModelEntry, list_models
 from ui.context import AppContext
 from ui.runners.job_runner import JobStrip
 from ui.widgets.eval_jobs import EvalChain

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.evaluate import SPEC_HELP, EvalSet, create_eval_set
 from studio.db.store import Store
-from studio.evaluation.evalsets import EvalSet, create_eval_set
-from studio.evaluation.graders import SPEC_HELP
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import PromptScope
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.data.snapshots import Snapshot, export_snapshot
+from studio.app.data import Snapshot, export_snapshot
 from ui.context import AppContext, Changes
 
 KIND_NOTES = {

@@ -17,11 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.add_model import AddPlan, create_demo_job, plan_starter
+from studio.app.models import add_base_model
 from studio.db.store import Store
 from studio.events import Event
-from studio.registry.demo import create_demo_job
-from studio.registry.gguf_import import create_import_job
-from studio.registry.models import add_base_model
 from ui.context import Changes
 from ui.runners.job_runner import JobRunner
 from ui.starter import add_starter_prompts
@@ -127,12 +126,12 @@ class FirstStartDialog(QDialog):
         self.window_.show_page("Label")  # type: ignore[attr-defined]
 
     def real_model(self) -> None:
-        """The starter model as a job: hub or package registry, converted and registered."""
+        """The starter model: registered at once where this machine converted it before, else
+        a job (hub or package registry, converted once per machine, registered)."""
         for button in self.buttons:
             button.setEnabled(False)
         add_starter_prompts(self.context)
         paths = self.context.paths
-        job = create_import_job(paths.root / "jobs", None, paths.models, paths.db)
         self.show_status("Fetching SmolLM2-135M-Instruct…")
         self.close_button.setText("Cancel")
         self.starter_job = JobRunner("gguf_import", self, context=self.context,
@@ -141,7 +140,16 @@ class FirstStartDialog(QDialog):
         self.starter_job.finished.connect(self._starter_ready)
         self.starter_job.failed.connect(self._starter_failed)
         self.bar.show()
-        self.starter_job.start(job)
+        # Looks for the hub and reads the registry: the store worker, not the UI thread.
+        self.context.ops.run(lambda store: plan_starter(store, paths), owner=self,
+                             changes=Changes(models=True), on_success=self._start_starter,
+                             on_failure=lambda error: self._starter_failed(str(error)))
+
+    def _start_starter(self, plan: AddPlan) -> None:
+        if plan.job is not None and self.starter_job is not None:
+            self.starter_job.start(plan.job)
+        else:
+            self._starter_ready()
 
     def _starter_progress(self, event: Event) -> None:
         total, done = int(event.get("total") or 0), int(event.get("done") or 0)
@@ -149,9 +157,9 @@ class FirstStartDialog(QDialog):
         self.bar.setValue(min(done, total))
         self.show_status(str(event.get("message", "")))
 
-    def _starter_ready(self, event: Event) -> None:
+    def _starter_ready(self, event: Event | None = None) -> None:
         self.bar.hide()
-        warnings = " ".join(str(w) for w in event.get("warnings") or [])
+        warnings = " ".join(str(w) for w in (event.get("warnings") if event else None) or [])
         self.context.status_message.emit(f"SmolLM2-135M-Instruct is ready. {warnings}".strip())
         self.accept()
         self.window_.show_page("Label")  # type: ignore[attr-defined]

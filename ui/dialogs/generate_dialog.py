@@ -31,13 +31,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.app.generate import GenerationPlan, prepare_generation
-from studio.candidates.estimate import Speed, estimate_text, measured_speed
-from studio.candidates.generation import MAX_CANDIDATES, GenerationConfig
+from studio.app.generate import (
+    MAX_CANDIDATES,
+    GenerationConfig,
+    GenerationPlan,
+    Speed,
+    estimate_text,
+    measured_speed,
+    prepare_generation,
+)
+from studio.app.models import chat_targets
 from studio.db.store import Store
 from studio.events import Event
 from studio.jobs.config import field_help
-from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip
 

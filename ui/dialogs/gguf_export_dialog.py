@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.registry import models
+from studio.app.models import ModelEntry
 
 # Besides F16, which is always written and self-checked against transformers. Sizes are of F16.
 EXPORT_CHOICES = {"Q8_0": "54%; near-lossless", "Q6_K": "42%", "Q5_K_M": "37%",
@@ -22,7 +22,7 @@ DEFAULT_QUANTS = ("Q4_K_M",)
 class GGUFExportDialog(QDialog):
     """Which GGUF files to write: F16 always, any quantizations, the adapter-only GGUF."""
 
-    def __init__(self, entry: models.ModelEntry, parent: QWidget | None = None) -> None:
+    def __init__(self, entry: ModelEntry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Export {entry.name} to GGUF")
         layout = QVBoxLayout(self)

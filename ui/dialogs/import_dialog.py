@@ -22,9 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.data.importing import SHAPES, Example, ParsedFile, import_path, parse_path
-from studio.data.importing.importer import ImportReport
-from studio.data.importing.progress import ImportRate
+from studio.app.import_data import (
+    SHAPES,
+    Example,
+    ImportRate,
+    ImportReport,
+    ParsedFile,
+    import_path,
+    parse_path,
+)
 from studio.db.store import Store
 from studio.errors import ImportCancelledError, StudioError
 from ui.context import AppContext, Changes

@@ -26,19 +26,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.candidates.judge import (
+from studio.app.judge import (
     DEFAULT_RUBRIC,
     JudgeConfig,
     accept_judge_labels,
     judge_agreement,
     pairs_for_prompts,
 )
+from studio.app.label import Agreement, response_models
+from studio.app.models import chat_targets
 from studio.db.store import Store
 from studio.events import Event
 from studio.jobs.config import field_help
-from studio.labels.agreement import Agreement
-from studio.labels.queue import response_models
-from studio.registry.models import chat_targets
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, scope_picker
 from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip

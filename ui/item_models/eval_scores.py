@@ -3,7 +3,7 @@ details line); the numbers come from ``studio.evaluation.summary.latest_scores``
 
 from __future__ import annotations
 
-from studio.evaluation.summary import Score
+from studio.app.evaluate import Score
 
 
 def score_text(score: Score) -> str:

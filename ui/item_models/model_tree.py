@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
-from studio.evaluation.summary import Score
-from studio.registry import models
+from studio.app.evaluate import Score
+from studio.app.models import ModelEntry, ModelNode
 from ui.item_models.eval_scores import scores_cell, scores_tooltip
 
 COLUMNS = ("Name", "Kind", "Quant", "Size", "Self-check", "Created", "Eval")
@@ -25,7 +25,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 @dataclass(eq=False)
 class ModelRow:
-    entry: models.ModelEntry
+    entry: ModelEntry
     scores: list[Score] = field(default_factory=list)  # the latest eval scores
     children: list[ModelRow] = field(default_factory=list)
     parent: ModelRow | None = None
@@ -59,7 +59,7 @@ class ModelRow:
         return found
 
 
-def build_rows(roots: list[models.ModelNode], scores: dict[str, list[Score]],
+def build_rows(roots: list[ModelNode], scores: dict[str, list[Score]],
                parent: ModelRow | None = None) -> list[ModelRow]:
     rows = []
     for node in roots:

@@ -7,8 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from studio.db import browse
-from studio.db.browse import BrowseQuery, PromptRow
+from studio.app.data import SORT_COLUMNS, BrowseQuery, PromptRow, count_prompts, prompt_page
 from ui.ops import Ops
 
 PAGE = 200
@@ -60,7 +59,7 @@ class PromptTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMNS[column][0]
-        if key in browse.SORT_COLUMNS:
+        if key in SORT_COLUMNS:
             self.set_query(BrowseQuery(**{**self.query.__dict__, "sort": key,
                                           "descending": order == Qt.SortOrder.DescendingOrder}))
 
@@ -82,7 +81,7 @@ class PromptTableModel(QAbstractTableModel):
         """Count again and drop cached pages (after a filter change or a data change)."""
         self._generation += 1
         generation, query = self._generation, self.query
-        self.ops.read(lambda store: browse.count(store, query),
+        self.ops.read(lambda store: count_prompts(store, query),
                      on_success=lambda total: self._counted(generation, total), owner=self)
 
     def _counted(self, generation: int, total: int) -> None:
@@ -98,7 +97,7 @@ class PromptTableModel(QAbstractTableModel):
             return
         self._asked.add(number)
         generation, query = self._generation, self.query
-        self.ops.read(lambda store: browse.page(store, query, number * PAGE, PAGE),
+        self.ops.read(lambda store: prompt_page(store, query, number * PAGE, PAGE),
                      on_success=lambda rows: self._arrived(generation, number, rows),
                      owner=self)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from studio.rounds.board import COLUMNS, RoundRow
+from studio.app.rounds import COLUMNS, RoundRow
 
 Index = QModelIndex | QPersistentModelIndex
 ROUND_ID_ROLE = Qt.ItemDataRole.UserRole

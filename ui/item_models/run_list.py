@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from studio.training import runs as registry
+from studio.app.runs import Run
 
 Index = QModelIndex | QPersistentModelIndex
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole
@@ -20,7 +20,7 @@ RUN_ID_ROLE = Qt.ItemDataRole.UserRole
 
 @dataclass(frozen=True)
 class RunRow:
-    run: registry.Run
+    run: Run
     # Checked on the store worker with the run list (``Run.offers_resume`` looks for a
     # checkpoint on disk); never asked while drawing.
     offers_resume: bool = False
@@ -66,7 +66,7 @@ class RunListModel(QAbstractListModel):
         return ids.index(run_id) if run_id in ids else -1
 
 
-def history_text(run: registry.Run) -> str:
+def history_text(run: Run) -> str:
     metrics = run.metrics or {}
     accuracy = metrics.get("eval_rewards/accuracies")
     summary = f" · held-out acc {accuracy:.2f}" if isinstance(accuracy, (int, float)) else ""

@@ -34,8 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.rounds import votes
-from studio.rounds.votes import Target
+from studio.app.compare import PairStats, Reply, Target, compare_targets, record_vote, win_rates
 from ui.context import AppContext, Changes
 from ui.widgets.chat_pane import ChatPaneWidget
 
@@ -54,7 +53,7 @@ class ComparePage(QWidget):
         super().__init__(parent)
         self.context = context
         self.targets: list[Target] = []
-        self._stats: list[votes.PairStats] = []  # the blind votes last read
+        self._stats: list[PairStats] = []  # the blind votes last read
         self._defaults: list[str] = []  # the default pair last offered (base, newest tuned)
         self.history: list[dict[str, str]] = []
         self.turn = 0
@@ -156,7 +155,7 @@ class ComparePage(QWidget):
 
     # ---- actions -----------------------------------------------------------------------
     def refresh_targets(self) -> None:
-        self.context.ops.run(votes.compare_targets, on_success=self._show_targets,
+        self.context.ops.run(compare_targets, on_success=self._show_targets,
                              owner=self)
 
     def _show_targets(self, found: tuple[list[Target], tuple[int, int] | None]) -> None:
@@ -234,12 +233,12 @@ class ComparePage(QWidget):
                                                        "Improve the better reply:", winner.reply)
             if not ok:
                 return
-        replies = [votes.Reply(p.reply, p.target[0], self._gen_params(p))  # type: ignore[index]
+        replies = [Reply(p.reply, p.target[0], self._gen_params(p))  # type: ignore[index]
                    for p in self.panes]
         conversation, blind = list(self.history), self.blind.isChecked()
         annotator, swapped = self.context.annotator, self.swapped
         self.context.ops.run(
-            lambda store: votes.record_vote(store, conversation, *replies, key, annotator,
+            lambda store: record_vote(store, conversation, *replies, key, annotator,
                                               blind, swapped, edited),
             on_success=lambda _: self._voted(key), on_failure=self._vote_failed, owner=self,
             changes=Changes(prompts=True, responses=True, labels=True, origin=self))
@@ -277,9 +276,9 @@ class ComparePage(QWidget):
                 "ttft_s": pane.stats.get("ttft_s"), "tokens_per_s": pane.stats.get("tokens_per_s")}
 
     def refresh_winrate(self) -> None:
-        self.context.ops.run(votes.win_rates, on_success=self._show_winrate, owner=self)
+        self.context.ops.run(win_rates, on_success=self._show_winrate, owner=self)
 
-    def _show_winrate(self, stats: list[votes.PairStats]) -> None:
+    def _show_winrate(self, stats: list[PairStats]) -> None:
         self._stats = stats
         self.winrate.setText(winrate_text(stats, self._pair_on_screen()))
 
@@ -331,7 +330,7 @@ class ComparePage(QWidget):
             pane.runner.shutdown()
 
 
-def winrate_text(stats: list[votes.PairStats], pair: tuple[str, str] | None) -> str:
+def winrate_text(stats: list[PairStats], pair: tuple[str, str] | None) -> str:
     """The blind win-rate of the pair on screen, then how many other pairs have votes."""
     on_screen = [s for s in stats if pair and {s.model_a, s.model_b} == set(pair)]
     others = len(stats) - len(on_screen)

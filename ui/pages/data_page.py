@@ -17,12 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.data import BrowseQuery, annotators, count_prompts, prompt_page, sources_and_tags
+from studio.app.judge import accept_judge_labels
+from studio.app.label import detail_with_suggestions, judge_suggestions
 from studio.app.overview import readiness_report
-from studio.candidates.judge import accept_judge_labels
-from studio.db import browse
-from studio.db.browse import BrowseQuery
 from studio.db.store import Store
-from studio.labels.suggestions import detail_with_suggestions, judge_suggestions
 from ui.context import AppContext, Changes
 from ui.dialogs.eval_set_dialog import EvalSetDialog
 from ui.dialogs.generate_dialog import PromptScope
@@ -162,8 +161,8 @@ class DataPage(QWidget):
 
     def _load_filter_values(self) -> None:
         def load(store: object) -> tuple[list[str], list[str], list[str]]:
-            sources, tags = browse.sources_and_tags(store)  # type: ignore[arg-type]
-            return sources, tags, browse.annotators(store)  # type: ignore[arg-type]
+            sources, tags = sources_and_tags(store)  # type: ignore[arg-type]
+            return sources, tags, annotators(store)  # type: ignore[arg-type]
 
         self.context.ops.read(load, on_success=self._fill_filter_values, owner=self)
 
@@ -228,8 +227,8 @@ class DataPage(QWidget):
         selected, query = self.selected_ids(), self.current_query()
 
         def matching(store: Store) -> list[int]:
-            total = browse.count(store, query)
-            return [row.id for row in browse.page(store, query, 0, total)]
+            total = count_prompts(store, query)
+            return [row.id for row in prompt_page(store, query, 0, total)]
 
         scopes = [PromptScope("Prompts matching the filters", matching)]
         if len(selected) > 1:  # one selected row is just the detail pane's prompt

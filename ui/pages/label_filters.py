@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from studio.app.label import QueueFilter, response_models
 from studio.db.store import Store
-from studio.labels.queue import QueueFilter, response_models
 from ui.context import AppContext
 
 ANY = "Any"
@@ -74,7 +74,7 @@ class LabelFilterWidget(QWidget):
 
     def reload(self) -> None:
         """Refill the choices from the store, off the UI thread."""
-        from studio.db.browse import sources_and_tags
+        from studio.app.data import sources_and_tags
 
         def load(store: Store) -> tuple[list[str], list[str], list[str]]:
             return (*sources_and_tags(store), response_models(store))

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.label import QueueFilter, QueueItem, filter_prompt_ids
 from studio.app.overview import QueueOverview
 from studio.db.records import Label
-from studio.labels.queue import QueueFilter, QueueItem, filter_prompt_ids
 from ui.context import AppContext, Changes
 from ui.pages.label_filters import LabelFilterWidget
 from ui.pages.label_keys import ACTIONS, COMMON, HELP, HINTS, MODE_KEYS, MODE_NAMES

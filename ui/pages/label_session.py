@@ -10,12 +10,10 @@ import random
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.app.label import LabelHistory, LabelQueue, QueueFilter, QueueItem, mark_relabel
 from studio.app.overview import QueueOverview, queue_overview
 from studio.db.records import Label
 from studio.db.store import Store
-from studio.labels.agreement import mark_relabel
-from studio.labels.history import LabelHistory
-from studio.labels.queue import LabelQueue, QueueFilter, QueueItem
 from ui.context import AppContext, Changes
 
 

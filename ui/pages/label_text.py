@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from studio.app.label import QueueItem
 from studio.app.overview import QueueOverview
 from studio.db.records import Label
-from studio.labels.queue import QueueItem
 from ui.pages.label_keys import MODE_NAMES
 
 

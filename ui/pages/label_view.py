@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.labels.queue import QueueItem
+from studio.app.label import QueueItem
 from ui.pages.label_keys import VERDICTS
 from ui.pages.label_text import prompt_meta, response_meta, suggestion_text
 from ui.widgets.markdown_view import conversation_markdown, monospace_font

@@ -26,10 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from studio.app.eval_matrix import regression_warning
-from studio.evaluation.summary import Score, latest_scores
+from studio.app.evaluate import Score, latest_scores
+from studio.app.export import prepare_export
+from studio.app.models import (
+    ModelEntry,
+    ModelNode,
+    delete_model,
+    get_model,
+    model_details,
+    model_tree,
+)
 from studio.events import Event
-from studio.registry import models
-from studio.registry.export_config import create_export_job
 from ui.context import AppContext, Changes
 from ui.dialogs.add_model_dialog import AddModelDialog
 from ui.dialogs.eval_dialog import EvalDialog
@@ -111,10 +118,10 @@ class ModelsPage(QWidget):
 
     # ---- tree and details --------------------------------------------------------------
     def refresh(self) -> None:
-        self.context.ops.run(lambda store: (models.model_tree(store), latest_scores(store)),
+        self.context.ops.run(lambda store: (model_tree(store), latest_scores(store)),
                              on_success=self._show_tree, owner=self)
 
-    def _show_tree(self, found: tuple[list[models.ModelNode], dict[str, list[Score]]]) -> None:
+    def _show_tree(self, found: tuple[list[ModelNode], dict[str, list[Score]]]) -> None:
         self.tree.show_roots(*found)
         self._update_buttons()
         entries = [node.entry for root in found[0] for node in root.walk()]
@@ -132,7 +139,7 @@ class ModelsPage(QWidget):
             self.rounds.set_selected_model(None)
             self.details.clear()
         if model_id:
-            self.context.ops.run(lambda store: models.model_details(store, model_id),
+            self.context.ops.run(lambda store: model_details(store, model_id),
                                  on_success=self._render_details, owner=self)
 
     def _render_details(self, details: dict[str, Any]) -> None:
@@ -146,11 +153,11 @@ class ModelsPage(QWidget):
     def export(self) -> None:
         model_id = self.selected_id()
         if model_id:
-            self.context.ops.run(lambda store: (models.get_model(store, model_id),
+            self.context.ops.run(lambda store: (get_model(store, model_id),
                                                 regression_warning(store, model_id)),
                                  on_success=lambda found: self._ask_export(*found), owner=self)
 
-    def _ask_export(self, entry: models.ModelEntry, warning: str | None = None) -> None:
+    def _ask_export(self, entry: ModelEntry, warning: str | None = None) -> None:
         if entry.kind not in ("base", "adapter", "merged"):
             self._say("Pick a base model, an adapter or a merged model to export.")
             return
@@ -163,14 +170,18 @@ class ModelsPage(QWidget):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.start_export(entry, dialog.quants(), dialog.lora_gguf())
 
-    def start_export(self, entry: models.ModelEntry, quants: list[str],
+    def start_export(self, entry: ModelEntry, quants: list[str],
                      lora_gguf: bool = False) -> None:
-        source = {"adapter" if entry.kind == "adapter" else "model": entry.path}
-        job = create_export_job(self.context.paths.exports, db=self.context.paths.db,
-                                parent_id=entry.id, quants=quants,
-                                lora_gguf=lora_gguf and entry.kind == "adapter", **source)
+        paths = self.context.paths
+        # Reads the registry (the GGUF an adapter-only GGUF is checked on): the store worker.
+        self.context.ops.run(
+            lambda store: prepare_export(store, paths, entry.id, quants, lora_gguf),
+            owner=self, on_success=lambda job: self._run_export(job, entry.name),
+            on_failure=lambda error: self._say(f"Not exported: {error}"))
+
+    def _run_export(self, job: Path, name: str) -> None:
         self.export_runner.start(job)
-        self.export_strip.started(f"Exporting {entry.name}…")
+        self.export_strip.started(f"Exporting {name}…")
         self._say("")
         self._update_buttons()
 
@@ -192,10 +203,10 @@ class ModelsPage(QWidget):
     def open_folder(self) -> None:
         model_id = self.selected_id()
         if model_id:
-            self.context.ops.run(lambda store: models.get_model(store, model_id),
+            self.context.ops.run(lambda store: get_model(store, model_id),
                                  on_success=self._open, owner=self)
 
-    def _open(self, entry: models.ModelEntry) -> None:
+    def _open(self, entry: ModelEntry) -> None:
         path = Path(entry.path)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path if path.is_dir() else path.parent)))
 
@@ -210,7 +221,7 @@ class ModelsPage(QWidget):
             + "? Their files inside the data folder are deleted too.")
         if answer == QMessageBox.StandardButton.Yes:
             root = self.context.paths.root
-            self.context.ops.run(lambda store: models.delete_model(store, model_id, root),
+            self.context.ops.run(lambda store: delete_model(store, model_id, root),
                                  changes=Changes(models=True), owner=self,
                                  on_failure=lambda e: self._say(f"Not deleted: {e}"))
 

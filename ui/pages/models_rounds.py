@@ -21,18 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.db.store import Store
-from studio.registry import models
-from studio.rounds.board import (
+from studio.app.models import ModelEntry
+from studio.app.rounds import (
     COLUMNS,
     SAMPLE_PROMPTS,
+    Round,
     RoundPlan,
     RoundRow,
     plan_round,
     round_rows,
     sample_prompts,
 )
-from studio.rounds.rounds import Round
+from studio.db.store import Store
 from ui.context import AppContext, Changes
 from ui.item_models.round_table import RoundTableModel
 from ui.widgets.eval_chart import EvalScoreChart
@@ -44,7 +44,7 @@ class RoundsView(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.selected_model: models.ModelEntry | None = None  # set by the Models page
+        self.selected_model: ModelEntry | None = None  # set by the Models page
         self.dialog: QWidget | None = None  # the generate dialog of the round to start
         self.table = RoundTableModel(self)
         self.tree = QTreeView()  # a flat list with a header, as the model tree above it
@@ -106,7 +106,7 @@ class RoundsView(QWidget):
                 self.table.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows)
 
-    def set_selected_model(self, entry: models.ModelEntry | None) -> None:
+    def set_selected_model(self, entry: ModelEntry | None) -> None:
         self.selected_model = entry
         self._update_buttons()
 
@@ -139,7 +139,7 @@ class RoundsView(QWidget):
         self.context.status_message.emit(f"Round {started.number} started.")
 
     def open_generate(self, plan: RoundPlan) -> Any:
-        from studio.labels.queue import QueueFilter, filter_prompt_ids
+        from studio.app.label import QueueFilter, filter_prompt_ids
         from ui.dialogs.generate_dialog import GenerateDialog, PromptScope
 
         def everything(store: Store) -> list[int]:

@@ -24,7 +24,8 @@ from studio.training.config import ConfigError, TrainConfig
 
 # graders, reward_weights and prompts: the GRPO picker (ui/widgets/grpo_setup.py) sets them.
 # train_from: the page's "Train on" (ui/widgets/train_scope.py), with its count.
-PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir", "graders",
+# db: the run folder's database, written by the app when it creates the run.
+PAGE_FIELDS = frozenset({"method", "model", "preset", "snapshot_dir", "db", "graders",
                          "reward_weights", "prompts", "train_from"})
 TRISTATE = ("auto", "on", "off")
 

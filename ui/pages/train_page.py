@@ -16,16 +16,15 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from studio.app.eval_matrix import starting_model_warning
+from studio.app.models import list_models
 from studio.app.overview import ReadinessReport, readiness_report
+from studio.app.runs import Run, list_runs
+from studio.app.train_checks import Check, prompt_choices
+from studio.app.train_scope import MINE
 from studio.app.training import Launch, advance_queue, launch_training
-from studio.data.scope import MINE
 from studio.db.store import Store
 from studio.errors import StudioError
-from studio.registry.models import list_models
-from studio.training import runs as registry
 from studio.training.config import TrainConfig
-from studio.training.grpo import prompt_choices
-from studio.training.preflight import Check
 from ui.context import AppContext, Changes
 from ui.item_models.run_list import RunRow
 from ui.pages.train_runs import RunPanel
@@ -36,7 +35,7 @@ POLL_MS = 2000
 
 @dataclass
 class PageState:
-    runs: list[registry.Run]
+    runs: list[Run]
     resume: frozenset[str] = frozenset()  # runs whose folder offers Resume (a checkpoint)
     gone: frozenset[str] = frozenset()  # runs marked running whose process is gone
     readiness: ReadinessReport | None = None
@@ -82,11 +81,11 @@ class TrainPage(QWidget):
         self.plots, self.history, self.log = runs.plots, runs.history, runs.log
 
     @property
-    def current(self) -> registry.Run | None:
+    def current(self) -> Run | None:
         return self.runs.current
 
     @property
-    def runs_by_id(self) -> dict[str, registry.Run]:
+    def runs_by_id(self) -> dict[str, Run]:
         return self.runs.runs_by_id
 
     # ---- launch ------------------------------------------------------------------------
@@ -138,7 +137,7 @@ class TrainPage(QWidget):
             return
 
         def load(store: Store) -> PageState:
-            runs = registry.list_runs(store)  # reads only: a run's end advances the queue
+            runs = list_runs(store)  # reads only: a run's end advances the queue
             gone = frozenset(r.id for r in runs if r.status == "running" and not r.dir.is_alive())
             # Disk checks here, on the worker: the run list's records carry the answers.
             resume = frozenset(r.id for r in runs if r.offers_resume)

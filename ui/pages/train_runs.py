@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.runs import Run, cancel_run, describe
 from studio.app.training import resume_training
 from studio.events import Event, read_events
-from studio.training import runs as registry
-from studio.training.describe import describe
 from ui.context import AppContext
 from ui.item_models.run_list import RUN_ID_ROLE, RunListModel, RunRow
 from ui.pages.train_text import status_html
@@ -50,8 +49,8 @@ class RunPanel(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.current: registry.Run | None = None
-        self.runs_by_id: dict[str, registry.Run] = {}
+        self.current: Run | None = None
+        self.runs_by_id: dict[str, Run] = {}
         self.rows_by_id: dict[str, RunRow] = {}
         self.run_list = RunListModel(self)
         self.tailer: EventTailer | None = None
@@ -115,7 +114,7 @@ class RunPanel(QWidget):
         if self.current is not None:
             run_id = self.current.id
             self.status.setText("Stopping: saving a checkpoint…")
-            self.context.ops.run(lambda store: registry.cancel_run(store, run_id),
+            self.context.ops.run(lambda store: cancel_run(store, run_id),
                                  lambda _run: self.refresh_requested.emit(""), self._report,
                                  owner=self)
 

@@ -24,13 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.add_model import hf_cache_dirs
 from studio.app.overview import ReadinessReport
+from studio.app.train_checks import FILE_NAME as SETTINGS_FILE
+from studio.app.train_checks import Check, recall
 from studio.errors import StudioError
-from studio.registry.locate import hf_cache_dirs
 from studio.training.config import METHOD_HELP, METHODS, PRESET_HELP, PRESETS, TrainConfig
-from studio.training.preflight import Check
-from studio.training.remembered import FILE_NAME as SETTINGS_FILE
-from studio.training.remembered import recall
 from ui.context import AppContext
 from ui.pages.train_form import ConfigFormWidget, align_labels
 from ui.theme import THEMES, current_theme, signals

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
+from studio.app.runs import Run
 from studio.events import Event
-from studio.training import runs as registry
 
 ENDED_AS = {"finished": "completed", "failed": "failed", "cancelled": "cancelled"}
 STATUS_COLOURS = {"running": "#2563eb", "completed": "#15803d", "failed": "#b91c1c",
                   "cancelled": "#a16207", "queued": "#6b7280"}
 
 
-def status_html(run: registry.Run | None, ended: Event | None = None) -> str:
+def status_html(run: Run | None, ended: Event | None = None) -> str:
     """The run's status line; ``ended`` (its terminal event, when the page has seen one) wins
     over a row that still says "running": the training process updates its row a moment after
     writing the event, and the page should not say "running" meanwhile."""

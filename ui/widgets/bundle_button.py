@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
+from studio.app.bundle import write_bundle
 from studio.db.store import Store
-from studio.training.bundle import write_bundle
 from ui.context import AppContext
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QElapsedTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.rounds.votes import Target
+from studio.app.compare import Target
 from ui.runners.chat_runner import ChatRunner
 from ui.widgets.markdown_view import MarkdownView, conversation_markdown
 

@@ -18,17 +18,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.db.store import Store
-from studio.evaluation.auto import (
+from studio.app.evaluate import (
+    EvalConfig,
+    EvalSet,
     before_after,
     default_eval_set,
+    list_eval_sets,
     plan,
     plan_all,
     run_model,
     run_summaries,
 )
-from studio.evaluation.evalsets import EvalSet, list_eval_sets
-from studio.evaluation.jobs import EvalConfig
+from studio.db.store import Store
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobStrip
 from ui.widgets.eval_jobs import EvalChain

@@ -8,10 +8,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from studio.app.evaluate import Score, list_eval_sets
+from studio.app.rounds import round_scores
 from studio.db.store import Store
-from studio.evaluation.evalsets import list_eval_sets
-from studio.evaluation.summary import Score
-from studio.rounds.scores import round_scores
 from ui.context import AppContext, Changes
 from ui.theme import colors, signals
 from ui.widgets.plots import COLOURS

@@ -9,9 +9,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.app.evaluate import (
+    EVAL_MODULE,
+    EvalConfig,
+    done_prompt_ids,
+    get_eval_set,
+    sync_eval_runs,
+)
 from studio.db.store import Store
-from studio.evaluation.evalsets import get_eval_set
-from studio.evaluation.jobs import EVAL_MODULE, EvalConfig, done_prompt_ids, sync_eval_runs
 from studio.events import Event
 from studio.jobs.launch import write_job
 from ui.context import AppContext, Changes

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.app.eval_matrix import Matrix, eval_matrix, missing_cells
+from studio.app.evaluate import DRIFT_MODULE, EvalConfig, drift_config
 from studio.db.store import Store
-from studio.evaluation.drift import DRIFT_MODULE, drift_config
-from studio.evaluation.jobs import EvalConfig
 from studio.jobs.launch import write_job
 from ui.changes import Changes
 from ui.context import AppContext

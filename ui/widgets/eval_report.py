@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from studio.evaluation.summary import EvalReport, Score, eval_report
+from studio.app.evaluate import EvalReport, Score, eval_report
 from ui.context import AppContext
 
 SCORE_COLUMNS = ("", "Model", "Pass rate", "95% interval", "Prompts", "Engine")

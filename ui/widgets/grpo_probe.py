@@ -13,12 +13,11 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
+from studio.app.train_checks import PROBE_MODULE, Check, not_probed, probe_checks
 from studio.app.training import Probe, create_probe
 from studio.db.store import Store
 from studio.events import Event
-from studio.training.checks import Check
 from studio.training.config import TrainConfig
-from studio.training.grpo_probe import PROBE_MODULE, not_probed, probe_checks
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner, JobStrip
 

@@ -12,10 +12,9 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QPlainTextEdit, QWidget
 
-from studio.evaluation.graders import SPEC_HELP
+from studio.app.evaluate import SPEC_HELP
+from studio.app.train_checks import ALL, GRPO_HELP
 from studio.training.config import ConfigError
-from studio.training.grpo import ALL
-from studio.training.grpo_checks import GRPO_HELP
 
 
 def parse_grader_lines(text: str) -> tuple[list[str], list[float] | None]:

@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from studio.registry import models
+from studio.app.models import ModelEntry
 from ui.item_models.model_tree import check_summary
 
 NO_SELECTION = ("Select a model to see where it came from: its training run, the labels"
@@ -14,7 +14,7 @@ NO_SELECTION = ("Select a model to see where it came from: its training run, the
 
 
 def details_html(details: dict[str, Any]) -> str:
-    entry: models.ModelEntry = details["model"]
+    entry: ModelEntry = details["model"]
     esc = html.escape
     lines = [f"<h3>{esc(entry.name)}</h3>", f"<p><b>{entry.kind}</b> · {esc(entry.path)}</p>",
              "<p>Lineage: " + " → ".join(esc(e.name) for e in details["lineage"]) + "</p>"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
+from studio.app.add_model import create_fetch_job, needs_download
 from studio.events import Event
-from studio.registry.hub import create_fetch_job, needs_download
 from ui.context import AppContext, Changes
 from ui.runners.job_runner import JobRunner, JobStrip
 

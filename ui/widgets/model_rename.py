@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
+from studio.app.models import ModelEntry, rename_model
 from studio.db.store import Store
-from studio.registry import models
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.widgets.model_tree import ModelTreeView
@@ -74,10 +74,10 @@ class ModelRenamer(QObject):
         if new == old:
             return
 
-        def write(store: Store) -> models.ModelEntry:
-            return models.rename_model(store, model_id, new)
+        def write(store: Store) -> ModelEntry:
+            return rename_model(store, model_id, new)
 
-        def done(entry: models.ModelEntry) -> None:
+        def done(entry: ModelEntry) -> None:
             self.last = (model_id, old, entry.name)
             self.undo_action.setEnabled(True)
             self.say(f"Renamed “{old}” to “{entry.name}” (Ctrl+Z undoes it).")
@@ -93,10 +93,10 @@ class ModelRenamer(QObject):
         self.last = None
         self.undo_action.setEnabled(False)
 
-        def write(store: Store) -> models.ModelEntry:
-            return models.rename_model(store, model_id, old)
+        def write(store: Store) -> ModelEntry:
+            return rename_model(store, model_id, old)
 
-        def done(_entry: models.ModelEntry) -> None:
+        def done(_entry: ModelEntry) -> None:
             self.say(f"Renamed “{new}” back to “{old}”.")
 
         self.context.ops.run(write, on_success=done, changes=Changes(models=True),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSignalBlocker, Signal
 from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 
-from studio.evaluation.summary import Score
-from studio.registry import models
+from studio.app.evaluate import Score
+from studio.app.models import ModelNode
 from ui.item_models.model_tree import (
     CHECK_COLUMN,
     COLUMNS,
@@ -40,7 +40,7 @@ class ModelTreeView(QTreeView):
         header.moveSection(header.visualIndex(EVAL_COLUMN), header.visualIndex(CHECK_COLUMN))
         self.selectionModel().currentChanged.connect(lambda *_: self.current_changed.emit())
 
-    def show_roots(self, roots: list[models.ModelNode],
+    def show_roots(self, roots: list[ModelNode],
                    scores: dict[str, list[Score]] | None = None) -> None:
         """Show the tree anew (with each model's latest eval scores); the selected model stays
         selected."""

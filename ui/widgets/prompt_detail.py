@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.db.browse import LabelView
+from studio.app.data import LabelView
 from studio.db.records import Prompt, Response
 from ui.widgets.markdown_view import conversation_markdown
 

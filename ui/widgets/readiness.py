@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QWidget
 
+from studio.app.data import RECOMMENDED
 from studio.app.overview import ReadinessReport
-from studio.data.snapshots import RECOMMENDED
 
 METHOD_NAMES = {"sft": "SFT", "dpo": "DPO", "kto": "KTO"}
 

@@ -211,10 +211,29 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
                            capture_output=True, check=False)
             process.kill()
         return
+    _kill_tree(process.pid)
     try:
         os.killpg(process.pid, signal.SIGKILL)  # its own session: the grader's children too
     except ProcessLookupError:
         pass
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill every process under the worker, those in sessions of their own too (the worker
+    is their subreaper on Linux, ``worker.adopt_orphans``). A few passes, because a process
+    may fork while the tree is read; the worker itself dies with its group afterwards."""
+    import psutil  # only a worker that is killed pays for it
+
+    for _ in range(5):
+        try:
+            below = psutil.Process(pid).children(recursive=True)
+        except psutil.Error:  # the worker is gone already: what it started was reparented
+            return
+        if not below:
+            return
+        for child in below:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
 
 class IsolatedGrader(Grader):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from studio.db.store import Store
 from studio.errors import StudioError
-from studio.evaluation.engines import gguf_files
 from studio.evaluation.graders.base import AllOf, AnyOf, Grader
 from studio.evaluation.graders.judge import JudgeGradeConfig, JudgeGrader
 from studio.evaluation.graders.numeric import NumericGrader
@@ -28,6 +27,7 @@ from studio.evaluation.graders.rules import (
 )
 from studio.evaluation.graders.schema import SchemaFileError, load_schema
 from studio.paths import DataPaths
+from studio.registry.gguf_resolve import NoGGUFError, resolve_gguf
 from studio.registry.models import get_model
 
 
@@ -104,12 +104,13 @@ def _judge(model_id: str, store: Store | None) -> Grader:
     if not model_id:
         raise GraderSpecError("judge:MODEL_ID needs a model id; see 'tuning-studio models'")
     entry = get_model(store, model_id)
-    files = gguf_files(store, model_id)
-    if files is None:
-        raise GraderSpecError(f"judge:{model_id}: {entry.name} has no GGUF; the judge runs"
-                              " through llama.cpp, so export the model to GGUF first")
+    try:
+        files = resolve_gguf(store, model_id)
+    except NoGGUFError as error:
+        raise GraderSpecError(f"judge:{model_id}: the judge runs through llama.cpp: {error}"
+                              ) from error
     config = JudgeGradeConfig(model_path=files.model_path, model_name=entry.name,
-                              lora_path=files.adapter_path)
+                              lora_path=files.lora_path)
     return JudgeGrader(model_id, config, store_folder(store) / "jobs")
 
 

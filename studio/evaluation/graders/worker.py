@@ -16,6 +16,7 @@ if its parent is gone, and answers that survive prints, exits and crashes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -123,8 +124,23 @@ def _alarm(seconds: float) -> None:
         signal.alarm(math.ceil(seconds) if seconds > 0 else 0)
 
 
+def adopt_orphans() -> None:
+    """Linux: become a child subreaper, so what the grader starts stays under this process
+    even when it calls setsid() and double-forks (a daemon); the parent then finds and kills
+    all of it at the limit (``sandbox._kill_tree``). Elsewhere a daemonising grader's
+    grandchildren can escape; its process group still dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_child_subreaper = 36  # <linux/prctl.h>
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
 def main(argv: list[str]) -> int:
     spec, time_s, memory_mb = argv[0], float(argv[1]), int(argv[2])
+    adopt_orphans()
     requests, channel = _private_pipes()
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the alarm ends the process outright
