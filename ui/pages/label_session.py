@@ -95,8 +95,10 @@ class LabelSession(QObject):
     def refresh_overview(self) -> None:
         slot, annotator, since = self.slot, self.context.annotator, _local_midnight_iso()
 
-        self.context.ops.run(lambda store: queue_overview(store, slot.get(), annotator, since),
-                             on_success=self._on_overview, owner=self)
+        # On the reader: at a million prompts the count takes seconds, and a label commit on
+        # the writer must never wait behind it (bench_store_scale: p95 2.5 s -> 6 ms).
+        self.context.ops.read(lambda store: queue_overview(store, slot.get(), annotator, since),
+                              on_success=self._on_overview, owner=self)
 
     def _on_overview(self, overview: QueueOverview) -> None:
         self.today, self.remaining = overview.today, overview.remaining
