@@ -94,11 +94,20 @@ class LabelSession(QObject):
 
     def refresh_overview(self) -> None:
         slot, annotator, since = self.slot, self.context.annotator, _local_midnight_iso()
+        if slot.queue is None:
+            # Made by an operation still queued on the store worker: count once it is there.
+            self.context.ops.run(lambda _store: None, owner=self,
+                                 on_success=lambda _: self._overview_when_made(slot))
+            return
 
         # On the reader: at a million prompts the count takes seconds, and a label commit on
         # the writer must never wait behind it (bench_store_scale: p95 2.5 s -> 6 ms).
         self.context.ops.read(lambda store: queue_overview(store, slot.get(), annotator, since),
                               on_success=self._on_overview, owner=self)
+
+    def _overview_when_made(self, slot: QueueSlot) -> None:
+        if slot is self.slot and slot.queue is not None:  # not replaced meanwhile
+            self.refresh_overview()
 
     def _on_overview(self, overview: QueueOverview) -> None:
         self.today, self.remaining = overview.today, overview.remaining
