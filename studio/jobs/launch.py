@@ -69,8 +69,12 @@ def job_environment(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def new_job_dir(jobs_root: Path, kind: str) -> Path:
-    """A fresh, uniquely named job folder ``<jobs_root>/<kind>-<time>-<random>``."""
-    folder = Path(jobs_root).resolve() / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-" \
+    """A fresh, uniquely named job folder ``<jobs_root>/<kind>-<time>-<microseconds>-<random>``.
+    Names sort in the order the folders were made: two jobs in the same second (a cancelled
+    eval and its resume) used to sort by their random part."""
+    now = time.time_ns() // 1000
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now / 1e6))
+    folder = Path(jobs_root).resolve() / f"{kind}-{stamp}-{now % 1_000_000:06d}-" \
         f"{secrets.token_hex(3)}"
     folder.mkdir(parents=True)
     return folder

@@ -10,8 +10,6 @@ shared items says how far to trust it.
 
 from __future__ import annotations
 
-import secrets
-import time
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -38,6 +36,7 @@ from studio.app.models import chat_targets
 from studio.db.store import Store
 from studio.events import Event
 from studio.jobs.config import field_help
+from studio.jobs.launch import new_job_dir
 from ui.context import AppContext, Changes
 from ui.dialogs.generate_dialog import NO_TARGETS, PromptScope, scope_picker
 from ui.runners.job_runner import OUTCOMES, JobRunner, JobStrip
@@ -216,8 +215,7 @@ class JudgeDialog(QDialog):
                 return None, 0, ids
             filled.validate()
             filled.db = db
-            folder = jobs / f"judge-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-            folder.mkdir(parents=True)
+            folder = new_job_dir(jobs, "judge")
             filled.save(folder)
             return folder, count, ids
 
