@@ -265,3 +265,12 @@ def m011_prompt_search(db: Database) -> None:
     from studio.db.search import add_search
 
     add_search(db)
+
+
+@migrations()
+def m012_bulk_guard(db: Database) -> None:
+    # Imports skip the per-row summary and search triggers through a flag only their own
+    # transaction sees, instead of dropping and re-creating them (see guard_bulk_triggers).
+    from studio.db.summaries import guard_bulk_triggers
+
+    guard_bulk_triggers(db)

@@ -9,6 +9,7 @@ keeps them right without knowing about them. ``SCHEMA`` is applied once by migra
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -152,14 +153,39 @@ UPDATE store_totals SET duplicates = duplicates + (SELECT count(*) FROM prompts 
         WHERE {_SAME_KEY.format(row="new")} AND p.id < new.id));
 """
 BULK_TRIGGERS = ("labels_counted", "responses_counted", "prompts_added", SEARCH_TRIGGER)
+# While a bulk write runs, its own transaction holds a row here; the per-row triggers above
+# skip themselves then (``WHEN NOT EXISTS``, added by migration m012). No other connection
+# ever sees the row: it is written and removed inside the import's uncommitted transaction.
+BULK_FLAG = "bulk_writes_active"
+BULK_GUARD = f"WHEN NOT EXISTS (SELECT 1 FROM {BULK_FLAG})"
+
+
+def guard_bulk_triggers(db: Database) -> None:
+    """Migration m012's body: the flag table, and the guard on each bulk-skipped trigger.
+
+    Imports used to drop these triggers and create them again inside their transaction.
+    DDL changes the schema every other connection has cached, and a process writing a prompt
+    just after such an import's commit then failed now and then with "no such table:
+    prompts" (the search trigger's FTS5 table reads through a view). A guard needs no DDL."""
+    db.execute(f"CREATE TABLE IF NOT EXISTS {BULK_FLAG} (pid INTEGER)")
+    for name, sql in list(db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN"
+            f" ({', '.join('?' * len(BULK_TRIGGERS))})", BULK_TRIGGERS)):
+        if BULK_GUARD in sql:
+            continue
+        head, begin, body = sql.partition(" BEGIN")
+        if not begin:
+            raise RuntimeError(f"trigger {name} has no BEGIN: {sql[:80]}")
+        db.execute(f"DROP TRIGGER {name}")
+        db.execute(f"{head} {BULK_GUARD}{begin}{body}")
 
 
 @contextmanager
 def bulk_writes(db: Database) -> Iterator[Callable[[], None]]:
     """Inserts of many prompts, responses and labels (no updates or deletes) with the
-    per-row triggers off, then the summaries brought up to date in one pass each: several
-    times faster for an import. Must run inside the caller's write transaction, so other
-    connections never see the triggers missing (DDL is transactional in SQLite).
+    per-row triggers skipped, then the summaries brought up to date in one pass each:
+    several times faster for an import. Must run inside the caller's write transaction: the
+    flag that skips the triggers is a row only that transaction sees.
 
     It yields ``catch_up``: called after each batch, it brings the summaries up to date for
     the rows written since its last call, so the work is spread with the batches (and their
@@ -167,23 +193,21 @@ def bulk_writes(db: Database) -> Iterator[Callable[[], None]]:
     if not db.conn.in_transaction:
         raise RuntimeError("bulk_writes needs an open write transaction")
     marks = _marks(db)
-    saved = {name: sql for name, sql in db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN"
-        f" ({', '.join('?' * len(BULK_TRIGGERS))})", BULK_TRIGGERS)}
-    for name in saved:
-        db.execute(f"DROP TRIGGER {name}")
+    searched = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                          [SEARCH_TRIGGER]).fetchone() is not None
+    db.execute(f"INSERT INTO {BULK_FLAG} (pid) VALUES (?)", [os.getpid()])
 
     def catch_up() -> None:
         for statement in _statements(CATCH_UP):
             db.execute(statement, marks)
-        if SEARCH_TRIGGER in saved:  # the search index (m011) exists: add the new prompts
+        if searched:  # the search index (m011) exists: add the new prompts
             db.execute(SEARCH_CATCH_UP, {"prompts": marks["prompts"]})
         marks.update(_marks(db))
 
     yield catch_up
     catch_up()
-    for sql in saved.values():
-        db.execute(sql)
+    # On a failure the caller rolls back, and the flag goes with the rest of the transaction.
+    db.execute(f"DELETE FROM {BULK_FLAG}")
 
 
 def _marks(db: Database) -> dict[str, int]:
