@@ -89,12 +89,15 @@ def test_search_combines_with_filters_and_paging(store: Store) -> None:
 def test_an_older_store_gets_its_prompts_indexed(tmp_path: Path) -> None:
     db = Database(tmp_path / "old.db")
     migrations.apply(db, stop_before="m011_prompt_search")
-    old = Store.__new__(Store)
-    old.db = db
-    old.add_prompt("written before the index")
-    old.add_prompt([{"role": "user", "content": "two turns"},
-                    {"role": "assistant", "content": "fine"},
-                    {"role": "user", "content": "last one"}])
+    # Written the way the app did before m011: plain inserts, no index to keep.
+    for number, turns in enumerate(([{"role": "user", "content": "written before the index"}],
+                                    [{"role": "user", "content": "two turns"},
+                                     {"role": "assistant", "content": "fine"},
+                                     {"role": "user", "content": "last one"}])):
+        db.execute("INSERT INTO prompts (hash, messages, text, tags, source, created_at)"
+                   " VALUES (?, ?, ?, '[]', 'x', 'now')",
+                   [f"h{number}", json.dumps(turns), turns[-1]["content"]])
+    db.conn.commit()
     db.close()
     store = Store.open(tmp_path / "old.db")
     assert not migrations.pending(store.db)

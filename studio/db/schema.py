@@ -268,9 +268,9 @@ def m011_prompt_search(db: Database) -> None:
 
 
 @migrations()
-def m012_bulk_guard(db: Database) -> None:
-    # Imports skip the per-row summary and search triggers through a flag only their own
-    # transaction sees, instead of dropping and re-creating them (see guard_bulk_triggers).
-    from studio.db.summaries import guard_bulk_triggers
+def m012_search_in_store(db: Database) -> None:
+    # The store's prompt writes keep the search index, not triggers: see
+    # studio.db.search.drop_search_triggers.
+    from studio.db.search import drop_search_triggers
 
-    guard_bulk_triggers(db)
+    drop_search_triggers(db)

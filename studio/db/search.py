@@ -7,9 +7,11 @@ back to ``LIKE``, which on such short terms matches most rows, so a page fills q
 
 The index holds the text of every turn of a prompt (``messages``' contents, one per line),
 not the JSON: "role" or "content" no longer match every prompt. It is an external-content
-table over a view, so it stores only the index; triggers keep it in step with ``prompts``
-inside the writing transaction, and bulk imports add their rows once per import
-(``CATCH_UP`` in studio/db/summaries.py).
+table over a view, so it stores only the index. The store's three prompt writes (add, edit,
+delete) keep it in step inside their transaction, and bulk imports add their rows after each
+batch (``CATCH_UP`` in studio/db/summaries.py); no trigger touches it (see
+:func:`drop_search_triggers` for why). A prompt written by other means than the store is
+not found by a search until the next import's catch-up.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ CREATE TRIGGER prompts_search_changed AFTER UPDATE OF messages, text ON prompts 
 END;
 """
 
+# One prompt into the index, or out of it (FTS5's 'delete' needs the text it indexed).
+INDEX_ONE = ("INSERT INTO prompt_search (rowid, body) SELECT id, body FROM prompt_search_body"
+             " WHERE id = ?")
+UNINDEX_ONE = ("INSERT INTO prompt_search (prompt_search, rowid, body) SELECT 'delete', id,"
+               " body FROM prompt_search_body WHERE id = ?")
+SEARCH_TRIGGERS = ("prompts_search_added", "prompts_search_removed", "prompts_search_changed")
+
 # The rows a bulk write added above the prompts mark, indexed in one statement.
 CATCH_UP = ("INSERT INTO prompt_search (rowid, body) SELECT id, body FROM prompt_search_body"
             " WHERE id > :prompts")
@@ -63,6 +72,21 @@ def add_search(db: Database) -> None:
         db.execute(statement)
     # Not FTS5's 'rebuild', which refuses this view (its json_each); the same rows, inserted.
     db.execute(CATCH_UP, {"prompts": 0})
+
+
+def drop_search_triggers(db: Database) -> None:
+    """Migration m012's body: the store's three prompt writes keep the index from now on
+    (:data:`INDEX_ONE`, :data:`UNINDEX_ONE`), not triggers. With the FTS5 table inside a
+    trigger on ``prompts``, a process writing a prompt just after another's import changed
+    the schema failed now and then with "no such table: prompts"; and a trigger skipped for
+    an import still costs every row its set-up (13.6k -> 7.8k rows/s)."""
+    for name in SEARCH_TRIGGERS:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def has_index(db: Database) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'prompt_search'"
+                      ).fetchone() is not None
 
 
 def condition(term: str) -> tuple[str, list[Any]]:

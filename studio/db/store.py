@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from studio.db import search
 from studio.db.records import (
     PAIR_VALUES,
     THUMB_VALUES,
@@ -117,13 +118,15 @@ class Store:
             return existing
         with self.atomic():
             # OR IGNORE: another process may have stored the same prompt since the check.
-            self.db.execute(
+            added = self.db.execute(
                 "INSERT OR IGNORE INTO prompts (hash, messages, system, text, tags, source,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [digest, json.dumps(messages, ensure_ascii=False), system,
                  _last_user_text(messages), json.dumps(list(tags)), source, now_iso()],
-            )
+            ).rowcount
             found = self._id_by_hash("prompts", digest)
+            if added and found is not None:
+                self.db.execute(search.INDEX_ONE, [found])
         return int(found or 0)
 
     def prompt(self, prompt_id: int) -> Prompt:
@@ -149,9 +152,14 @@ class Store:
         if updates:
             assignments = ", ".join(f"{column} = ?" for column in updates)
             with self.atomic():
+                reindex = "text" in updates
+                if reindex:  # out of the index with the text it was indexed with
+                    self.db.execute(search.UNINDEX_ONE, [prompt_id])
                 self.db.execute(
                     f"UPDATE prompts SET {assignments} WHERE id = ?", [*updates.values(), prompt_id]
                 )
+                if reindex:
+                    self.db.execute(search.INDEX_ONE, [prompt_id])
         return self.prompt(prompt_id)
 
     def delete_prompt(self, prompt_id: int) -> None:
@@ -165,6 +173,7 @@ class Store:
                 [prompt_id],
             )
             self.db.execute("DELETE FROM responses WHERE prompt_id = ?", [prompt_id])
+            self.db.execute(search.UNINDEX_ONE, [prompt_id])
             self.db.execute("DELETE FROM prompts WHERE id = ?", [prompt_id])
 
     # ---- responses ---------------------------------------------------------------------
