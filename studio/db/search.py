@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlite_utils import Database
+from studio.db.sqlite_db import Database
 
 MIN_TRIGRAM = 3  # shorter terms cannot use the index
 # A term in this share of the prompts (and at least DENSE_MIN of them) is "dense": a page
