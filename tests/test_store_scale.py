@@ -8,10 +8,11 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from studio.data.derive import derive_from
-from studio.data.importing import import_path
+from studio.data.importing import import_path, writer
 from studio.data.readiness import totals
 from studio.data.snapshots import readiness
 from studio.db import browse
@@ -125,6 +126,32 @@ def test_an_import_keeps_the_counts(store: Store, tmp_path: Path) -> None:
                               for i in range(300)))
     import_path(store, source)
     assert _kept(store) == _recount(store)
+
+
+def test_imports_of_every_shape_keep_the_counts_across_batches(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The importer writes new prompts with their counts already set and recounts only older
+    ones: repeats inside a batch, across batches and of prompts already stored, a thumb
+    flipped later in the file, gold answers and prompt-only rows all end with the counts a
+    full recount gives."""
+    monkeypatch.setattr(writer, "BATCH", 7)  # many batches, repeats landing on both sides
+    _random_work(store, random.Random(3), 60)
+    rows = {
+        # Odd rows repeat nine prompts; even rows name a prompt twice, close together.
+        "pairs.jsonl": [{"prompt": f"Name a color. {i % 9}" if i % 2 else f"Once {i // 4}",
+                         "chosen": f"red {i % 4}", "rejected": f"blue {i % 3}"}
+                        for i in range(60)],
+        "thumbs.jsonl": [{"prompt": f"Q{i % 11}" if i % 2 else f"Thumb {i // 4}",
+                          "completion": f"a {i % 5}", "label": i % 3 == 0} for i in range(70)],
+        "gold.jsonl": [{"prompt": f"Q{i % 13}" if i % 2 else f"Gold {i // 4}",
+                        "completion": f"gold {i % 2}"} for i in range(40)],
+        "prompts.jsonl": [{"prompt": f"Name a color. {i % 20}"} for i in range(30)],
+    }
+    for name, items in rows.items():
+        source = tmp_path / name
+        source.write_text("".join(json.dumps(item) + "\n" for item in items))
+        import_path(store, source)
+        assert _kept(store) == _recount(store), name
 
 
 def test_an_older_store_is_upgraded_with_the_right_counts(tmp_path: Path) -> None:

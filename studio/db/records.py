@@ -47,8 +47,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def pair_target(first_id: int, second_id: int) -> str:
-    """A pair is the same judgement target whichever side each response was shown on."""
+def pair_target(first_id: int | str, second_id: int | str) -> str:
+    """A pair is the same judgement target whichever side each response was shown on (by id;
+    the importer also names responses by text hash ahead of their ids)."""
     low, high = sorted((first_id, second_id))
     return f"pair:{low}:{high}"
 

@@ -274,3 +274,12 @@ def m012_search_in_store(db: Database) -> None:
     from studio.db.search import drop_search_triggers
 
     drop_search_triggers(db)
+
+
+@migrations()
+def m013_search_hash_size(db: Database) -> None:
+    # A larger in-memory buffer for the search index, so big imports write fewer segments:
+    # see studio.db.search.set_hash_size.
+    from studio.db.search import set_hash_size
+
+    set_hash_size(db)

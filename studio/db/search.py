@@ -17,11 +17,18 @@ not found by a search until the next import's catch-up.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from studio.db.sqlite_db import Database
 
 MIN_TRIGRAM = 3  # shorter terms cannot use the index
+# FTS5 gathers a transaction's new index entries in memory and writes them out as a segment
+# whenever this many bytes fill, merging segments as they pile up. At its default of 1 MB a
+# million-prompt import wrote hundreds of small segments and merged them over and over: the
+# index alone took 14.4 s at 1M prompts, 8.0 s at 64 MB (bench/results/, 2026-12-07). Only a
+# bulk write ever fills it; a label's commit flushes a few entries.
+HASH_BYTES = 64 * 1024 * 1024
 # A term in this share of the prompts (and at least DENSE_MIN of them) is "dense": a page
 # walks its sort order checking rows (a match every 50 rows or fewer) instead of listing
 # every match from the index first (300 ms for 375k matches at 1M prompts).
@@ -70,8 +77,20 @@ def add_search(db: Database) -> None:
     """Migration m011's body: the index, filled from the existing prompts, and its triggers."""
     for statement in _statements(SCHEMA):
         db.execute(statement)
+    set_hash_size(db)
     # Not FTS5's 'rebuild', which refuses this view (its json_each); the same rows, inserted.
     db.execute(CATCH_UP, {"prompts": 0})
+
+
+def set_hash_size(db: Database) -> None:
+    """Migration m013's body (and m011's, before its backfill): :data:`HASH_BYTES`, kept in
+    the index's own config. An SQLite whose FTS5 predates the 'hashsize' option refuses it
+    ("SQL logic error"); that index keeps the default, slower to import into but the same."""
+    try:
+        db.execute("INSERT INTO prompt_search (prompt_search, rank) VALUES ('hashsize', ?)",
+                   [HASH_BYTES])
+    except sqlite3.OperationalError:
+        pass
 
 
 def drop_search_triggers(db: Database) -> None:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from studio.data.importing.readers import RowError, read_rows
 from studio.data.importing.shapes import Example, to_example
@@ -39,6 +39,7 @@ CHUNK = 500  # ids per lookup query (SQLite's variable limit)
 IMPORT_CACHE_KIB = 160 * 1024
 
 Progress = Callable[[int, int], None]
+ResponseKey = TypeVar("ResponseKey", int, str)
 
 
 def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = None,
@@ -48,14 +49,14 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
     cancelled = should_cancel or (lambda: False)
     writer = _Batches(store, f"import:{parsed.path.name}", now_iso())
     done = 0
-    with _page_cache(store, IMPORT_CACHE_KIB), store.atomic(), \
-            bulk_writes(store.db) as catch_up:
+    with _page_cache(store, IMPORT_CACHE_KIB), _own_references(store), store.atomic(), \
+            bulk_writes(store.db, counted=True) as catch_up:
         report(0, parsed.example_count)  # the write starts: rates count from here
         for batch in map(_prepare, _batches(parsed)):
             if cancelled():
                 raise ImportCancelledError("import cancelled; nothing was stored")
             writer.write(batch)
-            catch_up()  # counts and search index of this batch: progress includes them
+            catch_up()  # counts of this batch, the search index every 50k prompts
             done += len(batch.examples)
             report(done, parsed.example_count)
         if done != parsed.example_count:
@@ -79,6 +80,23 @@ def _page_cache(store: Store, kib: int) -> Iterator[None]:
         yield
     finally:
         store.db.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+@contextmanager
+def _own_references(store: Store) -> Iterator[None]:
+    """SQLite's foreign-key checks off while the block runs, then as they were. Every id the
+    import writes comes from its own lookups in its own transaction, so the checks (one to
+    three index searches for each response and label) find nothing. The pragma does nothing
+    inside a transaction: an import nested in one keeps the checks."""
+    if store.db.conn.in_transaction:
+        yield
+        return
+    before = store.db.execute("PRAGMA foreign_keys").fetchone()[0]
+    store.db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        store.db.execute(f"PRAGMA foreign_keys = {int(before)}")
 
 
 def _batches(parsed: ParsedFile) -> Iterator[list[Example]]:
@@ -111,6 +129,9 @@ class _Prepared:
     messages: list[str]  # each prompt's messages as stored (JSON)
     tags: list[str]  # each prompt's tags as stored (JSON)
     digests: dict[str, str]  # each response text's hash, computed once
+    # Per prompt hash, the distinct responses and label targets the batch gives it: a prompt
+    # this batch inserts has exactly these counts (nothing else can point at a new prompt).
+    counts: dict[str, tuple[int, int]]
 
 
 def _prepare(examples: list[Example]) -> _Prepared:
@@ -120,9 +141,34 @@ def _prepare(examples: list[Example]) -> _Prepared:
             if text is not None and text not in digests:
                 digests[text] = text_hash(text)
     dumps = json.dumps
-    return _Prepared(examples, [prompt_hash(e.messages, e.system) for e in examples],
-                     [dumps(e.messages, ensure_ascii=False) for e in examples],
-                     [dumps(e.tags) if e.tags else "[]" for e in examples], digests)
+    hashes = [prompt_hash(e.messages, e.system) for e in examples]
+    return _Prepared(examples, hashes, [dumps(e.messages, ensure_ascii=False) for e in examples],
+                     [dumps(e.tags) if e.tags else "[]" for e in examples], digests,
+                     _counts(examples, hashes, digests))
+
+
+def _counts(examples: list[Example], hashes: list[str], digests: dict[str, str]
+            ) -> dict[str, tuple[int, int]]:
+    """(response_count, label_count) per prompt hash, as the rows will be written: responses
+    are unique per (prompt, text) and labels count once per target (a later import label on
+    the same target supersedes the earlier), so both are distinct sets keyed by text hash.
+    A prompt met once in the batch (nearly all) needs no sets: one row's labels are of
+    different kinds, so each has its own target."""
+    rows: dict[str, list[Example]] = {}
+    for example, key in zip(examples, hashes, strict=True):
+        rows.setdefault(key, []).append(example)
+    counts: dict[str, tuple[int, int]] = {}
+    for key, group in rows.items():
+        if len(group) == 1:
+            example = group[0]
+            counts[key] = (len(set(_texts(example))),
+                           sum(1 for _ in _labels_of(example, digests.__getitem__)))
+            continue
+        texts = {digests[text] for example in group for text in _texts(example)}
+        targets = {(kind, target) for example in group
+                   for kind, target, _, _ in _labels_of(example, digests.__getitem__)}
+        counts[key] = (len(texts), len(targets))
+    return counts
 
 
 class _Batches:
@@ -148,11 +194,12 @@ class _Batches:
         self.added[slot] += max(cursor.rowcount, 0)
 
     def _prompts(self, batch: _Prepared) -> list[int]:
-        source, created = self.source, self.created
+        source, created, counts = self.source, self.created, batch.counts
         self._insert(
             "INSERT OR IGNORE INTO prompts (hash, messages, system, text, tags, source,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(h, messages, e.system, e.messages[-1]["content"], tags, source, created)
+            " created_at, response_count, label_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(h, messages, e.system, e.messages[-1]["content"], tags, source, created,
+              *counts[h])
              for h, messages, tags, e in zip(batch.hashes, batch.messages, batch.tags,
                                              batch.examples, strict=True)], 0)
         ids = self._lookup("SELECT hash, id FROM prompts WHERE hash IN ({})",
@@ -205,14 +252,21 @@ class _Batches:
 def _response_texts(examples: list[Example], prompt_ids: list[int]
                     ) -> Iterable[tuple[int, str]]:
     for example, prompt_id in zip(examples, prompt_ids, strict=True):
-        for text in (example.gold, example.chosen, example.rejected, example.completion):
-            if text is not None:
-                yield prompt_id, text
+        for text in _texts(example):
+            yield prompt_id, text
 
 
-def _labels_of(example: Example, rid: Callable[[str], int]
-               ) -> Iterable[tuple[str, str, str, dict[str, int]]]:
-    """The labels a person would have made to say what the row says."""
+def _texts(example: Example) -> Iterable[str]:
+    """The response texts a row holds."""
+    for text in (example.gold, example.chosen, example.rejected, example.completion):
+        if text is not None:
+            yield text
+
+
+def _labels_of(example: Example, rid: Callable[[str], ResponseKey]
+               ) -> Iterable[tuple[str, str, str, dict[str, ResponseKey]]]:
+    """The labels a person would have made to say what the row says. ``rid`` names each
+    response: its id when writing, its text hash when counting targets ahead."""
     if example.gold is not None:
         gold = rid(example.gold)
         yield "gold", f"gold:{gold}", "gold", {"response_id": gold}
