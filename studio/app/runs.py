@@ -11,7 +11,6 @@ from __future__ import annotations
 from studio.training.describe import describe, metrics_summary
 from studio.training.runs import (
     Run,
-    RunDir,
     cancel_run,
     list_runs,
     sync_all,
@@ -20,7 +19,6 @@ from studio.training.runs import (
 
 __all__ = [
     "Run",
-    "RunDir",
     "cancel_run",
     "describe",
     "list_runs",

@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +95,7 @@ def export_prompt_snapshot(store: Store, selector: str, out_dir: Path | str) -> 
     """Write the GRPO prompt snapshot of ``selector`` into ``out_dir`` and register it (tests
     and benchmarks name their folder; the app and the CLI use :func:`prompt_snapshot`)."""
     out = Path(out_dir)
-    staging, snapshot = _stage(store, selector, out.parent)
-    try:
-        _move_into_place(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    snapshot.path = out
-    _register(store, snapshot)
-    return snapshot
+    return _place(store, selector, out.parent, lambda snapshot: out, reuse=False)
 
 
 def prompt_snapshot(store: Store, selector: str, snapshots: Path | str) -> Snapshot:
@@ -113,13 +106,20 @@ def prompt_snapshot(store: Store, selector: str, snapshots: Path | str) -> Snaps
     the folder already there, and a probe reading it while a launch snapshots the same prompts
     never sees it change (a fixed name such as ``grpo-latest`` was rewritten under it)."""
     root = Path(snapshots)
-    staging, snapshot = _stage(store, selector, root)
-    out = root / snapshot.id
+    return _place(store, selector, root, lambda snapshot: root / snapshot.id, reuse=True)
+
+
+def _place(store: Store, selector: str, parent: Path, place: Callable[[Snapshot], Path],
+           reuse: bool) -> Snapshot:
+    """Stage the snapshot under ``parent``, move it to ``place(snapshot)`` (``reuse``: keep a
+    folder already there with the same content; a damaged one is replaced), register it."""
+    staging, snapshot = _stage(store, selector, parent)
+    out = place(snapshot)
     try:
-        if _same_content(out, snapshot.content_hash):
+        if reuse and _same_content(out, snapshot.content_hash):
             shutil.rmtree(staging, ignore_errors=True)
         else:
-            _move_into_place(staging, out)  # a damaged folder of that name is replaced
+            _move_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
