@@ -55,6 +55,26 @@ def test_short_terms_fall_back_to_like(store: Store) -> None:
     assert _search(store, " b ") == (1, [1])  # stripped, like the longer terms
 
 
+def test_short_terms_search_the_turns_not_the_json(store: Store) -> None:
+    """One- and two-character terms read the same text as the index: every turn of a
+    conversation, and never the JSON's keys ("co" of "content", "ro" of "role"), through the
+    multi-turn partial index so one-turn prompts cost only their text."""
+    store.add_prompt("plain words")
+    store.add_prompt([{"role": "user", "content": "an earlier qz turn"},
+                      {"role": "assistant", "content": "ok"},
+                      {"role": "user", "content": "and now?"}])
+    store.add_prompt("a cold day")
+    for term in ("co", "ro", "us", "qz", "ok", "w", "?", "zz"):
+        total, ids = _search(store, term)
+        assert ids == _like_ids(store, term), term
+        assert total == len(ids), term
+    assert _search(store, "co") == (1, [3])
+    where, params = BrowseQuery(search="qz").where()
+    plan = " ".join(row[3] for row in store.db.execute(
+        f"EXPLAIN QUERY PLAN SELECT count(*) FROM prompts p WHERE {where}", params))
+    assert "prompts_multi_turn" in plan
+
+
 def test_index_follows_edits_deletes_and_imports(store: Store, tmp_path: Path) -> None:
     first = store.add_prompt("original wording here")
     store.add_prompt("something else entirely")

@@ -81,3 +81,19 @@ def _rebuilt(store: Store) -> set[tuple[str, int, int]]:
                      " content_rowid='id', tokenize='trigram')")
     store.db.execute("INSERT INTO rebuilt (rowid, body) SELECT id, body FROM prompt_search_body")
     return _vocabulary(store, "rebuilt")
+
+
+def test_prompts_written_by_sql_are_indexed_when_a_store_next_opens(store: Store) -> None:
+    store.add_prompt("kept by the store")
+    store.db.execute("INSERT INTO prompts (hash, messages, text, tags, source, created_at)"
+                     " VALUES ('h1', ?, 'written by hand', '[]', 'sql', 'now')",
+                     [json.dumps([{"role": "user", "content": "written by hand"}])])
+    store.db.conn.commit()
+    assert _hits(store, "by hand") == 0
+    again = Store.open(store.db.execute("PRAGMA database_list").fetchone()[2])
+    try:
+        assert _hits(again, "by hand") == 1
+        assert _hits(again, "kept by the store") == 1
+        assert _vocabulary(again, "prompt_search") == _rebuilt(again)
+    finally:
+        again.close()

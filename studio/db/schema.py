@@ -283,3 +283,12 @@ def m013_search_hash_size(db: Database) -> None:
     from studio.db.search import set_hash_size
 
     set_hash_size(db)
+
+
+@migrations()
+def m014_multi_turn_index(db: Database) -> None:
+    # The prompts of several turns, so a one- or two-character search reads their turns and
+    # only the text of the rest: see studio.db.search.condition.
+    from studio.db.search import MULTI_TURN_INDEX
+
+    db.execute(MULTI_TURN_INDEX)

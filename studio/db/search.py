@@ -3,15 +3,17 @@
 A ``LIKE '%term%'`` over a million prompts reads every row (0.4-0.5 s); the trigram index
 finds the rows holding every three-character piece of the term in order, which is the same
 substring match, case-insensitive. Terms of one or two characters have no trigram: they fall
-back to ``LIKE``, which on such short terms matches most rows, so a page fills quickly.
+back to ``LIKE`` over the same text, which on such short terms matches most rows, so a page
+fills quickly; their count reads every prompt's text (0.2-0.3 s at a million prompts).
 
 The index holds the text of every turn of a prompt (``messages``' contents, one per line),
 not the JSON: "role" or "content" no longer match every prompt. It is an external-content
 table over a view, so it stores only the index. The store's three prompt writes (add, edit,
-delete) keep it in step inside their transaction, and bulk imports add their rows after each
-batch (``CATCH_UP`` in studio/db/summaries.py); no trigger touches it (see
-:func:`drop_search_triggers` for why). A prompt written by other means than the store is
-not found by a search until the next import's catch-up.
+delete) keep it in step inside their transaction, and bulk imports add their rows every
+50k prompts (``bulk_writes`` in studio/db/summaries.py); no trigger touches it (see
+:func:`drop_search_triggers` for why). Prompts written by other means than the store are
+found once a store next opens on the database (:func:`unindexed`), as long as their ids are
+above every indexed one (SQLite's own choice of ids).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ HASH_BYTES = 64 * 1024 * 1024
 # every match from the index first (300 ms for 375k matches at 1M prompts).
 DENSE_SHARE = 0.02
 DENSE_MIN = 1000
+
+# Prompts of more than one turn, the rows of the partial index prompts_multi_turn (m014): the
+# condition must be written exactly so for SQLite to use it.
+MULTI_TURN = "json_array_length(messages) > 1"
+MULTI_TURN_INDEX = f"CREATE INDEX prompts_multi_turn ON prompts (id) WHERE {MULTI_TURN}"
 
 # The searchable text of the prompt row ``row``: every turn's content, in order. A prompt of
 # one turn is its text (the last user turn), with no JSON to walk: most prompts, at import.
@@ -103,6 +110,24 @@ def drop_search_triggers(db: Database) -> None:
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
+def unindexed(db: Database) -> bool:
+    """Whether prompts lie above the highest one indexed: written by other means than the
+    store (a hand-made SQL insert, a tool), which keeps the index itself. Two index lookups."""
+    if not has_index(db):
+        return False
+    return bool(db.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM prompts) >"
+        " (SELECT coalesce(max(id), 0) FROM prompt_search_docsize)").fetchone()[0])
+
+
+def index_unindexed(db: Database) -> None:
+    """Index the prompts :func:`unindexed` finds (the store does it when it opens). Inside
+    the caller's write transaction, which re-reads the mark: another process may have done
+    it meanwhile."""
+    mark = db.execute("SELECT coalesce(max(id), 0) FROM prompt_search_docsize").fetchone()[0]
+    db.execute(CATCH_UP, {"prompts": mark})
+
+
 def has_index(db: Database) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'prompt_search'"
                       ).fetchone() is not None
@@ -112,8 +137,12 @@ def condition(term: str) -> tuple[str, list[Any]]:
     """SQL true for the prompts ``p`` whose text holds ``term`` (stripped), and its params."""
     term = term.strip()
     if len(term) < MIN_TRIGRAM:
+        # The same text as the index: a one-turn prompt's text, every turn of the others
+        # (found through their partial index, m014). A LIKE over the messages' JSON matched
+        # its keys: "co", "ro" or "us" found every prompt.
         pattern = "%" + _escape_like(term) + "%"
-        return ("(p.text LIKE ? ESCAPE '\\' OR p.messages LIKE ? ESCAPE '\\')",
+        return (f"(p.text LIKE ? ESCAPE '\\' OR (p.id IN (SELECT id FROM prompts WHERE"
+                f" {MULTI_TURN}) AND {_BODY.format(row='p')} LIKE ? ESCAPE '\\'))",
                 [pattern, pattern])
     return "p.id IN (SELECT rowid FROM prompt_search WHERE prompt_search MATCH ?)", \
         [match_phrase(term)]

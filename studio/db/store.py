@@ -47,6 +47,9 @@ class Store:
         self.db.execute("PRAGMA foreign_keys = ON")
         if migrations.pending(self.db):
             self._migrate()
+        if search.unindexed(self.db):  # prompts put in by SQL, not by this class
+            with self.atomic():
+                search.index_unindexed(self.db)
 
     def _migrate(self) -> None:
         """Create or upgrade the schema while holding the write lock, so a second process
