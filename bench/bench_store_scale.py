@@ -224,6 +224,29 @@ def query_plans(db_path: Path) -> None:
     store.close()
 
 
+def train_scope(db_path: Path) -> dict[str, float]:
+    """The Train page's "Train on" count: as it was (every current label built and derived,
+    once for the person's own and once for all) and as it is (studio.app.train_scope)."""
+    from studio.app.train_scope import describe_scope
+    from studio.data.derive import derive
+    from studio.data.scope import made_here
+    from studio.db.store import Store
+
+    store = Store.open(db_path)
+    try:
+        started = time.perf_counter()
+        labels = store.current_labels()
+        own = len(derive(store, labels=[label for label in labels if made_here(label)]).dpo)
+        every = len(derive(store, labels=labels).dpo)
+        before = time.perf_counter() - started
+        after, choice = _timed(lambda: describe_scope(store, "dpo", "all"))
+        if choice.count != every:
+            raise SystemExit(f"train scope: {choice.count} pairs now, {every} derived")
+        return {"before_s": before, "after_ms": after, "pairs": every, "own": own}
+    finally:
+        store.close()
+
+
 def label_commits(db_path: Path, commits: int) -> dict[str, float]:
     """Label commits through the UI's store worker while the Data page's refreshes run."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -392,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--skip", nargs="*", default=[], choices=["queries", "commits",
                                                                    "rebuild", "overview",
-                                                                   "import"])
+                                                                   "import", "scope"])
     parser.add_argument("--plans", action="store_true", help="print each query's plan")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="a source tree of earlier code: its import runs first, same file")
@@ -422,6 +445,12 @@ def main(argv: list[str] | None = None) -> None:
     if "queries" not in args.skip:
         print("Data page (best of 3, warm):", flush=True)
         data_page_queries(db_path, args.prompts, args.slow_repeat)
+    if "scope" not in args.skip:
+        result = train_scope(db_path)
+        print(f"Train page, 'Train on' count (DPO, {result['pairs']:,.0f} pairs,"
+              f" {result['own']:,.0f} the person's own): every label derived again"
+              f" {result['before_s']:.1f} s;"
+              f" readiness sums and own labels {result['after_ms']:.1f} ms", flush=True)
     if "commits" not in args.skip:
         result = label_commits(db_path, args.commits)
         print(f"label commit while readiness + sort refresh: n={result['n']:.0f}"

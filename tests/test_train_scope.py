@@ -14,7 +14,9 @@ import pytest
 from studio.app.train_scope import ENOUGH_MINE, default_scope, describe_scope, scope_choices
 from studio.app.training import snapshot_labels
 from studio.cli.train import add_train_commands, build_config
+from studio.data.derive import derive
 from studio.data.importing import import_path
+from studio.data.scope import made_here
 from studio.data.snapshots import export_snapshot, load_manifest
 from studio.db.store import Store
 from studio.errors import EmptyDatasetError
@@ -118,3 +120,26 @@ def test_a_base_whose_gguf_is_at_hand_is_chat_ready(store: Store, tmp_path: Path
         {"file": gguf.name, "path": str(gguf), "quant": "Q4_1"}))
     models.add_base_model(store, other)
     assert len(models.list_models(store, "gguf")) == 1
+
+
+def test_scope_counts_equal_a_full_derivation(store: Store, tmp_path: Path) -> None:
+    """"Train on" counts from the kept readiness sums and the person's own labels picked out
+    in SQL (a million imported labels are never built again for it): the same numbers as
+    deriving every label, with imports, accepted and unaccepted judge labels, pairs and
+    thumbs down in the mix."""
+    imported(store, tmp_path)
+    mine(store, 7)
+    prompt = store.add_prompt("Pick one", source="typed")
+    left, right = (store.add_response(prompt, text, origin="model") for text in ("a", "b"))
+    store.label_pair(left, right, "left", "me")
+    store.label_thumb(right, "down", "me")
+    accepted = store.label_thumb(left, "up", "judge:m", annotator_kind="judge")
+    store.label_thumb(right, "up", "judge:m", annotator_kind="judge")  # never accepted
+    with store.atomic():
+        store.db.execute("UPDATE labels SET accepted = 1 WHERE id = ?", [accepted.id])
+    labels = store.current_labels()
+    for method, kind in (("sft", "sft"), ("dpo", "dpo"), ("kto", "kto")):
+        every = len(getattr(derive(store, labels=labels), kind))
+        own = len(getattr(derive(store, labels=[x for x in labels if made_here(x)]), kind))
+        assert describe_scope(store, method, "all").count == every, method
+        assert describe_scope(store, method, "mine").count == own, method

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.data.derive import Derivation, derive
-from studio.data.scope import ALL, EVALSET, MINE, LabelScope, made_here, resolve_scope
+from studio.data.readiness import totals
+from studio.data.scope import ALL, EVALSET, MADE_HERE, MINE, LabelScope, resolve_scope
 from studio.db.store import Store
 from studio.training.config import DATA_KIND
 from studio.training.grpo import counterpart_ids, prompt_choices
@@ -54,25 +55,37 @@ def _count(derivation: Derivation, kind: str) -> int:
     return len(examples[kind])
 
 
+def _own(store: Store, kind: str) -> int:
+    """The examples of ``kind`` the person's own labels give (picked out in SQL: a handful
+    among a million imported ones)."""
+    return _count(derive(store, labels=store.current_labels(annotator_kinds=MADE_HERE)), kind)
+
+
+def _every(store: Store, kind: str) -> int:
+    """The examples of ``kind`` every label gives: the readiness sums, kept as labels are
+    written (deriving a million labels again took most of a minute)."""
+    found = totals(store)
+    return {"sft": found.sft, "dpo": found.dpo, "kto": found.kto_up + found.kto_down}[kind]
+
+
 def default_scope(store: Store, method: str) -> str:
     """``mine`` once the person's own labels give enough examples for the method, else
     ``all`` (GRPO: its prompts are chosen apart)."""
     kind = DATA_KIND[method]
     if kind == "grpo":
         return ALL
-    own = [label for label in store.current_labels() if made_here(label)]
-    return MINE if _count(derive(store, labels=own), kind) >= ENOUGH_MINE else ALL
+    return MINE if _own(store, kind) >= ENOUGH_MINE else ALL
 
 
 def describe_scope(store: Store, method: str, selector: str = "") -> ScopeChoice:
     """The scope a run of ``method`` trains on (``selector`` empty: the default) and why.
-    Reads every current label once (the store worker's job, like the readiness report)."""
+    A read (the Train page runs it on the reader, so labels never wait for it); a tag or
+    source scope reads every current label once."""
     kind = DATA_KIND[method]
     if kind == "grpo":
         return ScopeChoice(selector or ALL, 0, "GRPO practises on prompts, not labels.", ALL)
-    labels = store.current_labels()
-    mine = _count(derive(store, labels=[lab for lab in labels if made_here(lab)]), kind)
-    every = _count(derive(store, labels=labels), kind)
+    mine = _own(store, kind)
+    every = _every(store, kind)
     default = MINE if mine >= ENOUGH_MINE else ALL
     chosen = selector.strip() or default
     what = WHAT[kind]
@@ -90,6 +103,7 @@ def describe_scope(store: Store, method: str, selector: str = "") -> ScopeChoice
                     " on yours alone by default")
     else:
         scope = label_scope(store, chosen)
-        count = _count(derive(store, labels=[lab for lab in labels if scope.keep(lab)]), kind)
+        count = _count(derive(store, labels=[lab for lab in store.current_labels()
+                                             if scope.keep(lab)]), kind)
         why = f"the {count:,} {what} on prompts tagged or sourced {chosen!r}"
     return ScopeChoice(chosen, count, f"{kind.upper()} on {why}.", default)

@@ -304,9 +304,11 @@ class Store:
 
     def current_labels(
         self, kind: str | None = None, include_unaccepted_judge: bool = False,
-        prompt_ids: Iterable[int] | None = None,
+        prompt_ids: Iterable[int] | None = None, annotator_kinds: Iterable[str] | None = None,
     ) -> list[Label]:
-        """The labels that count: the latest per (annotator, target), minus retractions.
+        """The labels that count: the latest per (annotator, target), minus retractions;
+        ``annotator_kinds``: only those of these kinds (a person's own among a million
+        imported: filtered here, not after building every label).
 
         ``superseded`` marks every event with a later one on its target by the same annotator
         (a trigger keeps it: studio/db/summaries.py), so no window over the table is needed.
@@ -322,6 +324,10 @@ class Store:
             ids = list(prompt_ids)
             where.append(f"prompt_id IN ({','.join('?' * len(ids))})")
             params.extend(ids)
+        if annotator_kinds is not None:
+            kinds = sorted(annotator_kinds)
+            where.append(f"annotator_kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
         sql = "SELECT * FROM labels WHERE " + " AND ".join(where) + " ORDER BY id"
         return [Label.from_row(row) for row in self.db.query(sql, params)]
 

@@ -69,13 +69,14 @@ class TrainScopeWidget(QWidget):
         self.timer.start()
 
     def recount(self) -> None:
-        """Count what the chosen scope trains on (on the store worker)."""
+        """Count what the chosen scope trains on (on the reader: a label never waits for
+        it, which at a million imported labels it would)."""
         if self.method == "grpo":
             return
         method, selector = self.method, self.selector()
         self.why.setText("Counting…")
-        self.context.ops.run(lambda store: describe_scope(store, method, selector),
-                             self._show, self._failed, owner=self)
+        self.context.ops.read(lambda store: describe_scope(store, method, selector),
+                              self._show, self._failed, owner=self)
 
     def _show(self, choice: ScopeChoice) -> None:
         self.choice = choice
