@@ -12,9 +12,15 @@ import pytest
 from test_runs import SleepLauncher, labeled, launcher, model_dir
 
 from backends.lib.train_synthetic import populate, synthetic_run
-from studio.app.training import advance_queue, launch_training, resume_training
+from studio.app.training import (
+    advance_queue,
+    launch_training,
+    resume_training,
+    snapshot_labels,
+)
 from studio.db.store import Store
 from studio.errors import EmptyDatasetError
+from studio.evaluation.general import trained_prompt_ids
 from studio.paths import DataPaths
 from studio.training.config import TrainConfig
 from studio.training.remembered import FILE_NAME, recall
@@ -32,7 +38,7 @@ def test_launch_snapshots_checks_creates_and_starts(labeled: Store, data_paths: 
     assert launch.run.status == "running"
     assert launch.run.dir.is_alive()
     assert (launch.run.dir.snapshot / "manifest.json").exists()
-    assert (data_paths.snapshots / "sft-latest" / "manifest.json").exists()
+    assert len(list(data_paths.snapshots.glob("sft-*/manifest.json"))) == 1
     remembered = recall(data_paths.root / FILE_NAME, "sft", "quick")
     assert remembered is not None
     assert remembered.model == str(demo_model_dir)
@@ -77,3 +83,23 @@ def _wait_alive(run: RunDir, timeout_s: float = 20.0) -> None:
     while not run.is_alive():
         assert time.monotonic() < deadline, "the stand-in run process never started"
         time.sleep(0.05)
+
+
+def test_label_snapshots_are_named_by_what_they_hold(labeled: Store,
+                                                     data_paths: DataPaths) -> None:
+    """Each launch's labels land in a folder of their own, written once: a later launch with
+    other labels never rewrites the folder an earlier one is copying from (a fixed sft-latest
+    was), the same labels find their folder again, and every registered snapshot keeps its
+    prompts, so drift's "untrained prompts" leave out what any run trained on."""
+    config = TrainConfig.for_method("sft", "model")
+    first = Path(snapshot_labels(labeled, data_paths, config).snapshot_dir)
+    before = (first / "train.jsonl").read_bytes() + (first / "eval.jsonl").read_bytes()
+    assert Path(snapshot_labels(labeled, data_paths, config).snapshot_dir) == first
+    prompt = labeled.add_prompt("A prompt labeled later")
+    labeled.label_gold(prompt, "A gold answer written later", "me")
+    second = Path(snapshot_labels(labeled, data_paths, config).snapshot_dir)
+    assert second != first
+    assert second.parent == first.parent == data_paths.snapshots
+    assert (first / "train.jsonl").read_bytes() + (first / "eval.jsonl").read_bytes() == before
+    assert prompt in trained_prompt_ids(labeled)
+    assert not list(data_paths.snapshots.glob(".*partial"))

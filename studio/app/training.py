@@ -56,8 +56,8 @@ def snapshot_labels(store: Store, paths: DataPaths, config: TrainConfig) -> Trai
         snapshot = prompt_snapshot(store, config.prompts, paths.snapshots)
         return replace(config, snapshot_dir=str(snapshot.path))
     selector = config.train_from or default_scope(store, config.method)
-    snapshot = export_snapshot(store, kind, paths.snapshots / f"{kind}-latest",
-                               scope=label_scope(store, selector))
+    snapshot = export_snapshot(store, kind, paths.snapshots, scope=label_scope(store, selector),
+                               named=True)
     return replace(config, snapshot_dir=str(snapshot.path), train_from=selector)
 
 

@@ -109,9 +109,16 @@ def _ensure_eval(rows: list[tuple[str, Prompt, dict, dict]], eval_fraction: floa
 
 
 def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction: float = 0.1,
-                    seed: int = 0, scope: LabelScope | str = ALL) -> Snapshot:
+                    seed: int = 0, scope: LabelScope | str = ALL, named: bool = False
+                    ) -> Snapshot:
     """Write a snapshot of the current labels into ``out_dir`` and register it; ``scope``
-    (:mod:`studio.data.scope`: mine, all, a tag or a source) picks the labels it derives from."""
+    (:mod:`studio.data.scope`: mine, all, a tag or a source) picks the labels it derives from.
+
+    ``named``: ``out_dir`` is the snapshots folder, and the snapshot goes into a folder of
+    its own named by what it holds (:func:`_identity`), written once and never rewritten: a
+    queued or resumed run reads the data it was launched with, whatever later launches
+    export (a fixed ``sft-latest`` was replaced under them). The same labels again find
+    their folder already there."""
     if kind not in KINDS:
         raise NotFoundError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
     scope = resolve_scope(store, scope) if isinstance(scope, str) else scope
@@ -128,11 +135,15 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
     rows = [(_split(p, eval_fraction, seed), p, r, prov) for p, r, prov in records]
     _ensure_eval(rows, eval_fraction)
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    root = out if named else out.parent
+    root.mkdir(parents=True, exist_ok=True)
     # A unique staging folder per call: two exports to the same place never share one.
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{kind if named else out.name}.",
+                                    suffix=".partial", dir=root))
     try:
         digest, counts, label_ids = _write_files(staging, kind, rows)
+        if named:
+            out = root / f"{kind}-{_identity(digest, scope.selector, label_ids)}"
         snapshot = Snapshot(f"{kind}-{digest[:12]}", kind, out, digest, counts, label_ids)
         manifest = {
             "version": MANIFEST_VERSION, "id": snapshot.id, "kind": kind,
@@ -144,7 +155,10 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
             "format": "conversational", "rules": "see studio/derive.py",
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        _move_into_place(staging, out)
+        if named and (out / "manifest.json").is_file():
+            shutil.rmtree(staging, ignore_errors=True)  # these labels, written before
+        else:
+            _move_into_place(staging, out)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         if error.errno == errno.ENOSPC:
@@ -155,6 +169,13 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
         raise
     _register(store, snapshot)
     return snapshot
+
+
+def _identity(digest: str, selector: str, label_ids: list[int]) -> str:
+    """A name for what a snapshot holds: its files' content, and the scope and labels its
+    manifest records (the same examples from other labels are another snapshot's lineage)."""
+    key = f"{digest}\n{selector}\n{','.join(map(str, label_ids))}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
