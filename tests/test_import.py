@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from studio.data.importing import import_path, parse_path
+from studio.data.importing import import_parsed, import_path, importer, parse_path
 from studio.db.store import Store
+from studio.errors import ImportFormatError
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -146,3 +149,32 @@ def test_forced_format(store: Store, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "f.jsonl", [{"prompt": "P", "completion": "C", "label": True}])
     assert import_path(store, path, shape="completion").labels_added == 1
     assert labels_by_kind(store) == {"gold": ["gold"]}
+
+
+def test_a_checked_file_is_written_without_reading_it_again(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Import dialog's preview is the check: the import writes from it (two reads of the
+    file, not three), unless the file changed on disk since; then it is checked again, and a
+    row gone bad stops it with nothing stored."""
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n"
+                              for i in range(30)), encoding="utf-8")
+    parsed = parse_path(source)
+    checks: list[Path] = []
+    original = importer._parse_rows
+    monkeypatch.setattr(importer, "_parse_rows",
+                        lambda p: (checks.append(p.path), original(p))[1])
+    assert import_parsed(store, parsed).prompts_added == 30
+    assert checks == []
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    stale = parse_path(changed)
+    checks.clear()
+    with changed.open("a", encoding="utf-8") as handle:
+        handle.write('{"prompt": "q99"}\n')  # no completion: the file's format says one
+    os.utime(changed, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    before = store.counts()
+    with pytest.raises(ImportFormatError, match="line 31"):
+        import_parsed(store, stale)
+    assert checks == [changed]
+    assert store.counts() == before

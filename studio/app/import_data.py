@@ -11,7 +11,15 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.data.importing import SHAPES, Example, ImportReport, ParsedFile, import_path, parse_path
+from studio.data.importing import (
+    SHAPES,
+    Example,
+    ImportReport,
+    ParsedFile,
+    import_parsed,
+    import_path,
+    parse_path,
+)
 from studio.data.importing.progress import ImportRate
 from studio.data.importing.shapes import SHAPE_NAMES
 from studio.db.store import Store
@@ -62,6 +70,7 @@ __all__ = [
     "ParsedFile",
     "add_demo_responses",
     "add_starter_prompts",
+    "import_parsed",
     "import_path",
     "parse_path",
     "starter_prompts",

@@ -28,7 +28,7 @@ from studio.app.import_data import (
     ImportRate,
     ImportReport,
     ParsedFile,
-    import_path,
+    import_parsed,
     parse_path,
 )
 from studio.db.store import Store
@@ -125,8 +125,9 @@ class ImportDialog(QDialog):
             return
         self.import_button.setEnabled(False)
         self.summary.setText(f"Reading {spec}…")
-        self.context.ops.run(lambda _store: parse_path(spec, shape), on_success=self._show,
-                             on_failure=self._show_error, owner=self)
+        # On the I/O pool: reading a big file never holds the store worker's labels back.
+        self.context.io.run(lambda: parse_path(spec, shape), on_success=self._show,
+                            on_failure=self._show_error, owner=self)
 
     def _show(self, parsed: ParsedFile) -> None:
         self.current = parsed
@@ -173,11 +174,12 @@ class ImportDialog(QDialog):
     def start_import(self) -> None:
         if self.current is None:
             return
-        path, shape = self.current.path, self.current.shape or "auto"
+        parsed, path = self.current, self.current.path
 
         def run(store: Store, task: Task) -> ImportReport:
-            return import_path(store, path, shape, progress=task.progress,
-                               should_cancel=lambda: task.cancelled)
+            # The preview's check stands unless the file changed since: no second read.
+            return import_parsed(store, parsed, progress=task.progress,
+                                 should_cancel=lambda: task.cancelled)
 
         self.import_button.setEnabled(False)
         self.cancel_button.setText("Cancel import")

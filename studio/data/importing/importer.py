@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.importing.hub import fetch_hub_dataset
-from studio.data.importing.parsed import ParsedFile
+from studio.data.importing.parsed import ParsedFile, file_signature
 from studio.data.importing.readers import FileError, RowError, file_kind, read_rows
 from studio.data.importing.shapes import (
     SHAPE_NAMES,
@@ -59,7 +59,8 @@ def parse_path(spec: str | Path, shape: str = "auto") -> ParsedFile:
         raise ImportFormatError(path, [RowProblem("file", None, f"unknown format {shape!r}; use"
                                                   f" one of auto, {', '.join(SHAPE_NAMES)}")])
     try:
-        parsed = ParsedFile(path, file_kind(path), None if shape == "auto" else shape)
+        parsed = ParsedFile(path, file_kind(path), None if shape == "auto" else shape,
+                            signature=file_signature(path))
         _parse_rows(parsed)
         if shape == "auto":
             _check_one_shape(parsed)
@@ -163,7 +164,18 @@ def import_path(
 
     ``progress(rows_done, rows_total)`` is called after each batch; ``should_cancel()`` is
     asked before each batch, and True rolls everything back (ImportCancelledError)."""
-    parsed = parse_path(spec, shape)
+    return import_parsed(store, parse_path(spec, shape), progress, should_cancel)
+
+
+def import_parsed(
+    store: Store, parsed: ParsedFile, progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> ImportReport:
+    """Import an input checked before (the Import dialog's preview), or raise and store
+    nothing. It is written without being checked again (a third read of a big file), unless
+    it changed on disk since: then it is checked again first."""
+    if not parsed.unchanged():
+        parsed = parse_path(parsed.path, parsed.shape or "auto")
     if not parsed.ok:
         raise parsed.error()
     counts = write_parsed(store, parsed, progress, should_cancel)

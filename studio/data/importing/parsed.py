@@ -30,6 +30,9 @@ class ParsedFile:
     example_shapes: list[str] = field(default_factory=list)  # of each preview example
     shape_examples: dict[str, int] = field(default_factory=dict)  # examples per shape
     problem_rows: list[int] = field(default_factory=list)  # row number of each problem
+    # (name, size, mtime) of each file read, taken before reading: the same signature later
+    # means the checked file is still the one to write (the write need not check it again).
+    signature: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -37,3 +40,16 @@ class ParsedFile:
 
     def error(self) -> ImportFormatError:
         return ImportFormatError(self.path, self.problems, self.problem_count)
+
+    def unchanged(self) -> bool:
+        """Whether the input on disk is still the one that was checked."""
+        return bool(self.signature) and file_signature(self.path) == self.signature
+
+
+def file_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of a file, or of each file in a folder."""
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+    except OSError:
+        return ()
