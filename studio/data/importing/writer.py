@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from studio.data.importing.readers import RowError, read_rows
 from studio.data.importing.shapes import Example, to_example
-from studio.db.records import now_iso, pair_target, prompt_hash, text_hash
+from studio.db.records import now_iso, pair_target, stored_and_hash, text_hash
 from studio.db.store import Store
 from studio.db.summaries import bulk_writes
 from studio.errors import ImportCancelledError, ImportFormatError, RowProblem
@@ -140,10 +140,10 @@ def _prepare(examples: list[Example]) -> _Prepared:
         for text in (example.gold, example.chosen, example.rejected, example.completion):
             if text is not None and text not in digests:
                 digests[text] = text_hash(text)
-    dumps = json.dumps
-    hashes = [prompt_hash(e.messages, e.system) for e in examples]
-    return _Prepared(examples, hashes, [dumps(e.messages, ensure_ascii=False) for e in examples],
-                     [dumps(e.tags) if e.tags else "[]" for e in examples], digests,
+    stored = [stored_and_hash(e.messages, e.system) for e in examples]
+    hashes = [key for _, key in stored]
+    return _Prepared(examples, hashes, [messages for messages, _ in stored],
+                     [json.dumps(e.tags) if e.tags else "[]" for e in examples], digests,
                      _counts(examples, hashes, digests))
 
 
