@@ -15,11 +15,12 @@ from studio.data.derive import derive_from
 from studio.data.importing import import_path, writer
 from studio.data.readiness import totals
 from studio.data.snapshots import readiness
-from studio.db import browse
+from studio.db import browse, summaries
 from studio.db.browse import BrowseQuery
 from studio.db.records import Label
 from studio.db.schema import migrations
 from studio.db.store import Store
+from studio.errors import ImportCancelledError
 
 # The definitions the summaries replace, computed the slow way.
 _LATEST = ("SELECT *, row_number() OVER (PARTITION BY target, annotator ORDER BY id DESC)"
@@ -128,13 +129,26 @@ def test_an_import_keeps_the_counts(store: Store, tmp_path: Path) -> None:
     assert _kept(store) == _recount(store)
 
 
+def _indexes(store: Store) -> list[tuple[str, str]]:
+    return store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                            " ORDER BY name").fetchall()
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["row by row", "indexes deferred"])
 def test_imports_of_every_shape_keep_the_counts_across_batches(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deferred: bool) -> None:
     """The importer writes new prompts with their counts already set and recounts only older
     ones: repeats inside a batch, across batches and of prompts already stored, a thumb
     flipped later in the file, gold answers and prompt-only rows all end with the counts a
-    full recount gives."""
+    full recount gives. The same with the secondary indexes dropped for the import and built
+    again at its end: they come back as they were, and a cancelled import leaves them."""
     monkeypatch.setattr(writer, "BATCH", 7)  # many batches, repeats landing on both sides
+    monkeypatch.setattr(writer, "DEFER_INDEXES_FROM", 1 if deferred else 10**9)
+    dropped: list[int] = []
+    deferrable = summaries._deferrable
+    monkeypatch.setattr(summaries, "_deferrable",
+                        lambda db: (found := deferrable(db), dropped.append(len(found)))[0])
+    indexes = _indexes(store)
     _random_work(store, random.Random(3), 60)
     rows = {
         # Odd rows repeat nine prompts; even rows name a prompt twice, close together.
@@ -152,6 +166,12 @@ def test_imports_of_every_shape_keep_the_counts_across_batches(
         source.write_text("".join(json.dumps(item) + "\n" for item in items))
         import_path(store, source)
         assert _kept(store) == _recount(store), name
+        assert _indexes(store) == indexes, name
+    with pytest.raises(ImportCancelledError):
+        import_path(store, source, should_cancel=iter([False, True]).__next__)
+    assert _indexes(store) == indexes
+    assert _kept(store) == _recount(store)
+    assert (min(dropped, default=0) >= 15) if deferred else not dropped
 
 
 def test_an_older_store_is_upgraded_with_the_right_counts(tmp_path: Path) -> None:
