@@ -81,12 +81,14 @@ class BrowseQuery:
     def count_shortcut(self) -> tuple[str, list[Any]] | None:
         """With only a tag, or only a label kind/annotator filter: a count of matching prompts
         read from that table's index alone, instead of a lookup of every matching prompt.
-        With only a search term the trigram index counts its own matches."""
+        With only a search term the trigram index counts its own matches (a term too short
+        for it: :func:`search.short_count`)."""
         if self.search.strip() and not (self.source or self.tag or self.kind or self.annotator
                                         or self.labeled != "any"):
             if len(self.search.strip()) >= search.MIN_TRIGRAM:
                 return ("SELECT count(*) FROM prompt_search WHERE prompt_search MATCH ?",
                         [search.match_phrase(self.search.strip())])
+            return search.short_count(self.search)
         if self.search.strip() or self.source:
             return None
         if self.tag and not (self.kind or self.annotator) and self.labeled == "any":

@@ -148,6 +148,18 @@ def condition(term: str) -> tuple[str, list[Any]]:
         [match_phrase(term)]
 
 
+def short_count(term: str) -> tuple[str, list[Any]]:
+    """A count of the prompts holding a one- or two-character ``term``, read in two parts:
+    every prompt's text, then only the multi-turn prompts (their partial index) whose text
+    does not hold it. :func:`condition`'s OR checks each prompt against the multi-turn list:
+    328 ms for a rare pair of letters at 1M prompts, 232 ms this way."""
+    pattern = "%" + _escape_like(term.strip()) + "%"
+    like = "LIKE ? ESCAPE '\\'"
+    return (f"SELECT (SELECT count(*) FROM prompts p WHERE p.text {like}) + (SELECT count(*)"
+            f" FROM prompts p WHERE p.id IN (SELECT id FROM prompts WHERE {MULTI_TURN}) AND NOT"
+            f" p.text {like} AND {_BODY.format(row='p')} {like})", [pattern] * 3)
+
+
 def page_condition(db: Database, term: str) -> tuple[str, list[Any]]:
     """:func:`condition` for one page, chosen by how many prompts hold the term.
 
