@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from studio.data import readiness as readiness_module
 from studio.data.derive import derive_from
 from studio.data.importing import import_path, writer
 from studio.data.readiness import totals
@@ -261,26 +260,3 @@ def test_counts_read_from_one_index_match_the_full_query(store: Store) -> None:
         where, params = query.where()
         full = store.db.execute(f"SELECT count(*) FROM prompts p WHERE {where}", params)
         assert browse.count(store, query) == full.fetchone()[0], query
-
-
-def test_readiness_counted_in_slices_ends_at_the_full_count(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After a big import the Data page counts readiness a slice at a time (its rows load in
-    between): each slice leaves fewer prompts pending, the sums grow, and the last one equals
-    the count made in one go and a full recount."""
-    monkeypatch.setattr(readiness_module, "CHUNK", 10)
-    source = tmp_path / "pairs.jsonl"
-    source.write_text("".join(json.dumps({"prompt": f"Question {i}", "chosen": f"yes {i}",
-                                          "rejected": f"no {i}"}) + "\n" for i in range(95)))
-    import_path(store, source)
-    pending, pairs = [], []
-    while True:
-        found = totals(store, budget_s=0)  # one chunk per call
-        pending.append(found.pending)
-        pairs.append(found.dpo)
-        if not found.pending:
-            break
-    assert pending == [85, 75, 65, 55, 45, 35, 25, 15, 5, 0]
-    assert pairs == sorted(pairs)
-    assert found == totals(store)
-    assert _kept(store) == _recount(store)

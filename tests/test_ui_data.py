@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from pytestqt.qtbot import QtBot
 from test_ui_support import context, seed
 
-from studio.data import readiness as readiness_module
-from studio.data.importing import import_path
 from studio.data.importing.importer import ImportReport
 from studio.db.store import Store
 from studio.errors import ImportCancelledError
@@ -20,7 +17,6 @@ from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.import_dialog import ImportDialog
 from ui.dialogs.prompt_dialog import PromptDialog
 from ui.item_models.prompt_table import PAGE, PromptTableModel
-from ui.pages import data_page
 from ui.pages.data_page import DataPage
 
 __all__ = ["context"]
@@ -196,28 +192,3 @@ def test_debounce_timers_that_fire_after_the_window_closed_do_nothing(
     with qtbot.waitSignals([page._readiness_timer.timeout, page._search_timer.timeout],
                            timeout=5000):
         pass  # pytest-qt fails the test if a slot raises ("the store worker has stopped")
-
-
-def test_readiness_after_a_big_import_is_counted_in_slices(
-        context: AppContext, store: Store, tmp_path: Path, qtbot: QtBot,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """After a big import the panel says it is still counting and shows the sums so far,
-    asking again slice by slice, so the page's rows (on the same reader) load in between
-    instead of after the whole count (6.6 s for 120k imported pairs before, 0.5 s now)."""
-    monkeypatch.setattr(readiness_module, "CHUNK", 10)
-    monkeypatch.setattr(data_page, "READINESS_SLICE_S", 0.0)
-    source = tmp_path / "pairs.jsonl"
-    source.write_text("".join(json.dumps({"prompt": f"Question {i}", "chosen": f"yes {i}",
-                                          "rejected": f"no {i}"}) + "\n" for i in range(60)))
-    import_path(store, source)
-    summaries: list[str] = []
-    page = DataPage(context)
-    qtbot.addWidget(page)
-    shown = page.readiness.show_report
-    monkeypatch.setattr(page.readiness, "show_report",
-                        lambda report: (shown(report), summaries.append(
-                            page.readiness.summary.text())))
-    qtbot.waitUntil(lambda: bool(summaries) and "Counting" not in summaries[-1], timeout=10000)
-    assert any(text.startswith("Counting… ") for text in summaries)
-    assert page.readiness.rows["dpo"][2].text().startswith("60 / ")
-    assert page.model.rowCount() == 60

@@ -35,14 +35,13 @@ class QueueOverview:
     today: int
 
 
-def readiness_report(store: Store, budget_s: float | None = None) -> ReadinessReport:
-    """The readiness panel's numbers; a read (the pages run it on the reader). With
-    ``budget_s`` it may return early with ``readiness.pending`` prompts still to count."""
+def readiness_report(store: Store) -> ReadinessReport:
+    """Runs on the store worker: the derivation reads every current label."""
     # Imported here: snapshots bring in the evaluation and model-registry modules, which the
     # Label page (shown first, and the only user of queue_overview) never needs.
     from studio.data.snapshots import readiness
 
-    return ReadinessReport(readiness(store, budget_s), duplicate_prompts(store))
+    return ReadinessReport(readiness(store), duplicate_prompts(store))
 
 
 def queue_overview(store: Store, queue: LabelQueue, annotator: str,

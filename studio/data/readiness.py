@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from studio.data.derive import derive_from
 from studio.db.records import Label
@@ -36,16 +36,12 @@ class Totals:
     kto_down: int
     conflicts: int
     duplicates: int
-    pending: int = 0  # stale prompts not counted yet (only with a time budget)
 
 
-def refresh(store: Store, chunk: int | None = None, patience: float = WRITE_PATIENCE_S,
-            budget_s: float | None = None) -> int:
+def refresh(store: Store, chunk: int = CHUNK, patience: float = WRITE_PATIENCE_S) -> int:
     """Derive the stale prompts again and store the result; returns how many were refreshed.
-    Raises StoreBusyError when another writer holds the lock for longer than ``patience``.
-    ``budget_s``: stop after the chunk that passes it (more may be left)."""
-    done, chunk = 0, chunk or CHUNK
-    started = time.perf_counter()
+    Raises StoreBusyError when another writer holds the lock for longer than ``patience``."""
+    done = 0
     while True:
         # Read and write under the write lock: a label committed between reading the stale
         # prompts' labels and clearing their marks would otherwise be lost from the totals.
@@ -57,31 +53,20 @@ def refresh(store: Store, chunk: int | None = None, patience: float = WRITE_PATI
             _refresh_prompts(store, ids)
         done += len(ids)
         time.sleep(GAP_S)
-        if budget_s is not None and time.perf_counter() - started >= budget_s:
-            return done
 
 
-def totals(store: Store, budget_s: float | None = None) -> Totals:
+def totals(store: Store) -> Totals:
     """The current sums. Stale prompts are derived again and stored when the write lock is
     free; while another writer holds it (a long import), they are derived in memory on top
-    of the stored sums, so a read never waits for a write.
-
-    ``budget_s``: spend about this long, then return the sums so far with the stale prompts
-    left in ``pending``. After a million-row import deriving them all takes most of a minute,
-    and the reader that runs this also loads the Data page's rows: the page asks again until
-    nothing is pending, and its rows load in between."""
+    of the stored sums, so a read never waits for a write."""
     try:
-        refresh(store, patience=0.05, budget_s=budget_s)
+        refresh(store, patience=0.05)
     except StoreBusyError:
         pass  # the stale prompts left are added below, without writing
     with store.read_snapshot():
         row = store.db.execute("SELECT sft, dpo, kto_up, kto_down, conflicts, duplicates"
                                " FROM store_totals").fetchone()
         stored = list(row) if row else [0] * (len(FIELDS) + 1)
-        if budget_s is not None:
-            left = store.db.execute("SELECT count(*) FROM readiness_dirty").fetchone()[0]
-            if left:
-                return replace(Totals(*stored), pending=int(left))
         stale = [r[0] for r in store.db.execute("SELECT prompt_id FROM readiness_dirty")]
         for start in range(0, len(stale), CHUNK):
             for index, change in enumerate(_changes(store, stale[start:start + CHUNK])):

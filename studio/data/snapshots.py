@@ -247,17 +247,15 @@ class Readiness:
     conflicts: int
     recommended: str | None
     why: str = ""  # the reason for the recommendation, in a sentence
-    pending: int = 0  # labeled prompts not counted yet (a time-budgeted report)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def readiness(store: Store, budget_s: float | None = None) -> Readiness:
+def readiness(store: Store) -> Readiness:
     """From counts kept per prompt (studio/data/readiness.py): after a label only that
-    prompt is derived again, not every label in the store. ``budget_s``: see
-    :func:`studio.data.readiness.totals` (then ``pending`` may be above 0)."""
-    found = readiness_totals(store, budget_s)
+    prompt is derived again, not every label in the store."""
+    found = readiness_totals(store)
     sft, dpo, up, down = found.sft, found.dpo, found.kto_up, found.kto_down
     ratio = max(up, down) / min(up, down) if up and down else None
     share = {
@@ -270,7 +268,7 @@ def readiness(store: Store, budget_s: float | None = None) -> Readiness:
     usable = [kind for kind in share if share[kind] > 0 and counts[kind] >= USABLE[kind]]
     recommended = max(usable, key=lambda kind: share[kind]) if usable else None
     return Readiness(sft, dpo, up, down, found.conflicts, recommended,
-                     _why(recommended, share, ratio, any(counts.values())), found.pending)
+                     _why(recommended, share, ratio, any(counts.values())))
 
 
 def _why(recommended: str | None, share: dict[str, float], ratio: float | None,

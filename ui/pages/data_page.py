@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from studio.app.data import BrowseQuery, annotators, count_prompts, prompt_page, sources_and_tags
 from studio.app.judge import accept_judge_labels
 from studio.app.label import detail_with_suggestions, judge_suggestions
-from studio.app.overview import ReadinessReport, readiness_report
+from studio.app.overview import readiness_report
 from studio.db.store import Store
 from ui.context import AppContext, Changes
 from ui.dialogs.eval_set_dialog import EvalSetDialog
@@ -33,7 +33,6 @@ from ui.widgets.prompt_table_view import PromptTableView
 from ui.widgets.readiness import ReadinessWidget
 
 ANY = "Any"
-READINESS_SLICE_S = 0.3  # readiness work per request while a big import is counted
 
 
 class DataPage(QWidget):
@@ -58,9 +57,6 @@ class DataPage(QWidget):
         self._search_timer.timeout.connect(self.apply_filters)
         self._readiness_timer = QTimer(self, singleShot=True, interval=400)
         self._readiness_timer.timeout.connect(self.refresh_readiness)
-        # The next slice of a long count: rows asked for meanwhile are already queued first.
-        self._slice_timer = QTimer(self, singleShot=True, interval=20)
-        self._slice_timer.timeout.connect(self.refresh_readiness)
         context.changed.connect(self._on_changed)
         self.model.reload()
         self._load_filter_values()
@@ -193,15 +189,7 @@ class DataPage(QWidget):
             self._load_detail(self.selected_id)
 
     def refresh_readiness(self) -> None:
-        # A slice at a time: the reader also loads this page's rows, and after a big import
-        # counting every prompt took most of a minute, the rows showing "…" all along.
-        self.context.ops.read(lambda store: readiness_report(store, READINESS_SLICE_S),
-                              on_success=self._show_readiness, owner=self)
-
-    def _show_readiness(self, report: ReadinessReport) -> None:
-        self.readiness.show_report(report)
-        if report.readiness.pending:
-            self._slice_timer.start()
+        self.context.ops.read(readiness_report, on_success=self.readiness.show_report, owner=self)
 
     # ---- detail ------------------------------------------------------------------------
     def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -49,8 +49,6 @@ class ReadinessWidget(QFrame):
 
 def _summary(report: ReadinessReport) -> str:
     ready = report.readiness
-    if ready.pending:  # a big import's prompts are still being counted (so far, above)
-        return f"Counting… {ready.pending:,} labeled prompts left (after a big import)."
     parts = []
     if ready.recommended is None and not (ready.sft or ready.dpo or ready.kto_up
                                           or ready.kto_down):
