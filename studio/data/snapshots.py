@@ -155,7 +155,7 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
             "format": "conversational", "rules": "see studio/derive.py",
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        if named and (out / "manifest.json").is_file():
+        if named and same_content(out, digest):
             shutil.rmtree(staging, ignore_errors=True)  # these labels, written before
         else:
             _move_into_place(staging, out)
@@ -169,6 +169,17 @@ def export_snapshot(store: Store, kind: str, out_dir: Path | str, eval_fraction:
         raise
     _register(store, snapshot)
     return snapshot
+
+
+def same_content(folder: Path, digest: str) -> bool:
+    """Whether ``folder`` already holds a whole snapshot of this content hash (a folder
+    named by its content is reused, never rewritten; a damaged one is replaced)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("content_hash") == digest \
+        and (folder / "train.jsonl").is_file()
 
 
 def _identity(digest: str, selector: str, label_ids: list[int]) -> str:

@@ -48,6 +48,11 @@ _BODY = ("(CASE WHEN json_array_length({row}.messages) = 1 THEN {row}.text ELSE"
          " (SELECT group_concat(json_extract(j.value, '$.content'), char(10))"
          " FROM json_each({row}.messages) j) END)")
 
+_LIKE = "LIKE ? ESCAPE '\\'"
+# A multi-turn prompt ``p`` (through its partial index), and then its turns' text.
+_MULTI_TURN_BODY = (f"p.id IN (SELECT id FROM prompts WHERE {MULTI_TURN}) AND"
+                    f" {_BODY.format(row='p')}")
+
 SCHEMA = f"""
 CREATE VIEW prompt_search_body AS SELECT p.id AS id, {_BODY.format(row="p")} AS body
     FROM prompts p;
@@ -141,9 +146,7 @@ def condition(term: str) -> tuple[str, list[Any]]:
         # (found through their partial index, m014). A LIKE over the messages' JSON matched
         # its keys: "co", "ro" or "us" found every prompt.
         pattern = "%" + _escape_like(term) + "%"
-        return (f"(p.text LIKE ? ESCAPE '\\' OR (p.id IN (SELECT id FROM prompts WHERE"
-                f" {MULTI_TURN}) AND {_BODY.format(row='p')} LIKE ? ESCAPE '\\'))",
-                [pattern, pattern])
+        return f"(p.text {_LIKE} OR ({_MULTI_TURN_BODY} {_LIKE}))", [pattern, pattern]
     return "p.id IN (SELECT rowid FROM prompt_search WHERE prompt_search MATCH ?)", \
         [match_phrase(term)]
 
@@ -154,10 +157,9 @@ def short_count(term: str) -> tuple[str, list[Any]]:
     does not hold it. :func:`condition`'s OR checks each prompt against the multi-turn list:
     328 ms for a rare pair of letters at 1M prompts, 232 ms this way."""
     pattern = "%" + _escape_like(term.strip()) + "%"
-    like = "LIKE ? ESCAPE '\\'"
-    return (f"SELECT (SELECT count(*) FROM prompts p WHERE p.text {like}) + (SELECT count(*)"
-            f" FROM prompts p WHERE p.id IN (SELECT id FROM prompts WHERE {MULTI_TURN}) AND NOT"
-            f" p.text {like} AND {_BODY.format(row='p')} {like})", [pattern] * 3)
+    return (f"SELECT (SELECT count(*) FROM prompts p WHERE p.text {_LIKE}) + (SELECT count(*)"
+            f" FROM prompts p WHERE NOT p.text {_LIKE} AND {_MULTI_TURN_BODY} {_LIKE})",
+            [pattern] * 3)
 
 
 def page_condition(db: Database, term: str) -> tuple[str, list[Any]]:

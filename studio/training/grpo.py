@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from studio.data.scope import tagged_or_sourced
-from studio.data.snapshots import MANIFEST_VERSION, Snapshot, _move_into_place, _register
+from studio.data.snapshots import (
+    MANIFEST_VERSION,
+    Snapshot,
+    _move_into_place,
+    _register,
+    same_content,
+)
 from studio.db.records import Prompt, now_iso
 from studio.db.store import Store
 from studio.errors import EmptyDatasetError
@@ -116,7 +122,7 @@ def _place(store: Store, selector: str, parent: Path, place: Callable[[Snapshot]
     staging, snapshot = _stage(store, selector, parent)
     out = place(snapshot)
     try:
-        if reuse and _same_content(out, snapshot.content_hash):
+        if reuse and same_content(out, snapshot.content_hash):
             shutil.rmtree(staging, ignore_errors=True)
         else:
             _move_into_place(staging, out)
@@ -126,15 +132,6 @@ def _place(store: Store, selector: str, parent: Path, place: Callable[[Snapshot]
     snapshot.path = out
     _register(store, snapshot)
     return snapshot
-
-
-def _same_content(folder: Path, digest: str) -> bool:
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("content_hash") == digest \
-        and (folder / "train.jsonl").is_file()
 
 
 def _stage(store: Store, selector: str, parent: Path) -> tuple[Path, Snapshot]:

@@ -46,10 +46,15 @@ class ParsedFile:
         return bool(self.signature) and file_signature(self.path) == self.signature
 
 
+def input_files(path: Path) -> list[Path]:
+    """The file an import reads, or each file of a folder it reads, in a fixed order."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
 def file_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
-    """Name, size and modification time of a file, or of each file in a folder."""
+    """Name, size and modification time of each of :func:`input_files`."""
     try:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+        return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns)
+                     for f in input_files(path))
     except OSError:
         return ()

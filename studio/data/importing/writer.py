@@ -16,17 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from studio.data.importing.parsed import ParsedFile, input_files
 from studio.data.importing.readers import RowError, read_rows
 from studio.data.importing.shapes import Example, to_example
 from studio.db.records import now_iso, pair_target, stored_and_hash, text_hash
 from studio.db.store import Store
 from studio.db.summaries import bulk_writes
 from studio.errors import ImportCancelledError, ImportFormatError, RowProblem
-
-if TYPE_CHECKING:
-    from studio.data.importing.parsed import ParsedFile
 
 IMPORT_ANNOTATOR = "import"
 BATCH = 2000  # rows per batch: the memory bound, and how often progress and cancel are seen
@@ -55,8 +53,11 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
     # As big as the store or bigger: building the other indexes once at the end is cheaper.
     stored = store.db.execute("SELECT coalesce(max(id), 0) FROM prompts").fetchone()[0]
     defer = parsed.example_count >= max(DEFER_INDEXES_FROM, stored)
-    with _page_cache(store, IMPORT_CACHE_KIB), _own_references(store), store.atomic(), \
-            bulk_writes(store.db, counted=True, defer_indexes=defer) as catch_up:
+    # Foreign-key checks off (one to three index searches per response and label): every id
+    # written comes from the import's own lookups in its own transaction. Inside a caller's
+    # transaction SQLite ignores the pragma, and the checks stay on.
+    with _pragma(store, "cache_size", -IMPORT_CACHE_KIB), _pragma(store, "foreign_keys", 0), \
+            store.atomic(), bulk_writes(store.db, counted=True, defer_indexes=defer) as catch_up:
         report(0, parsed.example_count)  # the write starts: rates count from here
         for batch in map(_prepare, _batches(parsed)):
             if cancelled():
@@ -78,31 +79,14 @@ def write_parsed(store: Store, parsed: ParsedFile, progress: Progress | None = N
 
 
 @contextmanager
-def _page_cache(store: Store, kib: int) -> Iterator[None]:
-    """A larger page cache for this connection while the block runs, then its own again."""
-    before = store.db.execute("PRAGMA cache_size").fetchone()[0]
-    store.db.execute(f"PRAGMA cache_size = {-kib}")
+def _pragma(store: Store, name: str, value: int) -> Iterator[None]:
+    """A connection setting changed while the block runs, then as it was."""
+    before = store.db.execute(f"PRAGMA {name}").fetchone()[0]
+    store.db.execute(f"PRAGMA {name} = {int(value)}")
     try:
         yield
     finally:
-        store.db.execute(f"PRAGMA cache_size = {int(before)}")
-
-
-@contextmanager
-def _own_references(store: Store) -> Iterator[None]:
-    """SQLite's foreign-key checks off while the block runs, then as they were. Every id the
-    import writes comes from its own lookups in its own transaction, so the checks (one to
-    three index searches for each response and label) find nothing. The pragma does nothing
-    inside a transaction: an import nested in one keeps the checks."""
-    if store.db.conn.in_transaction:
-        yield
-        return
-    before = store.db.execute("PRAGMA foreign_keys").fetchone()[0]
-    store.db.execute("PRAGMA foreign_keys = OFF")
-    try:
-        yield
-    finally:
-        store.db.execute(f"PRAGMA foreign_keys = {int(before)}")
+        store.db.execute(f"PRAGMA {name} = {int(before)}")
 
 
 def _batches(parsed: ParsedFile) -> Iterator[list[Example]]:
@@ -289,8 +273,7 @@ def _labels_of(example: Example, rid: Callable[[str], ResponseKey]
 
 def _file_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
+    for file in input_files(path):
         with file.open("rb") as handle:
             for block in iter(partial(handle.read, 1 << 20), b""):
                 digest.update(block)
